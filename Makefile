@@ -1,0 +1,47 @@
+# The README's two commands: `make synth` (genba's main job) and `make test`.
+# Both set everything up first; a second run reuses what is installed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+# A supported Node.js (22, from package.json) for jsii and the CDK CLI; jsii's package
+# cache per repository; no instance-metadata look-ups for credentials (synth is offline).
+export JSII_NODE := $(CURDIR)/node_modules/.bin/node
+export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.cache/jsii
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export AWS_EC2_METADATA_DISABLED := true
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: setup synth test lint nag-report bench clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: setup
+	$(PY) -m tools.synth_all
+
+test: setup
+	$(PY) -m pytest -n 2 --dist loadfile --durations=5
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+nag-report: synth
+	$(PY) -m tools.nag_report
+
+bench: setup
+	$(PY) -m tools.bench_synth
+
+clean:
+	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

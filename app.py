@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""The genba CDK app: one Stage per configured environment, every stack checked by cdk-nag.
+
+`cdk synth` runs this file (see cdk.json); `make synth` runs scripts/synth_all.py, which
+builds the same app and lints and summarises what it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App
+
+from genba_constructs import GenbaPropsError, add_nag_packs
+from stacks.config import ConfigError, load_environments
+from stacks.environment_stage import EnvironmentStage
+
+CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """cdk.json's context, for building the app outside the CDK CLI (which passes it itself)."""
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
+    return context
+
+
+def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> App:
+    """Build the app. ``context`` overrides cdk.json (tests pass cdk.json's own context)."""
+    app = App(context=dict(context) if context is not None else None, outdir=outdir)
+    raw_context = {key: app.node.try_get_context(key) for key in ("genba", "env")}
+    for config in load_environments({k: v for k, v in raw_context.items() if v is not None}):
+        EnvironmentStage(app, config)
+    add_nag_packs(app)
+    return app
+
+
+def main() -> int:
+    try:
+        app = build_app()
+    except (ConfigError, GenbaPropsError) as error:
+        print(f"genba: configuration error: {error}", file=sys.stderr)
+        return 2
+    try:
+        app.synth()
+    except RuntimeError as error:
+        if "ValidationFailed" not in str(error):
+            raise
+        print(
+            "genba: cdk-nag found unacknowledged findings (listed above; report in validation-report.json)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

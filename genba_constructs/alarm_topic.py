@@ -1,0 +1,150 @@
+"""The alarm notification target: a KMS-encrypted, TLS-only SNS topic."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from genba_constructs._validation import EMAIL_PATTERN, GenbaPropsError, require_either
+from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, AlarmFactory, Thresholds
+from genba_constructs.nag import acknowledge
+
+
+class AlarmTopic(Construct):
+    """An SNS topic for alarm and OK notifications.
+
+    Self-contained by default: a customer-managed KMS key (rotated, usable by CloudWatch
+    alarms), a topic that denies publishing without TLS, and e-mail subscriptions whose
+    undeliverable notifications go to a dead-letter queue with a "DLQ not empty" alarm.
+
+    :param topic: an existing topic to notify instead of creating one. Default: create one.
+    :param encryption_key: the key for a new topic. Default: a new rotated KMS key.
+    :param display_name: the new topic's display name (the e-mail sender name). Default: none.
+    :param email_addresses: addresses subscribed to the topic. Default: none.
+    :param removal_policy: for the key (the topic holds no data). Default: RETAIN.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        topic: sns.ITopic | None = None,
+        encryption_key: kms.IKey | None = None,
+        display_name: str | None = None,
+        email_addresses: Sequence[str] = (),
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        require_either(
+            "AlarmTopic", ("topic", topic), [("encryption_key", encryption_key), ("display_name", display_name)]
+        )
+        if isinstance(email_addresses, str):
+            raise GenbaPropsError(f"AlarmTopic: email_addresses={email_addresses!r} must be a list of addresses")
+        for address in email_addresses:
+            if not isinstance(address, str) or not re.fullmatch(EMAIL_PATTERN, address):
+                raise GenbaPropsError(f"AlarmTopic: email_addresses contains {address!r}, not an e-mail address")
+        super().__init__(scope, id)
+
+        self.encryption_key: kms.IKey | None = None
+        if topic is None:
+            key = encryption_key or kms.Key(
+                self,
+                "Key",
+                description=f"Encrypts the alarm topic of {Stack.of(self).stack_name}",
+                enable_key_rotation=True,
+                removal_policy=removal_policy,
+                pending_window=Duration.days(30) if removal_policy == RemovalPolicy.RETAIN else Duration.days(7),
+            )
+            # CloudWatch alarms publish to the topic as the service: it must be able to
+            # use the key, or every notification is silently dropped.
+            key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowCloudWatchAlarmsToUseTheKey",
+                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                )
+            )
+            new_topic = sns.Topic(self, "Resource", master_key=key, enforce_ssl=True, display_name=display_name)
+            new_topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowCloudWatchAlarmsToPublish",
+                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                    actions=["sns:Publish"],
+                    resources=[new_topic.topic_arn],
+                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                )
+            )
+            self.encryption_key = key
+            topic = new_topic
+        self.topic: sns.ITopic = topic
+        self.alarm_action = cloudwatch_actions.SnsAction(self.topic)
+
+        self.dead_letter_queue: sqs.Queue | None = None
+        if email_addresses:
+            self.dead_letter_queue = self._dead_letter_queue(removal_policy)
+            for address in email_addresses:
+                self.topic.add_subscription(
+                    subscriptions.EmailSubscription(address, dead_letter_queue=self.dead_letter_queue)
+                )
+
+    def _dead_letter_queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
+        # A notification SNS could not deliver (a bounced or deleted address) must not vanish.
+        queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS if self.encryption_key else sqs.QueueEncryption.SQS_MANAGED,
+            encryption_master_key=self.encryption_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=removal_policy,
+        )
+        if self.encryption_key is not None:
+            self.encryption_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowSnsToWriteTheDeadLetterQueue",
+                    principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                )
+            )
+        acknowledge(
+            queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the alarm topic's subscriptions "
+            "(an SNS redrive policy, which cdk-nag does not recognise).",
+        )
+        acknowledge(
+            queue,
+            "Serverless-SQSRedrivePolicy",
+            "A dead-letter queue has no dead-letter queue of its own; its depth is alarmed instead.",
+        )
+        # Other subscribers still receive this alarm when one address fails.
+        self.alarm_factory(name_prefix=Stack.of(self).stack_name).create(
+            queue,
+            subject="alarm-notifications",
+            runbook="dlq-not-empty",
+            summary="An alarm notification could not be delivered to a subscriber and waits in the DLQ.",
+            first_check="the subscription's endpoint (a bounced or unconfirmed e-mail address) in SNS.",
+            metric=queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
+            thresholds=Thresholds(critical=0),
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        return queue
+
+    def alarm_factory(self, *, name_prefix: str, runbook_url: str = DEFAULT_RUNBOOK_URL) -> AlarmFactory:
+        """An :class:`AlarmFactory` whose alarms notify this topic on ALARM and on OK."""
+        return AlarmFactory(name_prefix=name_prefix, actions=[self.alarm_action], runbook_url=runbook_url)

@@ -1,0 +1,34 @@
+"""cdk-nag 3 wiring: the packs genba runs, and narrow acknowledgements."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Validations
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks
+from constructs import IConstruct
+
+from genba_constructs._validation import GenbaPropsError
+
+# The plugin name each rule id starts with, as cdk-nag 3 prints it in "Acknowledge with ...".
+_PACKS = {"AwsSolutions-": "AwsSolutions", "Serverless-": "Serverless", "NIST.800.53.R5-": "NIST.800.53.R5"}
+
+
+def add_nag_packs(scope: IConstruct) -> None:
+    """Run the AwsSolutions, Serverless and NIST 800-53 R5 packs on every synth of ``scope``."""
+    for pack in (AwsSolutionsChecks(scope), ServerlessChecks(scope), NIST80053R5Checks(scope)):
+        Validations.of(scope).add_plugins(pack)
+
+
+def acknowledge(construct: IConstruct, rule: str, reason: str, *, finding: str | None = None) -> None:
+    """Acknowledge one cdk-nag finding on one construct (and its children), with the reason.
+
+    :param rule: the rule id, e.g. ``AwsSolutions-IAM5``.
+    :param finding: the finding within the rule, e.g. ``Resource::arn:aws:logs:*``. Default:
+        the whole rule on this construct (use only when the rule has no finding ids).
+    """
+    pack = next((name for prefix, name in _PACKS.items() if rule.startswith(prefix)), None)
+    if pack is None:
+        raise GenbaPropsError(f"acknowledge: rule={rule!r} belongs to none of {sorted(_PACKS.values())}")
+    if len(reason.strip()) < 20:
+        raise GenbaPropsError(f"acknowledge: reason={reason!r} for {rule} is too short to explain anything")
+    ack_id = f"{pack}::{rule}" + (f"[{finding}]" if finding else "")
+    Validations.of(construct).acknowledge(Acknowledgment(id=ack_id, reason=reason))

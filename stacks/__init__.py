@@ -1,0 +1,1 @@
+"""genba's deployable stacks: thin compositions of genba_constructs, one per concern."""

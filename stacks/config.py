@@ -1,0 +1,270 @@
+"""Typed, validated per-environment configuration, read from cdk.json context.
+
+Only ``app.py`` calls :func:`load_environments`; everything else receives the frozen
+objects it returns. Each section is a frozen dataclass: its type hints say what a key
+must hold, ``check=`` says what values are allowed, and ``problems()`` checks keys against
+each other. A bad value stops synth with one line naming the key and the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import MISSING, dataclass, field
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from genba_constructs._validation import EMAIL_PATTERN
+from genba_constructs.alarms import DEFAULT_RUNBOOK_URL
+from genba_constructs.retention import CLOUDWATCH_LOGS_RETENTION_DAYS
+
+CONTEXT_KEY = "genba"
+ENVIRONMENT_SELECTOR = "env"  # cdk synth -c env=prod (comma-separated); default: every environment
+
+
+class ConfigError(Exception):
+    """A configuration value genba cannot use; the message names the key and the value."""
+
+
+Check = Callable[[Any], str | None]
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def in_range(minimum: float, maximum: float) -> Check:
+    def check(value: Any) -> str | None:
+        return None if minimum <= value <= maximum else f"is out of range ({minimum:g} to {maximum:g})"
+
+    return check
+
+
+def one_of(allowed: Iterable[Any], what: str) -> Check:
+    allowed = tuple(allowed)
+
+    def check(value: Any) -> str | None:
+        return None if value in allowed else f"is not {what} ({', '.join(str(a) for a in allowed)})"
+
+    return check
+
+
+def matches(pattern: str, what: str) -> Check:
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> str | None:
+        if isinstance(value, tuple):
+            bad = [item for item in value if not compiled.fullmatch(item)]
+            return f"contains {_show(bad[0])}, not {what}" if bad else None
+        return None if compiled.fullmatch(value) else f"is not {what}"
+
+    return check
+
+
+def setting(default: Any = MISSING, *, check: Check | None = None) -> Any:
+    """A config key: required when it has no default; ``check`` limits its values."""
+    metadata = {"check": check} if check else {}
+    return field(default=default, metadata=metadata)
+
+
+RETENTION = one_of(CLOUDWATCH_LOGS_RETENTION_DAYS, "a retention CloudWatch Logs offers")
+PERCENT = in_range(0, 100)
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """Log groups, the archive and CloudTrail of one environment."""
+
+    application_log_retention_days: int = setting(30, check=RETENTION)
+    audit_log_retention_days: int = setting(400, check=RETENTION)
+    error_lines_warning_per_5min: int = setting(10, check=in_range(1, 1_000_000))
+    error_lines_critical_per_5min: int = setting(100, check=in_range(1, 1_000_000))
+    archive_expire_after_days: int = setting(2557, check=in_range(1, 36500))
+    archive_infrequent_access_after_days: int = setting(30, check=in_range(30, 36500))
+    archive_glacier_after_days: int = setting(90, check=in_range(31, 36500))
+    archive_object_lock_days: int = setting(30, check=in_range(1, 36500))
+    archive_object_lock_mode: Literal["governance", "compliance"] | None = None
+    cloudtrail_enabled: bool = True
+    athena_bytes_scanned_cutoff_gb: int = setting(10, check=in_range(1, 1024))
+
+    def problems(self) -> Iterable[tuple[str, Any, str]]:
+        if self.error_lines_warning_per_5min > self.error_lines_critical_per_5min:
+            yield (
+                "error_lines_warning_per_5min",
+                self.error_lines_warning_per_5min,
+                f"is above error_lines_critical_per_5min ({self.error_lines_critical_per_5min})",
+            )
+        if self.archive_glacier_after_days <= self.archive_infrequent_access_after_days:
+            yield (
+                "archive_glacier_after_days",
+                self.archive_glacier_after_days,
+                f"must be after archive_infrequent_access_after_days ({self.archive_infrequent_access_after_days})",
+            )
+        if self.archive_expire_after_days <= self.archive_glacier_after_days:
+            yield (
+                "archive_expire_after_days",
+                self.archive_expire_after_days,
+                f"must be after archive_glacier_after_days ({self.archive_glacier_after_days})",
+            )
+        if self.archive_object_lock_days > self.archive_expire_after_days:
+            yield (
+                "archive_object_lock_days",
+                self.archive_object_lock_days,
+                f"is longer than archive_expire_after_days ({self.archive_expire_after_days})",
+            )
+        for key in ("application_log_retention_days", "audit_log_retention_days"):
+            if getattr(self, key) > self.archive_expire_after_days:
+                yield (
+                    key,
+                    getattr(self, key),
+                    f"is longer than archive_expire_after_days ({self.archive_expire_after_days}): "
+                    "the archive must keep logs at least as long as CloudWatch does",
+                )
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """One deployment environment (a CDK Stage named after it)."""
+
+    name: str = field(metadata={"from_key": True})
+    region: str = setting(check=matches(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", "an AWS region name"))
+    owner: str = setting(check=matches(r"[\w.@ +=:/-]{1,256}", "a tag value"))
+    alarm_emails: tuple[str, ...] = setting(check=matches(EMAIL_PATTERN, "an e-mail address"))
+    account: str | None = setting(None, check=matches(r"\d{12}", "a 12-digit AWS account id"))
+    production: bool = False
+    allow_destroy: bool = False
+    runbook_url: str = setting(DEFAULT_RUNBOOK_URL, check=matches(r"https://\S+", "an https:// URL"))
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+    def problems(self) -> Iterable[tuple[str, Any, str]]:
+        if self.allow_destroy and self.production:
+            yield "allow_destroy", True, "is not allowed in a production environment: stateful resources are retained"
+
+    @property
+    def stack_prefix(self) -> str:
+        return f"genba-{self.name}"
+
+
+def _type_name(hint: Any) -> str:
+    if hint is type(None):
+        return "null"
+    origin = get_origin(hint)
+    if origin is Literal:
+        return " or ".join(repr(a) for a in get_args(hint))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(hint))
+    if origin is tuple:
+        return f"a list of {_type_name(get_args(hint)[0])}"
+    if dataclasses.is_dataclass(hint):
+        return "an object"
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}.get(hint, str(hint))
+
+
+def _convert(hint: Any, value: Any, path: str) -> Any:
+    origin = get_origin(hint)
+    wrong = ConfigError(f"{path}: expected {_type_name(hint)}, got {_show(value)}")
+    if origin in (Union, types.UnionType):
+        options = get_args(hint)
+        if value is None:
+            if type(None) in options:
+                return None
+            raise wrong
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _convert(option, value, path)
+            except ConfigError:
+                continue
+        raise wrong
+    if origin is Literal:
+        if value in get_args(hint) and not isinstance(value, bool):
+            return value
+        raise wrong
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise wrong
+        return tuple(_convert(get_args(hint)[0], item, f"{path}[{i}]") for i, item in enumerate(value))
+    if dataclasses.is_dataclass(hint):
+        return _parse_section(hint, value, path)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise wrong
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise wrong
+    if hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value == value:
+            return float(value)
+        raise wrong
+    if hint is str:
+        if isinstance(value, str) and value.strip():
+            return value
+        raise ConfigError(f"{path}: expected a non-empty string, got {_show(value)}")
+    raise ConfigError(f"{path}: genba cannot read a setting of type {hint}")  # a bug in a section
+
+
+def _parse_section(cls: Any, raw: Any, path: str, **given: Any) -> Any:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{path}: expected an object, got {_show(raw)}")
+    hints = get_type_hints(cls)
+    settings = [f for f in dataclasses.fields(cls) if not f.metadata.get("from_key")]
+    known = {f.name for f in settings}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{path}.{key}: unknown key (known keys: {', '.join(sorted(known))})")
+    values = dict(given)
+    for f in settings:
+        key_path = f"{path}.{f.name}"
+        if f.name not in raw:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise ConfigError(f"{key_path}: missing; it is required")
+            continue
+        value = _convert(hints[f.name], raw[f.name], key_path)
+        check = f.metadata.get("check")
+        if check is not None and value is not None:
+            problem = check(value)
+            if problem:
+                raise ConfigError(f"{key_path}: {_show(raw[f.name])} {problem}")
+        values[f.name] = value
+    section = cls(**values)
+    problems = getattr(section, "problems", None)
+    for key, value, problem in problems() if problems else ():
+        raise ConfigError(f"{path}.{key}: {_show(value)} {problem}")
+    return section
+
+
+def load_environments(context: Mapping[str, Any]) -> list[EnvironmentConfig]:
+    """Parse the ``genba`` context into environment configs (those selected with ``-c env=``)."""
+    genba = context.get(CONTEXT_KEY)
+    if genba is None:
+        raise ConfigError(f"cdk.json context: {CONTEXT_KEY!r} is missing")
+    if not isinstance(genba, Mapping) or set(genba) != {"environments"}:
+        raise ConfigError(f"{CONTEXT_KEY}: expected an object with the one key 'environments', got {_show(genba)}")
+    raw_envs = genba["environments"]
+    if not isinstance(raw_envs, Mapping) or not raw_envs:
+        raise ConfigError(f"{CONTEXT_KEY}.environments: expected an object of environments, got {_show(raw_envs)}")
+    environments: dict[str, EnvironmentConfig] = {}
+    for name, raw in raw_envs.items():
+        path = f"{CONTEXT_KEY}.environments.{name}"
+        if not re.fullmatch(r"[a-z][a-z0-9]{0,15}", name):
+            raise ConfigError(f"{path}: environment name {name!r} must be 1-16 lower-case letters and digits")
+        environments[name] = _parse_section(EnvironmentConfig, raw, path, name=name)
+
+    selector = context.get(ENVIRONMENT_SELECTOR)
+    if selector is None:
+        return list(environments.values())
+    if not isinstance(selector, str) or not selector.strip():
+        raise ConfigError(f"-c {ENVIRONMENT_SELECTOR}={_show(selector)}: expected environment names, comma-separated")
+    selected = []
+    for name in (part.strip() for part in selector.split(",")):
+        if name not in environments:
+            raise ConfigError(
+                f"-c {ENVIRONMENT_SELECTOR}: unknown environment {name!r} (configured: {', '.join(environments)})"
+            )
+        selected.append(environments[name])
+    return selected

@@ -1,0 +1,106 @@
+"""Shared fixtures: the genba app synthesized once per test process, from cdk.json's context.
+
+Building the app is the expensive part of most tests (the first synth in a process starts
+jsii); every template test reads the one session-wide assembly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSEMBLIES = ROOT / ".cache" / "test-assemblies"
+
+# Same environment as `make`: the supported Node.js from package.json, a per-repository
+# jsii cache, and no credential look-ups (synth is offline).
+os.environ.setdefault("JSII_NODE", str(ROOT / "node_modules" / ".bin" / "node"))
+os.environ.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(ROOT / ".cache" / "jsii"))
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+sys.path.insert(0, str(ROOT))
+
+from tools.assembly import SynthesizedStack, nag_report, stacks_in  # noqa: E402
+
+
+def cdk_json_context() -> dict[str, Any]:
+    from app import cdk_json_context as read
+
+    return read()
+
+
+@pytest.fixture(scope="session")
+def assembly_dir(worker_id: str) -> Path:
+    """The whole genba app (every environment), synthesized once per test process.
+
+    cdk-nag runs in this synth: an unacknowledged finding fails it, and with it every test.
+    """
+    from app import build_app
+
+    outdir = ASSEMBLIES / worker_id
+    shutil.rmtree(outdir, ignore_errors=True)
+    build_app(cdk_json_context(), outdir=str(outdir)).synth()
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def synthesized_stacks(assembly_dir: Path) -> list[SynthesizedStack]:
+    return stacks_in(assembly_dir)
+
+
+@pytest.fixture(scope="session")
+def stack_template(synthesized_stacks: list[SynthesizedStack]) -> Any:
+    """stack_template("prod", "logging") -> that stack's template as a dict."""
+    templates = {stack.stack_name: stack.template for stack in synthesized_stacks}
+
+    def get(environment: str, concern: str) -> dict[str, Any]:
+        return templates[f"genba-{environment}-{concern}"]
+
+    return get
+
+
+@pytest.fixture()
+def fresh_stack() -> Iterator[Any]:
+    """A new App and Stack (with cdk.json's feature flags) for one construct-level test."""
+    from aws_cdk import App, Environment, Stack
+
+    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
+    app = App(context=context)
+    yield Stack(app, "Test", env=Environment(account="123456789012", region="ap-northeast-1"))
+
+
+_SESSION_STARTED = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print every cdk-nag acknowledgement with its reason, so a reviewer sees each one."""
+    reports = sorted(ASSEMBLIES.glob("*/validation-report.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    reports = [report for report in reports if report.stat().st_mtime >= _SESSION_STARTED]
+    if not reports:  # this run did not synthesize the app
+        return
+    seen: set[tuple[str, str]] = set()
+    lines = []
+    for plugin in nag_report(reports[0].parent)["pluginReports"]:
+        for suppressed in plugin.get("suppressedViolations", []):
+            for construct in suppressed["violatingConstructs"]:
+                key = (suppressed["ruleName"], construct["constructPath"])
+                if key not in seen:
+                    seen.add(key)
+                    lines.append(
+                        f"{suppressed['ruleName']:<44} {construct['constructPath']}\n    {suppressed['reason']}"
+                    )
+    terminalreporter.section(f"cdk-nag acknowledgements ({len(lines)}), each with its reason")
+    for line in sorted(lines):
+        terminalreporter.write_line(line)
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text())

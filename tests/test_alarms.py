@@ -1,0 +1,102 @@
+"""The alarm helper: names, descriptions, actions, missing data and severities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Match, Template
+
+from genba_constructs import AlarmFactory, GenbaPropsError, Severity, Thresholds
+
+METRIC = cloudwatch.Metric(namespace="AWS/SQS", metric_name="NumberOfMessagesSent", period=Duration.minutes(5))
+
+
+def make(stack: Stack, **overrides: Any) -> dict[Severity, cloudwatch.Alarm]:
+    topic = sns.Topic(stack, "Topic")
+    factory = AlarmFactory(name_prefix="genba-prod", actions=[actions.SnsAction(topic)])
+    props: dict[str, Any] = {
+        "subject": "orders",
+        "runbook": "queue-backlog",
+        "summary": "Orders wait longer than the SLO.",
+        "first_check": "the consumer's errors.",
+        "metric": METRIC,
+        "thresholds": Thresholds(warning=10, critical=100),
+        "comparison": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        "missing_data": cloudwatch.TreatMissingData.NOT_BREACHING,
+        **overrides,
+    }
+    return factory.create(stack, **props)
+
+
+def test_one_alarm_per_named_threshold(fresh_stack: Stack) -> None:
+    alarms = make(fresh_stack)
+    assert set(alarms) == {Severity.WARNING, Severity.CRITICAL}
+    Template.from_stack(fresh_stack).resource_count_is("AWS::CloudWatch::Alarm", 2)
+
+
+def test_alarm_is_named_described_and_notifies_on_alarm_and_ok(fresh_stack: Stack) -> None:
+    make(fresh_stack)
+    Template.from_stack(fresh_stack).has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "AlarmName": "genba-prod-orders-queue-backlog-critical",
+            "AlarmDescription": Match.string_like_regexp(
+                r"^\[CRITICAL\] Orders wait longer than the SLO\. First check: the consumer's errors\. "
+                r"Runbook: https://.*/docs/runbooks\.md#queue-backlog$"
+            ),
+            "Threshold": 100,
+            "TreatMissingData": "notBreaching",
+            "ActionsEnabled": True,
+            "AlarmActions": [{"Ref": Match.string_like_regexp("Topic")}],
+            "OKActions": [{"Ref": Match.string_like_regexp("Topic")}],
+        },
+    )
+
+
+def test_construct_ids_are_stable(fresh_stack: Stack) -> None:
+    alarms = make(fresh_stack)
+    assert alarms[Severity.WARNING].node.id == "QueueBacklogWarningAlarm"
+
+
+def test_factory_records_every_alarm_for_the_dashboard(fresh_stack: Stack) -> None:
+    factory = AlarmFactory(name_prefix="p")
+    factory.create(
+        fresh_stack,
+        subject="s",
+        runbook="r",
+        summary="x.",
+        first_check="y.",
+        metric=METRIC,
+        thresholds=Thresholds(critical=1),
+        comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        missing_data=cloudwatch.TreatMissingData.BREACHING,
+    )
+    assert len(factory.alarms) == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"thresholds": Thresholds()}, "neither warning nor critical"),
+        ({"subject": "Orders Queue"}, "subject='Orders Queue'"),
+        ({"runbook": "queue_backlog"}, "runbook='queue_backlog'"),
+        ({"evaluation_periods": 0}, "evaluation_periods=0"),
+        ({"evaluation_periods": 3, "datapoints_to_alarm": 4}, "datapoints_to_alarm=4"),
+        ({"summary": "x" * 1100}, "CloudWatch allows 1024"),
+    ],
+)
+def test_fails_bad_alarm_props(fresh_stack: Stack, overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(GenbaPropsError, match=message.replace("[", r"\[")):
+        make(fresh_stack, **overrides)
+
+
+@pytest.mark.parametrize(("prop", "value"), [("name_prefix", ""), ("runbook_url", "http://insecure")])
+def test_fails_bad_factory_props(prop: str, value: str) -> None:
+    kwargs = {"name_prefix": "genba-prod", prop: value}
+    with pytest.raises(GenbaPropsError, match=prop):
+        AlarmFactory(**kwargs)

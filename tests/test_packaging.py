@@ -1,0 +1,83 @@
+"""pip install of genba gives another CDK app the constructs *and* the handler code they deploy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CONSUMER_APP = textwrap.dedent(
+    """
+    import json, sys
+    from aws_cdk import App, Environment, Stack
+    import genba_constructs
+    from genba_constructs import AlarmTopic, add_nag_packs
+
+    app = App(outdir=sys.argv[1])
+    stack = Stack(app, "ConsumerService", env=Environment(account="123456789012", region="eu-west-1"))
+    alarms = AlarmTopic(stack, "Alarms", email_addresses=["team@example.com"])
+    add_nag_packs(app)
+    assembly = app.synth()
+    template = assembly.get_stack_by_name("ConsumerService").template
+    print(json.dumps({
+        "genba_from": genba_constructs.__file__,
+        "types": sorted({r["Type"] for r in template["Resources"].values()}),
+    }))
+    """
+)
+
+
+def run(*args: object, cwd: Path) -> str:
+    result = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, f"{args}: {result.stdout[-2000:]}{result.stderr[-4000:]}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", out, ROOT, cwd=out)
+    (built,) = out.glob("genba-*.whl")
+    return built
+
+
+def test_wheel_ships_every_handler_file(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    handler_files = [
+        p.relative_to(ROOT / "lambda")
+        for p in (ROOT / "lambda").rglob("*")
+        if p.is_file() and p.suffix in {".py", ".json", ".txt"} and "__pycache__" not in p.parts
+    ]
+    for relative in handler_files:
+        assert f"genba_constructs/_handlers/{relative.as_posix()}" in names
+    assert "genba_constructs/__init__.py" in names
+    assert not any(name.startswith(("stacks/", "tests/", "tools/", "app.py")) for name in names)
+
+
+@pytest.mark.slow
+def test_consumer_app_synthesizes_with_the_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "consumer-venv"
+    run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    python = venv / "bin" / "python"
+    run(python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel, cwd=tmp_path)
+    # The wheel's dependencies (aws-cdk-lib and friends) come from the project's own
+    # virtual environment, which does not contain genba itself: only the wheel can
+    # provide genba_constructs.
+    site_packages = Path(
+        run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path).strip()
+    )
+    (site_packages / "genba-test-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    (tmp_path / "consumer.py").write_text(CONSUMER_APP)
+
+    output = json.loads(run(python, "consumer.py", tmp_path / "cdk.out", cwd=tmp_path).strip().splitlines()[-1])
+
+    assert output["genba_from"].startswith(str(venv))
+    assert {"AWS::SNS::Topic", "AWS::KMS::Key", "AWS::CloudWatch::Alarm"} <= set(output["types"])

@@ -1,0 +1,1 @@
+"""Tooling around the genba app: the main synth job, quality gates, benchmarks."""

@@ -1,0 +1,82 @@
+"""Benchmark genba's main job: wall time and peak memory of synthesizing every environment,
+next to the synth of an empty CDK app measured in the same run (jsii's start-up floor).
+
+Run with `make bench`. Each case runs in a fresh process, as `make synth` does, REPEAT times;
+the best (least disturbed) wall time and the peak memory of the process tree are reported.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPEAT = int(os.environ.get("GENBA_BENCH_REPEAT", "3"))
+
+EMPTY_APP = """
+import sys
+from aws_cdk import App, Stack
+from aws_cdk import aws_sns as sns
+app = App(outdir=sys.argv[1])
+sns.Topic(Stack(app, "Empty"), "OneResource")  # a stack must hold a resource to synthesize
+app.synth()
+"""
+
+GENBA_APP = """
+import sys
+sys.path.insert(0, {root!r})
+from app import build_app, cdk_json_context
+build_app(cdk_json_context(), outdir=sys.argv[1]).synth()
+"""
+
+
+def _tree_rss_bytes(pid: int) -> int:
+    """Resident memory of a process and all its descendants (python + the jsii node process)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+            with open(f"/proc/{current}/task/{current}/children") as children:
+                pending.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def measure(code: str) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as outdir:
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-c", code, outdir], cwd=ROOT)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, _tree_rss_bytes(process.pid))
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - started
+        if process.returncode != 0:
+            raise SystemExit(f"benchmark case failed with exit code {process.returncode}")
+    return elapsed, peak
+
+
+def main() -> None:
+    cases = {"empty CDK app": EMPTY_APP, "genba (all environments)": GENBA_APP.format(root=str(ROOT))}
+    results = {}
+    for name, code in cases.items():
+        runs = [measure(code) for _ in range(REPEAT)]
+        results[name] = (min(r[0] for r in runs), max(r[1] for r in runs))
+    floor = results["empty CDK app"][0]
+    print(f"synth benchmark, best of {REPEAT} runs each, {os.cpu_count()} cores")
+    print(f"{'case':<28}{'wall s':>8}{'peak MiB':>10}{'x floor':>9}")
+    for name, (seconds, peak) in results.items():
+        print(f"{name:<28}{seconds:>8.2f}{peak / 2**20:>10.0f}{seconds / floor:>9.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""genba's main job: synthesize every stack of every environment, offline, then check and summarise.
+
+Run through `make synth`. Exit codes: 0 clean; 1 cdk-nag or cfn-lint findings; 2 bad configuration.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app import build_app, cdk_json_context  # noqa: E402
+from genba_constructs import GenbaPropsError  # noqa: E402
+from stacks.config import ConfigError  # noqa: E402
+from tools.assembly import nag_counts, nag_report, stacks_in  # noqa: E402
+from tools.cfn_lint import IGNORED_RULES, lint_template  # noqa: E402
+
+
+def main(outdir: Path = ROOT / "cdk.out") -> int:
+    started = time.monotonic()
+    shutil.rmtree(outdir, ignore_errors=True)
+    try:
+        app = build_app(cdk_json_context(), outdir=str(outdir))
+    except (ConfigError, GenbaPropsError) as error:
+        print(f"genba: configuration error: {error}", file=sys.stderr)
+        return 2
+    try:
+        app.synth()
+    except RuntimeError as error:
+        if "ValidationFailed" not in str(error):
+            raise
+        print("\ngenba: cdk-nag found unacknowledged findings:", file=sys.stderr)
+        for plugin in nag_report(outdir)["pluginReports"]:
+            for violation in plugin.get("violations", []):
+                for construct in violation["violatingConstructs"]:
+                    print(f"  {violation['ruleName']}: {construct['constructPath']}", file=sys.stderr)
+        return 1
+    synth_seconds = time.monotonic() - started
+
+    stacks = stacks_in(outdir)
+    lint_problems = [line for stack in stacks for line in lint_template(stack.template_path, stack.region)]
+    violations, acknowledged = nag_counts(outdir)
+
+    by_env: dict[str, list] = defaultdict(list)
+    for stack in stacks:
+        by_env[stack.environment].append(stack)
+    print(f"genba synth: {len(stacks)} stacks in {len(by_env)} environments -> {outdir.relative_to(ROOT)}/")
+    print(f"{'environment':<12}{'stack':<32}{'resources':>10}{'alarms':>8}  protected")
+    for env, env_stacks in by_env.items():
+        for stack in env_stacks:
+            resources = stack.template.get("Resources", {})
+            alarms = sum(1 for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm")
+            protected = "yes" if stack.termination_protection else "no"
+            print(f"{env:<12}{stack.stack_name:<32}{len(resources):>10}{alarms:>8}  {protected}")
+    print(
+        f"cdk-nag (AwsSolutions, Serverless, NIST 800-53 R5): {violations} unacknowledged, "
+        f"{acknowledged} acknowledged with reasons (see `make nag-report`)"
+    )
+    ignored = f" (ignoring {', '.join(IGNORED_RULES)})" if IGNORED_RULES else ""
+    print(f"cfn-lint: {len(lint_problems)} findings in {len(stacks)} templates{ignored}")
+    for line in lint_problems:
+        print(f"  {line}")
+    print(f"synth took {synth_seconds:.1f} s, checks {time.monotonic() - started - synth_seconds:.1f} s")
+    return 1 if lint_problems or violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
