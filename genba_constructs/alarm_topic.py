@@ -71,7 +71,7 @@ class AlarmTopic(Construct):
                 iam.PolicyStatement(
                     sid="AllowCloudWatchAlarmsToUseTheKey",
                     principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
                     resources=["*"],
                     conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
                 )
@@ -115,7 +115,7 @@ class AlarmTopic(Construct):
                 iam.PolicyStatement(
                     sid="AllowSnsToWriteTheDeadLetterQueue",
                     principals=[iam.ServicePrincipal("sns.amazonaws.com")],
-                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
                     resources=["*"],
                     conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
                 )

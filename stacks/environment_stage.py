@@ -8,6 +8,7 @@ from aws_cdk import Environment, Stack, Stage, Tags
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig
+from stacks.logging_stack import LoggingStack
 from stacks.notifications_stack import NotificationsStack
 
 
@@ -21,6 +22,8 @@ class EnvironmentStage(Stage):
             Tags.of(self).add(key, value)
 
         self.notifications = NotificationsStack(self, "notifications", **self._stack_props("notifications"))
+        alarm_factory = self.notifications.alarm_factory
+        self.logging = LoggingStack(self, "logging", alarm_factory=alarm_factory, **self._stack_props("logging"))
 
     def _stack_props(self, concern: str) -> dict[str, Any]:
         return {

@@ -59,7 +59,7 @@ def test_cloudwatch_alarms_may_use_the_key(fresh_stack: Stack) -> None:
                             {
                                 "Sid": "AllowCloudWatchAlarmsToUseTheKey",
                                 "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                             }
                         )
                     ]

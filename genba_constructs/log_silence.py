@@ -1,0 +1,66 @@
+"""The "log silence" alarm: a log group that received nothing for N minutes.
+
+It is the alarm that would have caught the incident genba was born from: the log agent
+stopped shipping, its buffer filled the disk, and the service went down.
+
+The metric is ``AWS/Logs`` ``IncomingLogEvents`` with the dimension ``LogGroupName``
+(aws-cdk-lib's ``metric_incoming_log_events()`` emits ``IncomingLogs``, which CloudWatch
+never publishes: aws/aws-cdk#36815). CloudWatch publishes no data point for a minute in
+which nothing arrived, so missing data must count as breaching.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
+from genba_constructs._validation import GenbaPropsError
+from genba_constructs.alarms import AlarmFactory, Severity, Thresholds
+
+
+def incoming_log_events_metric(log_group_name: str, *, period: Duration = Duration.minutes(1)) -> cloudwatch.Metric:
+    """Log events a log group received, as CloudWatch Logs publishes it."""
+    return cloudwatch.Metric(
+        namespace="AWS/Logs",
+        metric_name="IncomingLogEvents",
+        dimensions_map={"LogGroupName": log_group_name},
+        statistic="Sum",
+        period=period,
+    )
+
+
+def add_log_silence_alarm(
+    scope: Construct,
+    *,
+    log_group_name: str,
+    subject: str,
+    alarm_factory: AlarmFactory,
+    silent_for: Duration = Duration.minutes(5),
+) -> cloudwatch.Alarm:
+    """A critical alarm when ``log_group_name`` receives no event for ``silent_for`` (whole minutes).
+
+    :param subject: the slug naming the log group in the alarm name (``app-logs``).
+    :param silent_for: how long silence is tolerated. Default: 5 minutes.
+    """
+    seconds = 0 if silent_for.is_unresolved() else int(silent_for.to_seconds())
+    minutes = seconds // 60
+    if not 1 <= minutes <= 1440 or seconds % 60:
+        raise GenbaPropsError(
+            f"add_log_silence_alarm: silent_for={silent_for.to_human_string()} must be 1 to 1440 whole minutes"
+        )
+    alarms = alarm_factory.create(
+        scope,
+        subject=subject,
+        runbook="log-silence",
+        summary=f"Log group {log_group_name} received no log event for {minutes} minutes: "
+        "a log shipper or the service itself has stopped.",
+        first_check="the CloudWatch agent on the hosts (is it running, is its buffer filling the disk?) "
+        "and whether the service is up.",
+        metric=incoming_log_events_metric(log_group_name),
+        thresholds=Thresholds(critical=1),
+        comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluation_periods=minutes,
+        missing_data=cloudwatch.TreatMissingData.BREACHING,
+    )
+    return alarms[Severity.CRITICAL]
