@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export AWS_EC2_METADATA_DISABLED := true
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup synth test lint nag-report bench clean
+.PHONY: setup synth test lint nag-report bench snapshots cost clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -45,3 +45,9 @@ bench: setup
 
 clean:
 	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+
+snapshots: setup
+	$(PY) -m tools.snapshots
+
+cost: setup
+	$(PY) -m tools.cost_estimate

@@ -32,6 +32,12 @@ class AlarmTopic(Construct):
     :param display_name: the new topic's display name (the e-mail sender name). Default: none.
     :param email_addresses: addresses subscribed to the topic. Default: none.
     :param removal_policy: for the key (the topic holds no data). Default: RETAIN.
+    :param alarm_name_prefix: first part of the names of alarms made by ``alarm_factory``.
+        Default: the stack name.
+    :param runbook_url: the runbook those alarms link. Default: genba's ``docs/runbooks.md``.
+
+    ``alarm_factory`` makes alarms that notify this topic on ALARM and on OK; pass it to
+    every genba construct so that all alarms of an environment share one topic and one list.
     """
 
     def __init__(
@@ -44,6 +50,8 @@ class AlarmTopic(Construct):
         display_name: str | None = None,
         email_addresses: Sequence[str] = (),
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        alarm_name_prefix: str | None = None,
+        runbook_url: str = DEFAULT_RUNBOOK_URL,
     ) -> None:
         require_either(
             "AlarmTopic", ("topic", topic), [("encryption_key", encryption_key), ("display_name", display_name)]
@@ -90,6 +98,11 @@ class AlarmTopic(Construct):
             topic = new_topic
         self.topic: sns.ITopic = topic
         self.alarm_action = cloudwatch_actions.SnsAction(self.topic)
+        self.alarm_factory = AlarmFactory(
+            name_prefix=alarm_name_prefix or Stack.of(self).stack_name,
+            actions=[self.alarm_action],
+            runbook_url=runbook_url,
+        )
 
         self.dead_letter_queue: sqs.Queue | None = None
         if email_addresses:
@@ -132,7 +145,7 @@ class AlarmTopic(Construct):
             "A dead-letter queue has no dead-letter queue of its own; its depth is alarmed instead.",
         )
         # Other subscribers still receive this alarm when one address fails.
-        self.alarm_factory(name_prefix=Stack.of(self).stack_name).create(
+        self.alarm_factory.create(
             queue,
             subject="alarm-notifications",
             runbook="dlq-not-empty",
@@ -144,7 +157,3 @@ class AlarmTopic(Construct):
             missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         return queue
-
-    def alarm_factory(self, *, name_prefix: str, runbook_url: str = DEFAULT_RUNBOOK_URL) -> AlarmFactory:
-        """An :class:`AlarmFactory` whose alarms notify this topic on ALARM and on OK."""
-        return AlarmFactory(name_prefix=name_prefix, actions=[self.alarm_action], runbook_url=runbook_url)

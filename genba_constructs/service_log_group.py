@@ -291,6 +291,39 @@ class ServiceLogGroup(Construct):
             period=period,
         )
 
+    def dashboard_widgets(self) -> list[cloudwatch.IWidget]:
+        """Ingestion (with the silence alarm's threshold), lines by level, request duration."""
+        name = self.log_group.log_group_name
+        ingestion: cloudwatch.IWidget = (
+            cloudwatch.AlarmWidget(alarm=self.silence_alarm, title=f"{self.subject}: log events received", width=8)
+            if self.silence_alarm is not None
+            else cloudwatch.GraphWidget(
+                title=f"{self.subject}: log events received", left=[self.metric_incoming_log_events()], width=8
+            )
+        )
+        levels = [self.metric_log_lines(level).with_(label=level) for level in ("ERROR", "WARNING", "INFO")]
+        return [
+            ingestion,
+            cloudwatch.GraphWidget(title=f"{self.subject}: lines by level", left=levels, stacked=True, width=8),
+            cloudwatch.GraphWidget(
+                title=f"{self.subject}: request duration (ms)",
+                left=[self.metric_request_duration(statistic=s).with_(label=s) for s in ("p50", "p99", "Maximum")],
+                width=8,
+            ),
+            cloudwatch.LogQueryWidget(
+                title=f"{self.subject}: latest errors",
+                log_group_names=[name],
+                query_lines=[
+                    "fields @timestamp, request_id, message",
+                    'filter level = "ERROR"',
+                    "sort @timestamp desc",
+                    "limit 20",
+                ],
+                width=24,
+                height=6,
+            ),
+        ]
+
     def metric_incoming_log_events(self, *, period: Duration = Duration.minutes(1)) -> cloudwatch.Metric:
         """``AWS/Logs`` ``IncomingLogEvents``: the real metric (not aws-cdk-lib's ``IncomingLogs``)."""
         return incoming_log_events_metric(self.log_group.log_group_name, period=period)

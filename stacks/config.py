@@ -125,6 +125,16 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True)
+class CostConfig:
+    """Volumes the monthly cost estimate (`make cost`) assumes; they change no resource."""
+
+    log_ingestion_gb_per_month: float = setting(50.0, check=in_range(0, 1_000_000))
+    log_compression_ratio: float = setting(0.15, check=in_range(0.01, 1))
+    sync_changes_per_month: int = setting(10_000_000, check=in_range(0, 10**12))
+    custom_metric_values_per_dimension: int = setting(5, check=in_range(1, 1000))
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     """One deployment environment (a CDK Stage named after it)."""
 
@@ -137,6 +147,7 @@ class EnvironmentConfig:
     allow_destroy: bool = False
     runbook_url: str = setting(DEFAULT_RUNBOOK_URL, check=matches(r"https://\S+", "an https:// URL"))
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
 
     def problems(self) -> Iterable[tuple[str, Any, str]]:
         if self.allow_destroy and self.production:

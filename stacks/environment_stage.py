@@ -8,6 +8,7 @@ from aws_cdk import Environment, Stack, Stage, Tags
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig
+from stacks.dashboard_stack import DashboardStack
 from stacks.logging_stack import LoggingStack
 from stacks.notifications_stack import NotificationsStack
 
@@ -24,6 +25,18 @@ class EnvironmentStage(Stage):
         self.notifications = NotificationsStack(self, "notifications", **self._stack_props("notifications"))
         alarm_factory = self.notifications.alarm_factory
         self.logging = LoggingStack(self, "logging", alarm_factory=alarm_factory, **self._stack_props("logging"))
+
+        # Last: the dashboard shows every stack's signals and every alarm made above.
+        self.dashboard = DashboardStack(
+            self,
+            "dashboard",
+            alarm_factory=alarm_factory,
+            sections=[
+                ("Application logs", self.logging.application_logs),
+                ("Audit logs (login history, mail templates)", self.logging.audit_logs),
+            ],
+            **self._stack_props("dashboard"),
+        )
 
     def _stack_props(self, concern: str) -> dict[str, Any]:
         return {

@@ -20,7 +20,7 @@ class NotificationsStack(Stack):
             display_name=f"genba {config.name} alarms",
             email_addresses=config.alarm_emails,
             removal_policy=RemovalPolicy.DESTROY if config.allow_destroy else RemovalPolicy.RETAIN,
+            alarm_name_prefix=config.stack_prefix,
+            runbook_url=config.runbook_url,
         )
-        self.alarm_factory: AlarmFactory = self.alarm_topic.alarm_factory(
-            name_prefix=config.stack_prefix, runbook_url=config.runbook_url
-        )
+        self.alarm_factory: AlarmFactory = self.alarm_topic.alarm_factory
