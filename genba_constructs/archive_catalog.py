@@ -68,7 +68,7 @@ APPLICATION_LOG_COLUMNS: tuple[Column, ...] = (
     Column("stack_trace", "string", "structured stack trace (JSON text), on error lines"),
     Column("cold_start", "boolean", "Lambda: first invocation of this execution environment"),
     Column("function_name", "string", "Lambda: function name"),
-    Column("function_memory_size", "string", "Lambda: memory in MB"),
+    Column("function_memory_size", "int", "Lambda: memory in MB"),
     Column("function_arn", "string", "Lambda: function ARN"),
     Column("function_request_id", "string", "Lambda: the invocation's request id"),
     Column("xray_trace_id", "string", "X-Ray trace id"),

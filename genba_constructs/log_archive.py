@@ -227,7 +227,7 @@ class LogArchive(Construct):
             self,
             "DeliveryRole",
             assumed_by=iam.ServicePrincipal(
-                "firehose.amazonaws.com", conditions={"StringEquals": {"sts:ExternalId": Aws.ACCOUNT_ID}}
+                "firehose.amazonaws.com", conditions={"StringEquals": {"sts:ExternalId": stack.account}}
             ),
             description="Firehose writes archived log lines to the archive bucket",
         )
