@@ -560,6 +560,18 @@ class LogArchive(Construct):
         """``DeliveryToS3.Success`` (Minimum: 1 when every delivery succeeded) of one stream."""
         return self._stream_metric(subject, "DeliveryToS3.Success", "Minimum", period)
 
+    def dashboard_widgets(self) -> list[cloudwatch.IWidget]:
+        """Per archived log group: data freshness (seconds) and delivery success of its stream."""
+        return [
+            cloudwatch.GraphWidget(
+                title=f"archive {subject}: Firehose freshness (s) and delivery success",
+                left=[self.metric_data_freshness(subject).with_(label="DataFreshness max (s)")],
+                right=[self.metric_delivery_success(subject).with_(label="Success min")],
+                width=12,
+            )
+            for subject in sorted(self.delivery_streams)
+        ]
+
     def grant_read(self, grantee: iam.IGrantable) -> None:
         """Read archived objects (and decrypt them)."""
         grantee.grant_principal.add_to_principal_policy(

@@ -560,3 +560,11 @@ def test_fails_to_grant_writes_outside_a_named_prefix() -> None:
     role = iam.Role(stack, "Backup", assumed_by=iam.ServicePrincipal("firehose.amazonaws.com"))
     with pytest.raises(GenbaPropsError, match="prefix='' must look like 'name/'"):
         archive.grant_write(role, "")
+
+
+def test_dashboard_widgets_show_each_streams_freshness_and_success() -> None:
+    archive = archive_with_logs(new_stack())
+    widgets = archive.dashboard_widgets()
+    assert len(widgets) == 2
+    rendered = json.dumps(new_stack().resolve(widgets[0].to_json()))
+    assert "DeliveryToS3.DataFreshness" in rendered and "DeliveryToS3.Success" in rendered
