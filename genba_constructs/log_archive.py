@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, FeatureFlags, RemovalPolicy, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_glue as glue
@@ -255,7 +255,11 @@ class LogArchive(Construct):
     # ---- buckets -------------------------------------------------------------------------
 
     def _access_logs_bucket(self, removal: RemovalPolicy, expire_days: int) -> s3.Bucket:
-        # S3 server access logs can only be delivered to SSE-S3 buckets.
+        # S3 server access logs can only be delivered to SSE-S3 buckets. With the feature flag
+        # serverAccessLogsUseBucketPolicy (genba's cdk.json) delivery is granted by bucket
+        # policy and ACLs can be off; an app without the flag gets the LogDeliveryWrite ACL,
+        # which needs ObjectWriter ownership.
+        policy_delivery = FeatureFlags.of(self).is_enabled("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy")
         access_logs = s3.Bucket(
             self,
             "AccessLogs",
@@ -263,7 +267,9 @@ class LogArchive(Construct):
             enforce_ssl=True,
             minimum_tls_version=1.2,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED
+            if policy_delivery
+            else s3.ObjectOwnership.OBJECT_WRITER,
             versioned=True,
             removal_policy=removal,
             lifecycle_rules=[
