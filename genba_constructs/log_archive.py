@@ -19,9 +19,9 @@ log group is a static part of the S3 prefix and the date comes from Firehose's
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
-from aws_cdk import Aws, Duration, FeatureFlags, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aws, Duration, FeatureFlags, RemovalPolicy, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_glue as glue
@@ -30,7 +30,7 @@ from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
 from genba_constructs._validation import GenbaPropsError, fail, require_either, require_range
@@ -332,6 +332,13 @@ class LogArchive(Construct):
 
     def _grant_firehose_writes(self, role: iam.Role) -> None:
         stack = Stack.of(self)
+        # The log group's Arn attribute ends in ":*"; a log stream ARN is built from the name.
+        self._error_log_streams_arn = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"{self._error_log_group.log_group_name}:log-stream:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
         # Managed (not inline) policies: NIST 800-53 R5 wants no inline policies on roles.
         policy = iam.ManagedPolicy(self, "DeliveryPolicy", roles=[role], description="Firehose -> archive bucket")
         self._firehose_policy = policy
@@ -364,33 +371,43 @@ class LogArchive(Construct):
             iam.PolicyStatement(
                 sid="DeliveryErrorLog",
                 actions=["logs:PutLogEvents"],
-                resources=[f"{self._error_log_group.log_group_arn.removesuffix(':*')}:log-stream:*"],
+                resources=[self._error_log_streams_arn],
             )
         )
         acknowledge(
             policy,
             "AwsSolutions-IAM5",
             "Firehose writes objects with generated names under the archive's logs/ prefix.",
-            finding=f"Resource::<{self._logical(self.bucket)}.Arn>/{catalog.LOGS_PREFIX}*",
+            finding=f"Resource::{self._nag_arn(self.bucket.bucket_arn)}/{catalog.LOGS_PREFIX}*",
         )
         acknowledge(
             policy,
             "AwsSolutions-IAM5",
             "Firehose writes records it could not deliver under the archive's errors/ prefix.",
-            finding=f"Resource::<{self._logical(self.bucket)}.Arn>/{catalog.ERRORS_PREFIX}*",
+            finding=f"Resource::{self._nag_arn(self.bucket.bucket_arn)}/{catalog.ERRORS_PREFIX}*",
         )
         acknowledge(
             policy,
             "AwsSolutions-IAM5",
             "Firehose creates its own log streams in the archive's delivery error log group.",
-            finding=f"Resource::<{self._logical(self._error_log_group)}.Arn>:log-stream:*",
+            finding=f"Resource::{self._nag_arn(self._error_log_streams_arn)}",
         )
 
-    def _logical(self, construct: IConstruct) -> str:
-        child = construct.node.default_child
-        if child is None:
-            return "unknown"
-        return Stack.of(self).get_logical_id(child)  # type: ignore[arg-type]
+    def _nag_arn(self, arn: str) -> str:
+        """An ARN as cdk-nag spells it in a finding id (``<LogicalId.Arn>`` for an attribute)."""
+
+        def render(value: Any) -> str:
+            if isinstance(value, dict) and "Fn::GetAtt" in value:
+                logical_id, attribute = value["Fn::GetAtt"]
+                return f"<{logical_id}.{attribute}>"
+            if isinstance(value, dict) and "Ref" in value:
+                return f"<{value['Ref']}>"
+            if isinstance(value, dict) and "Fn::Join" in value:
+                separator, parts = value["Fn::Join"]
+                return str(separator).join(render(part) for part in parts)
+            return str(value)
+
+        return render(Stack.of(self).resolve(arn))
 
     # ---- Firehose ------------------------------------------------------------------------
 

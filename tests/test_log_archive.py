@@ -568,3 +568,26 @@ def test_dashboard_widgets_show_each_streams_freshness_and_success() -> None:
     assert len(widgets) == 2
     rendered = json.dumps(new_stack().resolve(widgets[0].to_json()))
     assert "DeliveryToS3.DataFreshness" in rendered and "DeliveryToS3.Success" in rendered
+
+
+def test_firehose_may_put_log_events_to_its_error_log_streams_only(default: Template) -> None:
+    policy = statements(default, "AWS::IAM::ManagedPolicy", where=lambda lid: "DeliveryPolicy" in lid)
+    (logs_statement,) = [s for s in policy if s.get("Sid") == "DeliveryErrorLog"]
+    parts = logs_statement["Resource"]["Fn::Join"][1]
+    assert parts[-1] == ":log-stream:*"
+    assert parts[-2]["Ref"].startswith("ArchiveDeliveryErrors")  # the log group's name, not its ":*" Arn
+
+
+def test_cdk_nag_is_clean_for_an_archive_on_an_existing_bucket(tmp_path: Any) -> None:
+    from genba_constructs import AlarmTopic, add_nag_packs
+
+    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
+    app = App(context=context, outdir=str(tmp_path))
+    stack = Stack(app, "Test", env=Environment(account="123456789012", region="ap-northeast-1"))
+    topic = AlarmTopic(stack, "Alarms", email_addresses=["oncall@example.com"])
+    existing = s3.Bucket.from_bucket_name(stack, "Existing", "org-log-archive")
+    archive = LogArchive(stack, "Archive", bucket=existing, alarm_factory=topic.alarm_factory)
+    archive.archive_log_group(ServiceLogGroup(stack, "AppLogs", subject="app-logs", alarm_factory=topic.alarm_factory))
+    add_nag_packs(app)
+    app.synth()  # raises ValidationFailed on any unacknowledged finding
+    assert (tmp_path / "Test.template.json").exists()
