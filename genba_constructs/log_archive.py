@@ -306,7 +306,8 @@ class LogArchive(Construct):
             iam.PolicyStatement(
                 sid="AWSLogDeliveryAclCheck",
                 principals=[principal],
-                actions=["s3:GetBucketAcl"],
+                # ListBucket too: without it the delivery logs AccessDenied in CloudTrail.
+                actions=["s3:GetBucketAcl", "s3:ListBucket"],
                 resources=[self.bucket.bucket_arn],
                 conditions=source,
             )

@@ -591,3 +591,44 @@ def test_cdk_nag_is_clean_for_an_archive_on_an_existing_bucket(tmp_path: Any) ->
     add_nag_packs(app)
     app.synth()  # raises ValidationFailed on any unacknowledged finding
     assert (tmp_path / "Test.template.json").exists()
+
+
+def test_encryption_key_prop_encrypts_bucket_stream_output_and_results_with_the_given_key() -> None:
+    from aws_cdk import aws_kms as kms
+
+    stack = new_stack()
+    key = kms.Key(stack, "OrgKey", enable_key_rotation=True)
+    archive_with_logs(stack, encryption_key=key)
+    template = Template.from_stack(stack)
+    key_id = stack.get_logical_id(key.node.default_child)  # type: ignore[arg-type]
+    archive_keys = [lid for lid in resources(template, "AWS::KMS::Key") if lid.startswith("ArchiveKey")]
+    assert archive_keys == []
+    _, bucket = archive_bucket(template)
+    assert key_id in json.dumps(bucket["Properties"]["BucketEncryption"])
+    assert key_id in json.dumps(streams(template)["log_group=app-logs"]["ExtendedS3DestinationConfiguration"])
+    assert key_id in json.dumps(workgroup(template)["WorkGroupConfiguration"]["ResultConfiguration"])
+
+
+def test_alarm_factory_prop_names_the_alarms_and_sets_their_actions() -> None:
+    from aws_cdk import aws_cloudwatch_actions as actions
+    from aws_cdk import aws_sns as sns
+
+    from genba_constructs import AlarmFactory
+
+    stack = new_stack()
+    topic = sns.Topic(stack, "Topic")
+    factory = AlarmFactory(name_prefix="shop-prod", actions=[actions.SnsAction(topic)])
+    archive_with_logs(stack, alarm_factory=factory)
+    found = alarms(Template.from_stack(stack))
+    archive_alarms = {name: a for name, a in found.items() if "firehose" in name}
+    assert archive_alarms and all(name.startswith("shop-prod-archive-") for name in archive_alarms)
+    assert all(a["AlarmActions"] and a["OKActions"] for a in archive_alarms.values())
+
+
+def test_trail_name_and_global_events_props_change_the_trail() -> None:
+    stack = new_stack()
+    archive = LogArchive(stack, "Archive")
+    ArchiveTrail(stack, "Trail", archive=archive, trail_name="org-audit", include_global_service_events=False)
+    (trail,) = resources(Template.from_stack(stack), "AWS::CloudTrail::Trail").values()
+    assert trail["Properties"]["TrailName"] == "org-audit"
+    assert trail["Properties"]["IncludeGlobalServiceEvents"] is False

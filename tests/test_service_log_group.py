@@ -252,3 +252,14 @@ def test_silent_for_sets_the_minutes_of_silence_tolerated(fresh_stack: Stack) ->
 def test_fails_on_a_silence_that_is_not_1_to_1440_whole_minutes(fresh_stack: Stack, silent_for: Duration) -> None:
     with pytest.raises(GenbaPropsError, match=r"silent_for=.* must be 1 to 1440 whole minutes"):
         build(fresh_stack, must_never_be_silent=True, silent_for=silent_for)
+
+
+def test_alarm_factory_prop_names_the_alarms_with_its_prefix(fresh_stack: Stack) -> None:
+    from genba_constructs import AlarmFactory
+
+    found = alarms(build(fresh_stack, must_never_be_silent=True, alarm_factory=AlarmFactory(name_prefix="shop-prod")))
+    assert set(found) == {
+        "shop-prod-app-logs-log-errors-warning",
+        "shop-prod-app-logs-log-errors-critical",
+        "shop-prod-app-logs-log-silence-critical",
+    }
