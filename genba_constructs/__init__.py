@@ -3,6 +3,8 @@
 from genba_constructs._validation import GenbaPropsError
 from genba_constructs.alarm_topic import AlarmTopic
 from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, AlarmFactory, Severity, Thresholds
+from genba_constructs.archive_trail import ArchiveTrail
+from genba_constructs.log_archive import LogArchive
 from genba_constructs.log_silence import add_log_silence_alarm, incoming_log_events_metric
 from genba_constructs.nag import acknowledge, add_nag_packs
 from genba_constructs.service_log_group import ServiceLogGroup, log_group_encryption_key
@@ -11,7 +13,9 @@ __all__ = [
     "DEFAULT_RUNBOOK_URL",
     "AlarmFactory",
     "AlarmTopic",
+    "ArchiveTrail",
     "GenbaPropsError",
+    "LogArchive",
     "ServiceLogGroup",
     "Severity",
     "Thresholds",

@@ -51,6 +51,13 @@ def log_group_encryption_key(scope: Construct, id: str, *, removal_policy: Remov
         removal_policy=removal_policy,
         pending_window=Duration.days(30) if removal_policy == RemovalPolicy.RETAIN else Duration.days(7),
     )
+    allow_cloudwatch_logs_to_use(key)
+    return key
+
+
+def allow_cloudwatch_logs_to_use(key: kms.Key) -> None:
+    """Let CloudWatch Logs encrypt this account's log groups (in the key's region) with ``key``."""
+    stack = Stack.of(key)
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid="AllowCloudWatchLogsToUseTheKey",
@@ -76,7 +83,6 @@ def log_group_encryption_key(scope: Construct, id: str, *, removal_policy: Remov
             },
         )
     )
-    return key
 
 
 class ServiceLogGroup(Construct):
@@ -221,7 +227,9 @@ class ServiceLogGroup(Construct):
             self,
             "RequestDuration",
             log_group=self.log_group,
-            filter_pattern=logs.FilterPattern.exists(f"$.{DURATION_FIELD}"),
+            # A numeric test: FilterPattern.exists() renders `= "*"`, a string match, and
+            # duration_ms is a number.
+            filter_pattern=logs.FilterPattern.number_value(f"$.{DURATION_FIELD}", ">=", 0),
             metric_namespace=LOG_METRICS_NAMESPACE,
             metric_name=self._duration_metric_name,
             metric_value=f"$.{DURATION_FIELD}",

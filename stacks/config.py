@@ -86,8 +86,10 @@ class LoggingConfig:
     archive_glacier_after_days: int = setting(90, check=in_range(31, 36500))
     archive_object_lock_days: int = setting(30, check=in_range(1, 36500))
     archive_object_lock_mode: Literal["governance", "compliance"] | None = None
+    archive_noncurrent_versions_expire_after_days: int = setting(30, check=in_range(1, 36500))
     cloudtrail_enabled: bool = True
     athena_bytes_scanned_cutoff_gb: int = setting(10, check=in_range(1, 1024))
+    athena_results_expire_after_days: int = setting(30, check=in_range(1, 3650))
 
     def problems(self) -> Iterable[tuple[str, Any, str]]:
         if self.error_lines_warning_per_5min > self.error_lines_critical_per_5min:

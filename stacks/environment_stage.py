@@ -34,6 +34,7 @@ class EnvironmentStage(Stage):
             sections=[
                 ("Application logs", self.logging.application_logs),
                 ("Audit logs (login history, mail templates)", self.logging.audit_logs),
+                ("Log archive (Firehose to S3)", self.logging.archive),
             ],
             **self._stack_props("dashboard"),
         )

@@ -1,4 +1,4 @@
-"""genba-<env>-logging: the reference service's log groups (and, with them, the log archive)."""
+"""genba-<env>-logging: the reference service's log groups, the log archive and CloudTrail."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import RemovalPolicy, Stack
 from constructs import Construct
 
-from genba_constructs import AlarmFactory, Thresholds
+from genba_constructs import AlarmFactory, ArchiveTrail, LogArchive, Thresholds
 from genba_constructs.service_log_group import ServiceLogGroup, log_group_encryption_key
 from stacks.config import EnvironmentConfig
 
@@ -19,6 +19,21 @@ class LoggingStack(Stack):
         super().__init__(scope, id, **kwargs)
         logging = config.logging
         removal = RemovalPolicy.DESTROY if config.allow_destroy else RemovalPolicy.RETAIN
+        self.archive = LogArchive(
+            self,
+            "Archive",
+            production=config.production,
+            object_lock_mode=logging.archive_object_lock_mode,
+            object_lock_days=logging.archive_object_lock_days,
+            expire_after_days=logging.archive_expire_after_days,
+            infrequent_access_after_days=logging.archive_infrequent_access_after_days,
+            glacier_after_days=logging.archive_glacier_after_days,
+            noncurrent_versions_expire_after_days=logging.archive_noncurrent_versions_expire_after_days,
+            removal_policy=removal,
+            athena_bytes_scanned_cutoff_gb=logging.athena_bytes_scanned_cutoff_gb,
+            athena_results_expire_after_days=logging.athena_results_expire_after_days,
+            alarm_factory=alarm_factory,
+        )
         key = log_group_encryption_key(self, "LogGroupKey", removal_policy=removal)
         error_thresholds = Thresholds(
             warning=logging.error_lines_warning_per_5min, critical=logging.error_lines_critical_per_5min
@@ -31,6 +46,7 @@ class LoggingStack(Stack):
             retention_days=logging.application_log_retention_days,
             encryption_key=key,
             removal_policy=removal,
+            audit_findings_bucket=self.archive.bucket,
             must_never_be_silent=True,
             error_lines_per_5_minutes=error_thresholds,
             alarm_factory=alarm_factory,
@@ -44,7 +60,14 @@ class LoggingStack(Stack):
             retention_days=logging.audit_log_retention_days,
             encryption_key=key,
             removal_policy=removal,
+            audit_findings_bucket=self.archive.bucket,
             must_never_be_silent=True,
             error_lines_per_5_minutes=error_thresholds,
             alarm_factory=alarm_factory,
         )
+        # One subscription filter each; the second one a log group may carry is left for search.
+        self.archive.archive_log_group(self.application_logs)
+        self.archive.archive_log_group(self.audit_logs)
+        self.trail: ArchiveTrail | None = None
+        if logging.cloudtrail_enabled:
+            self.trail = ArchiveTrail(self, "Trail", archive=self.archive)

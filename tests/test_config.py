@@ -96,6 +96,25 @@ BAD_CONFIGS = [
         3653,
         ["audit_log_retention_days", "3653", "longer than archive_expire_after_days"],
     ),
+    (
+        "object lock mode genba does not know",
+        "prod.logging.archive_object_lock_mode",
+        "legal-hold",
+        ["archive_object_lock_mode", "'legal-hold'"],
+    ),
+    (
+        "noncurrent versions kept for no day",
+        "stg.logging.archive_noncurrent_versions_expire_after_days",
+        0,
+        ["archive_noncurrent_versions_expire_after_days", "0", "out of range"],
+    ),
+    (
+        "Athena results kept for no day",
+        "dev.logging.athena_results_expire_after_days",
+        0,
+        ["athena_results_expire_after_days", "0", "out of range"],
+    ),
+    ("CloudTrail switch not a bool", "prod.logging.cloudtrail_enabled", "no", ["cloudtrail_enabled", "true or false"]),
 ]
 
 

@@ -19,11 +19,17 @@ CONSUMER_APP = textwrap.dedent(
     import json, sys
     from aws_cdk import App, Environment, Stack
     import genba_constructs
-    from genba_constructs import AlarmTopic, add_nag_packs
+    from genba_constructs import AlarmTopic, ArchiveTrail, LogArchive, ServiceLogGroup, add_nag_packs
 
     app = App(outdir=sys.argv[1])
     stack = Stack(app, "ConsumerService", env=Environment(account="123456789012", region="eu-west-1"))
     alarms = AlarmTopic(stack, "Alarms", email_addresses=["team@example.com"])
+    archive = LogArchive(stack, "Archive", alarm_factory=alarms.alarm_factory)
+    app_logs = ServiceLogGroup(
+        stack, "AppLogs", subject="app-logs", audit_findings_bucket=archive.bucket, alarm_factory=alarms.alarm_factory
+    )
+    archive.archive_log_group(app_logs)
+    ArchiveTrail(stack, "Trail", archive=archive)
     add_nag_packs(app)
     assembly = app.synth()
     template = assembly.get_stack_by_name("ConsumerService").template
@@ -81,3 +87,6 @@ def test_consumer_app_synthesizes_with_the_installed_wheel(wheel: Path, tmp_path
 
     assert output["genba_from"].startswith(str(venv))
     assert {"AWS::SNS::Topic", "AWS::KMS::Key", "AWS::CloudWatch::Alarm"} <= set(output["types"])
+    assert {"AWS::KinesisFirehose::DeliveryStream", "AWS::Glue::Table", "AWS::CloudTrail::Trail"} <= set(
+        output["types"]
+    )

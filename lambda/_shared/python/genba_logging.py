@@ -60,7 +60,11 @@ def mask(value: Any, *, key: str = "") -> Any:
         return [mask(item) for item in value]
     if isinstance(value, str):
         return SENSITIVE_VALUE.sub(MASK, value)
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Anything else (an exception object in Powertools' stack_trace, a UUID...) is written
+    # with str() by the JSON encoder: mask that text now.
+    return SENSITIVE_VALUE.sub(MASK, str(value))
 
 
 class GenbaFormatter(LambdaPowertoolsFormatter):

@@ -1,0 +1,84 @@
+"""CloudTrail into the log archive: every region, validated log files, KMS.
+
+Where the organization already runs an organization trail, a second trail only doubles
+the cost: the stack leaves this construct out (``logging.cloudtrail_enabled: false``).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Stack
+from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from genba_constructs import archive_catalog as catalog
+from genba_constructs.log_archive import LogArchive
+from genba_constructs.nag import acknowledge
+
+
+class ArchiveTrail(Construct):
+    """A multi-region CloudTrail trail writing to a :class:`LogArchive` bucket.
+
+    Its records land under ``cloudtrail/AWSLogs/<account>/CloudTrail/<region>/<yyyy>/<MM>/<dd>/``,
+    where the archive's ``cloudtrail`` Glue table (partition projection) finds them.
+
+    :param archive: the log archive (bucket and KMS key).
+    :param trail_name: name of the trail. Default: ``<stack name>-trail``.
+    :param include_global_service_events: record IAM, STS and other global services. Default: True.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        archive: LogArchive,
+        trail_name: str | None = None,
+        include_global_service_events: bool = True,
+    ) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        name = trail_name or f"{stack.stack_name}-trail"
+        trail_arn = f"arn:{Aws.PARTITION}:cloudtrail:{stack.region}:{Aws.ACCOUNT_ID}:trail/{name}"
+        archive.encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudTrailToEncryptLogs",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceArn": trail_arn},
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:cloudtrail:arn": (
+                            f"arn:{Aws.PARTITION}:cloudtrail:*:{Aws.ACCOUNT_ID}:trail/*"
+                        )
+                    },
+                },
+            )
+        )
+        archive.encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudTrailToDescribeKey",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:DescribeKey"],
+                resources=["*"],
+            )
+        )
+        self.trail = cloudtrail.Trail(
+            self,
+            "Resource",
+            trail_name=name,
+            bucket=archive.bucket,
+            s3_key_prefix=catalog.CLOUDTRAIL_PREFIX,
+            encryption_key=archive.encryption_key,
+            is_multi_region_trail=True,
+            include_global_service_events=include_global_service_events,
+            enable_file_validation=True,
+            send_to_cloud_watch_logs=False,
+        )
+        acknowledge(
+            self.trail,
+            "NIST.800.53.R5-CloudTrailCloudWatchLogsEnabled",
+            "CloudTrail is searched in the archive with Athena (the cloudtrail Glue table and the "
+            "'who changed what, when' named query); a CloudWatch Logs copy would double ingestion cost.",
+        )
