@@ -4,6 +4,7 @@ from genba_constructs._validation import GenbaPropsError
 from genba_constructs.alarm_topic import AlarmTopic
 from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, AlarmFactory, Severity, Thresholds
 from genba_constructs.archive_trail import ArchiveTrail
+from genba_constructs.host_monitoring import HostLogFile, HostMonitoring
 from genba_constructs.log_archive import LogArchive
 from genba_constructs.log_silence import add_log_silence_alarm, incoming_log_events_metric
 from genba_constructs.nag import acknowledge, add_nag_packs
@@ -15,6 +16,8 @@ __all__ = [
     "AlarmTopic",
     "ArchiveTrail",
     "GenbaPropsError",
+    "HostLogFile",
+    "HostMonitoring",
     "LogArchive",
     "ServiceLogGroup",
     "Severity",

@@ -17,6 +17,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from genba_constructs._validation import EMAIL_PATTERN
 from genba_constructs.alarms import DEFAULT_RUNBOOK_URL
+from genba_constructs.cloudwatch_agent_config import timestamp_format_problem
 from genba_constructs.retention import CLOUDWATCH_LOGS_RETENTION_DAYS
 
 CONTEXT_KEY = "genba"
@@ -137,6 +138,54 @@ class CostConfig:
 
 
 @dataclass(frozen=True)
+class HostLogFileConfig:
+    """One log file on the reference service's hosts, shipped by the CloudWatch agent."""
+
+    file_path: str = setting(check=matches(r"/\S*", "an absolute path"))
+    log_group: Literal["application", "audit"] = setting()
+    timestamp_format: str | None = setting(None, check=timestamp_format_problem)
+
+
+@dataclass(frozen=True)
+class HostsConfig:
+    """The reference service's hosts: its Auto Scaling group (an Elastic Beanstalk environment's)."""
+
+    auto_scaling_group_name: str = setting(check=matches(r"\S(?:.{0,253}\S)?", "an Auto Scaling group name"))
+    instance_role_name: str | None = setting(None, check=matches(r"[\w+=,.@-]{1,64}", "an IAM role name"))
+    target_tag_key: str | None = setting(None, check=matches(r".{1,128}", "a tag key"))
+    target_tag_value: str | None = setting(None, check=matches(r".{1,256}", "a tag value"))
+    log_files: tuple[HostLogFileConfig, ...] = ()
+    disk_used_warning_percent: int = setting(80, check=in_range(1, 99))
+    disk_used_critical_percent: int = setting(90, check=in_range(1, 99))
+    disk_full_forecast_hours: int = setting(24, check=in_range(1, 720))
+    inodes_free_warning: int = setting(100_000, check=in_range(1, 2**32))
+    inodes_free_critical: int = setting(20_000, check=in_range(1, 2**32))
+    memory_used_warning_percent: int = setting(85, check=in_range(1, 99))
+    memory_used_critical_percent: int = setting(95, check=in_range(1, 99))
+    reapply_every_minutes: int = setting(30, check=in_range(30, 43200))
+    agent_log_retention_days: int = setting(30, check=RETENTION)
+
+    def problems(self) -> Iterable[tuple[str, Any, str]]:
+        for kind in ("disk_used", "memory_used"):
+            warning, critical = getattr(self, f"{kind}_warning_percent"), getattr(self, f"{kind}_critical_percent")
+            if warning > critical:
+                yield f"{kind}_warning_percent", warning, f"is above {kind}_critical_percent ({critical})"
+        if self.inodes_free_warning < self.inodes_free_critical:
+            yield (
+                "inodes_free_warning",
+                self.inodes_free_warning,
+                f"is below inodes_free_critical ({self.inodes_free_critical}): fewer free inodes is worse",
+            )
+        if (self.target_tag_key is None) != (self.target_tag_value is None):
+            yield "target_tag_key", self.target_tag_key, "and target_tag_value must be given together"
+        paths = [f.file_path for f in self.log_files]
+        for path in paths:
+            if paths.count(path) > 1:
+                yield "log_files", path, "is listed twice (the agent reads a file once)"
+                break
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     """One deployment environment (a CDK Stage named after it)."""
 
@@ -150,6 +199,7 @@ class EnvironmentConfig:
     runbook_url: str = setting(DEFAULT_RUNBOOK_URL, check=matches(r"https://\S+", "an https:// URL"))
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     cost: CostConfig = field(default_factory=CostConfig)
+    hosts: HostsConfig | None = None
 
     def problems(self) -> Iterable[tuple[str, Any, str]]:
         if self.allow_destroy and self.production:
@@ -184,6 +234,9 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
             if type(None) in options:
                 return None
             raise wrong
+        given = [option for option in options if option is not type(None)]
+        if len(given) == 1:  # an optional setting that is set: report its own problem, not "or null"
+            return _convert(given[0], value, path)
         for option in options:
             if option is type(None):
                 continue

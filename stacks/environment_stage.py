@@ -9,6 +9,7 @@ from constructs import Construct
 
 from stacks.config import EnvironmentConfig
 from stacks.dashboard_stack import DashboardStack
+from stacks.hosts_stack import HostsStack
 from stacks.logging_stack import LoggingStack
 from stacks.notifications_stack import NotificationsStack
 
@@ -25,6 +26,15 @@ class EnvironmentStage(Stage):
         self.notifications = NotificationsStack(self, "notifications", **self._stack_props("notifications"))
         alarm_factory = self.notifications.alarm_factory
         self.logging = LoggingStack(self, "logging", alarm_factory=alarm_factory, **self._stack_props("logging"))
+        if config.hosts is not None:
+            self.hosts = HostsStack(
+                self,
+                "hosts",
+                hosts=config.hosts,
+                log_groups={"application": self.logging.application_logs, "audit": self.logging.audit_logs},
+                alarm_factory=alarm_factory,
+                **self._stack_props("hosts"),
+            )
 
         # Last: the dashboard shows every stack's signals and every alarm made above.
         self.dashboard = DashboardStack(
@@ -35,6 +45,11 @@ class EnvironmentStage(Stage):
                 ("Application logs", self.logging.application_logs),
                 ("Audit logs (login history, mail templates)", self.logging.audit_logs),
                 ("Log archive (Firehose to S3)", self.logging.archive),
+                *(
+                    [("Service hosts (disks, memory, CloudWatch agent)", self.hosts.host_monitoring)]
+                    if config.hosts
+                    else []
+                ),
             ],
             **self._stack_props("dashboard"),
         )

@@ -19,7 +19,15 @@ CONSUMER_APP = textwrap.dedent(
     import json, sys
     from aws_cdk import App, Environment, Stack
     import genba_constructs
-    from genba_constructs import AlarmTopic, ArchiveTrail, LogArchive, ServiceLogGroup, add_nag_packs
+    from genba_constructs import (
+        AlarmTopic,
+        ArchiveTrail,
+        HostLogFile,
+        HostMonitoring,
+        LogArchive,
+        ServiceLogGroup,
+        add_nag_packs,
+    )
 
     app = App(outdir=sys.argv[1])
     stack = Stack(app, "ConsumerService", env=Environment(account="123456789012", region="eu-west-1"))
@@ -30,6 +38,14 @@ CONSUMER_APP = textwrap.dedent(
     )
     archive.archive_log_group(app_logs)
     ArchiveTrail(stack, "Trail", archive=archive)
+    HostMonitoring(
+        stack,
+        "WebHosts",
+        subject="web-hosts",
+        auto_scaling_group_name="awseb-e-abc123-stack-AWSEBAutoScalingGroup-XYZ",
+        log_files=[HostLogFile(file_path="/var/log/app/*.log", log_group=app_logs)],
+        alarm_factory=alarms.alarm_factory,
+    )
     add_nag_packs(app)
     assembly = app.synth()
     template = assembly.get_stack_by_name("ConsumerService").template
@@ -90,3 +106,4 @@ def test_consumer_app_synthesizes_with_the_installed_wheel(wheel: Path, tmp_path
     assert {"AWS::KinesisFirehose::DeliveryStream", "AWS::Glue::Table", "AWS::CloudTrail::Trail"} <= set(
         output["types"]
     )
+    assert {"AWS::SSM::Association", "AWS::SSM::Parameter", "AWS::IAM::ManagedPolicy"} <= set(output["types"])

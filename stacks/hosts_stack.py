@@ -1,0 +1,78 @@
+"""genba-<env>-hosts: the CloudWatch agent and host alarms on the reference service's Auto Scaling group."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from genba_constructs import AlarmFactory, HostLogFile, HostMonitoring, ServiceLogGroup, Thresholds
+from stacks.config import EnvironmentConfig, HostsConfig
+
+
+class HostsStack(Stack):
+    """The reference service's hosts (an Elastic Beanstalk environment's Auto Scaling group).
+
+    The group's name comes from config: synth never looks it up. ``log_groups`` maps the
+    config's ``log_group`` values (``application``, ``audit``) to the logging stack's groups.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: EnvironmentConfig,
+        hosts: HostsConfig,
+        log_groups: Mapping[str, ServiceLogGroup],
+        alarm_factory: AlarmFactory,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        role = (
+            iam.Role.from_role_name(self, "InstanceRole", hosts.instance_role_name)
+            if hosts.instance_role_name
+            else None
+        )
+        target_tag = (
+            (hosts.target_tag_key, hosts.target_tag_value)
+            if hosts.target_tag_key is not None and hosts.target_tag_value is not None
+            else None
+        )
+        self.host_monitoring = HostMonitoring(
+            self,
+            "ServiceHosts",
+            subject="service-hosts",
+            auto_scaling_group_name=hosts.auto_scaling_group_name,
+            target_tag=target_tag,
+            log_files=[
+                HostLogFile(
+                    file_path=log_file.file_path,
+                    log_group=log_groups[log_file.log_group],
+                    timestamp_format=log_file.timestamp_format,
+                )
+                for log_file in hosts.log_files
+            ],
+            role=role,
+            agent_log_retention_days=hosts.agent_log_retention_days,
+            removal_policy=RemovalPolicy.DESTROY if config.allow_destroy else RemovalPolicy.RETAIN,
+            reapply_every=Duration.minutes(hosts.reapply_every_minutes),
+            disk_used_percent=Thresholds(
+                warning=hosts.disk_used_warning_percent, critical=hosts.disk_used_critical_percent
+            ),
+            disk_full_within=Duration.hours(hosts.disk_full_forecast_hours),
+            inodes_free=Thresholds(warning=hosts.inodes_free_warning, critical=hosts.inodes_free_critical),
+            memory_used_percent=Thresholds(
+                warning=hosts.memory_used_warning_percent, critical=hosts.memory_used_critical_percent
+            ),
+            alarm_factory=alarm_factory,
+        )
+        CfnOutput(
+            self,
+            "AgentPolicyArn",
+            value=self.host_monitoring.policy.managed_policy_arn,
+            description="Attach to the instance role of the hosts (already attached when instance_role_name is set)",
+        )

@@ -1,0 +1,577 @@
+"""HostMonitoring: the agent configuration in SSM, the associations, the policy and the group alarms."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jsonschema
+import pytest
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_autoscaling as autoscaling
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk.assertions import Template
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from genba_constructs import AlarmFactory, GenbaPropsError, HostLogFile, HostMonitoring, ServiceLogGroup, Thresholds
+from tests.cloudwatch_agent_model import AGENT_CONFIG_SCHEMA, published_dimension_sets
+from tests.conftest import ROOT
+from tools.assembly import SynthesizedStack
+
+ASG = "awseb-e-abc123-stack-AWSEBAutoScalingGroup-XYZ"
+ENVIRONMENTS = ("dev", "stg", "prod")
+# Functions CloudWatch metric math documents (the ones an alarm expression may use here).
+METRIC_MATH_FUNCTIONS = {"RATE", "DIFF", "IF", "MAX", "MIN", "AVG", "SUM", "ABS", "FILL"}
+
+
+def make(stack: Stack, **overrides: Any) -> HostMonitoring:
+    props: dict[str, Any] = {"subject": "web-hosts", "auto_scaling_group_name": ASG, **overrides}
+    return HostMonitoring(stack, "Hosts", **props)
+
+
+def app_log_group(stack: Stack, **props: Any) -> ServiceLogGroup:
+    return ServiceLogGroup(stack, "AppLogs", subject="app-logs", log_group_name="/svc/app", **props)
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v["Properties"] for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def alarms_by_name(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["AlarmName"]: p for p in resources(template, "AWS::CloudWatch::Alarm").values()}
+
+
+# -- reading a synthesized configuration back -----------------------------------------------
+
+
+class Intrinsics:
+    """Stand-ins for the deploy-time values in the SSM parameter, resolved to (stack, logical id)."""
+
+    def __init__(self, stack_name: str, templates: dict[str, dict[str, Any]]) -> None:
+        self.stack_name = stack_name
+        self.templates = templates
+        self.placeholders: dict[str, tuple[str, str]] = {}
+
+    def resolve(self, value: Any, stack_name: str | None = None) -> tuple[str, str]:
+        stack_name = stack_name or self.stack_name
+        if "Ref" in value:
+            return stack_name, value["Ref"]
+        if "Fn::GetStackOutput" in value:
+            ref = value["Fn::GetStackOutput"]
+            output = self.templates[ref["StackName"]]["Outputs"][ref["OutputName"]]["Value"]
+            return self.resolve(output, ref["StackName"])
+        raise AssertionError(f"unexpected intrinsic {value}")
+
+    def placeholder(self, value: Any) -> str:
+        target = self.resolve(value)
+        name = f"/resolved/{target[0]}/{target[1]}"
+        self.placeholders[name] = target
+        return name
+
+
+def agent_config_of(template: dict[str, Any], intrinsics: Intrinsics) -> dict[str, Any]:
+    (parameter,) = resources(template, "AWS::SSM::Parameter").values()
+    value = parameter["Value"]
+    if isinstance(value, dict):
+        separator, parts = value["Fn::Join"]
+        value = separator.join(p if isinstance(p, str) else intrinsics.placeholder(p) for p in parts)
+    config: dict[str, Any] = json.loads(value)
+    return config
+
+
+def agent_metrics(alarm: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(namespace, metric name, {dimension: value}) of every metric an alarm reads."""
+    if "MetricName" in alarm:
+        dims = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+        yield alarm["Namespace"], alarm["MetricName"], dims
+    for query in alarm.get("Metrics", []):
+        if "MetricStat" in query:
+            metric = query["MetricStat"]["Metric"]
+            yield (
+                metric["Namespace"],
+                metric["MetricName"],
+                {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])},
+            )
+
+
+def detection_seconds(alarm: dict[str, Any]) -> int:
+    periods = (
+        [alarm["Period"]]
+        if "Period" in alarm
+        else [q["MetricStat"]["Period"] for q in alarm["Metrics"] if "MetricStat" in q]
+    )
+    assert len(set(periods)) == 1
+    return int(periods[0] * alarm.get("DatapointsToAlarm", alarm["EvaluationPeriods"]))
+
+
+# -- construct defaults ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def default_template() -> dict[str, Any]:
+    from aws_cdk import App, Environment
+
+    from tests.conftest import cdk_json_context
+
+    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
+    stack = Stack(App(context=context), "Test", env=Environment(account="123456789012", region="ap-northeast-1"))
+    make(
+        stack,
+        log_files=[
+            HostLogFile(
+                file_path="/var/log/app/*.log", log_group=app_log_group(stack), timestamp_format="%Y-%m-%dT%H:%M:%S"
+            )
+        ],
+    )
+    return Template.from_stack(stack).to_json()
+
+
+def test_configuration_in_ssm_matches_the_documented_schema(default_template: dict[str, Any]) -> None:
+    config = agent_config_of(default_template, Intrinsics("Test", {"Test": default_template}))
+    jsonschema.Draft202012Validator(AGENT_CONFIG_SCHEMA).validate(config)
+    (parameter,) = resources(default_template, "AWS::SSM::Parameter").values()
+    assert parameter["Name"] == "AmazonCloudWatch-Test-web-hosts"
+
+
+def test_every_alarm_reads_a_dimension_set_the_agent_publishes(default_template: dict[str, Any]) -> None:
+    config = agent_config_of(default_template, Intrinsics("Test", {"Test": default_template}))
+    published = published_dimension_sets(config)
+    checked = 0
+    for name, alarm in alarms_by_name(default_template).items():
+        for namespace, metric, dims in agent_metrics(alarm):
+            if namespace != "CWAgent":
+                continue
+            assert frozenset(dims) in published[(namespace, metric)], name
+            assert dims == {"AutoScalingGroupName": ASG}, name  # the group, never an instance
+            checked += 1
+    assert checked == 8
+
+
+def test_associations_install_and_configure_the_agent_on_the_group(default_template: dict[str, Any]) -> None:
+    associations = {p["Name"]: p for p in resources(default_template, "AWS::SSM::Association").values()}
+    assert set(associations) == {"AWS-ConfigureAWSPackage", "AmazonCloudWatch-ManageAgent"}
+    install, configure = associations["AWS-ConfigureAWSPackage"], associations["AmazonCloudWatch-ManageAgent"]
+    assert install["Parameters"] == {"action": ["Install"], "name": ["AmazonCloudWatchAgent"]}
+    assert configure["Parameters"]["action"] == ["configure"]
+    assert configure["Parameters"]["optionalConfigurationSource"] == ["ssm"]
+    (parameter_id,) = resources(default_template, "AWS::SSM::Parameter")
+    assert configure["Parameters"]["optionalConfigurationLocation"] == [{"Ref": parameter_id}]
+    for association in (install, configure):
+        assert association["Targets"] == [{"Key": "tag:aws:autoscaling:groupName", "Values": [ASG]}]
+        assert association["ScheduleExpression"] == "rate(30 minutes)"
+        assert association["ComplianceSeverity"] == "HIGH"
+        assert association["SyncCompliance"] == "AUTO"
+
+
+def test_agent_policy_has_no_wildcard_actions_and_reads_only_its_parameter(default_template: dict[str, Any]) -> None:
+    (policy,) = resources(default_template, "AWS::IAM::ManagedPolicy").values()
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    for statement in statements.values():
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert not any("*" in action for action in actions)
+    assert statements["PutAgentMetrics"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CWAgent"}}
+    (parameter_id,) = resources(default_template, "AWS::SSM::Parameter")
+    assert {"Ref": parameter_id} in statements["ReadAgentConfiguration"]["Resource"]["Fn::Join"][1]
+    shipped = {r["Fn::GetAtt"][0] for r in statements["ShipLogs"]["Resource"]}
+    assert shipped == set(resources(default_template, "AWS::Logs::LogGroup"))
+    assert "Roles" not in policy
+
+
+def test_agent_log_group_is_kept_encrypted_and_retained(default_template: dict[str, Any]) -> None:
+    (agent_logs,) = [
+        v for k, v in default_template["Resources"].items() if v["Type"] == "AWS::Logs::LogGroup" and "AgentLogs" in k
+    ]
+    assert agent_logs["Properties"]["RetentionInDays"] == 30
+    assert "KmsKeyId" in agent_logs["Properties"]
+    assert agent_logs["DeletionPolicy"] == "Retain"
+    assert agent_logs["Properties"]["DeletionProtectionEnabled"] is True
+
+
+def test_log_group_without_a_silence_alarm_gets_one(default_template: dict[str, Any]) -> None:
+    alarm = alarms_by_name(default_template)["Test-app-logs-log-silence-critical"]
+    assert alarm["MetricName"] == "IncomingLogEvents"
+    assert alarm["TreatMissingData"] == "breaching"
+    assert detection_seconds(alarm) == 300
+
+
+def test_log_group_with_a_silence_alarm_keeps_its_own(fresh_stack: Stack) -> None:
+    group = app_log_group(fresh_stack, must_never_be_silent=True)
+    hosts = make(fresh_stack, log_files=[HostLogFile(file_path="/a.log", log_group=group)])
+    assert hosts.log_silence_alarms == {"app-logs": group.silence_alarm}
+    names = [
+        a["AlarmName"] for a in resources(Template.from_stack(fresh_stack).to_json(), "AWS::CloudWatch::Alarm").values()
+    ]
+    assert names.count("Test-app-logs-log-silence-critical") == 1
+
+
+def test_target_tag_replaces_the_group_tag(fresh_stack: Stack) -> None:
+    make(fresh_stack, target_tag=("elasticbeanstalk:environment-name", "web-prod"))
+    for association in resources(Template.from_stack(fresh_stack).to_json(), "AWS::SSM::Association").values():
+        assert association["Targets"] == [{"Key": "tag:elasticbeanstalk:environment-name", "Values": ["web-prod"]}]
+
+
+def test_reapply_schedule_is_written_as_an_ssm_rate(fresh_stack: Stack) -> None:
+    make(fresh_stack, reapply_every=Duration.hours(2))
+    schedules = {
+        a["ScheduleExpression"]
+        for a in resources(Template.from_stack(fresh_stack).to_json(), "AWS::SSM::Association").values()
+    }
+    assert schedules == {"rate(2 hours)"}
+
+
+def test_plain_auto_scaling_group_from_cdk_gets_policy_and_alarms_by_token(fresh_stack: Stack) -> None:
+    vpc = ec2.Vpc(fresh_stack, "Vpc", max_azs=2, nat_gateways=0)
+    asg = autoscaling.AutoScalingGroup(
+        fresh_stack,
+        "Workers",
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+        instance_type=ec2.InstanceType("t3.small"),
+        machine_image=ec2.MachineImage.latest_amazon_linux2023(),
+    )
+    make(fresh_stack, auto_scaling_group_name=asg.auto_scaling_group_name, role=asg.role)
+    template = Template.from_stack(fresh_stack).to_json()
+    (asg_id,) = resources(template, "AWS::AutoScaling::AutoScalingGroup")
+    (policy,) = resources(template, "AWS::IAM::ManagedPolicy").values()
+    assert policy["Roles"] == [{"Ref": next(k for k in resources(template, "AWS::IAM::Role") if "Workers" in k)}]
+    alarm = alarms_by_name(template)["Test-web-hosts-disk-used-critical"]
+    assert alarm["Dimensions"] == [{"Name": "AutoScalingGroupName", "Value": {"Ref": asg_id}}]
+
+
+# -- metric math ------------------------------------------------------------------------------
+
+
+def forecast_alarm(template: dict[str, Any]) -> dict[str, Any]:
+    (alarm,) = [a for n, a in alarms_by_name(template).items() if "disk-full-soon" in n]
+    return alarm
+
+
+def test_forecast_expression_uses_only_metric_math_functions_and_its_own_ids(default_template: dict[str, Any]) -> None:
+    alarm = forecast_alarm(default_template)
+    (expression,) = [q for q in alarm["Metrics"] if "Expression" in q]
+    metric_ids = {q["Id"] for q in alarm["Metrics"] if "MetricStat" in q}
+    tree = ast.parse(expression["Expression"], mode="eval")
+    functions = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - functions
+    assert functions <= METRIC_MATH_FUNCTIONS
+    assert names == metric_ids  # every id it reads exists, and every metric is read
+    assert expression["ReturnData"] is True
+    assert all(q.get("ReturnData") is False for q in alarm["Metrics"] if "MetricStat" in q)
+
+
+def simulate_forecast(alarm: dict[str, Any], fullest_percent: Callable[[int], float], periods: int) -> int | None:
+    """Evaluate the synthesized expression on a series; the period index at which the alarm fires."""
+    (expression,) = [q["Expression"] for q in alarm["Metrics"] if "Expression" in q]
+    (query,) = [q for q in alarm["Metrics"] if "MetricStat" in q]
+    period = query["MetricStat"]["Period"]
+    needed = alarm.get("DatapointsToAlarm", alarm["EvaluationPeriods"])
+    series = [fullest_percent(i * period) for i in range(periods)]
+    breaching = 0
+    for i in range(1, periods):
+        namespace = {
+            query["Id"]: series[i],
+            "RATE": lambda _metric, i=i: (series[i] - series[i - 1]) / period,
+        }
+        value = eval(compile(ast.parse(expression, mode="eval"), "<expr>", "eval"), {"__builtins__": {}}, namespace)  # noqa: S307
+        breaching = breaching + 1 if value >= alarm["Threshold"] else 0
+        if breaching >= needed:
+            return i
+    return None
+
+
+def test_growth_that_fills_the_disk_within_24_hours_alarms_within_30_minutes(default_template: dict[str, Any]) -> None:
+    alarm = forecast_alarm(default_template)
+    start = 30 * 60  # the buffer starts growing 30 minutes into the series, from 40 %
+    per_second = 60 / (20 * 3600)  # 60 points in 20 hours: full in 20 hours
+
+    def fullest(t: int) -> float:
+        return 40 + max(0, t - start) * per_second
+
+    fired = simulate_forecast(alarm, fullest, periods=24)
+    (period,) = [q["MetricStat"]["Period"] for q in alarm["Metrics"] if "MetricStat" in q]
+    assert fired is not None
+    assert fired * period - start <= 30 * 60
+
+
+def test_growth_that_fills_the_disk_in_two_days_does_not_alarm_yet(default_template: dict[str, Any]) -> None:
+    alarm = forecast_alarm(default_template)
+    assert simulate_forecast(alarm, lambda t: 40 + t * 60 / (48 * 3600), periods=24) is None
+
+
+def test_one_burst_of_growth_does_not_alarm(default_template: dict[str, Any]) -> None:
+    alarm = forecast_alarm(default_template)
+    # 10 % written in one period (a deployment unpacking), then flat.
+    assert simulate_forecast(alarm, lambda t: 40 if t < 3600 else 50, periods=24) is None
+
+
+# -- bad props ----------------------------------------------------------------------------------
+
+BAD_PROPS: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "threshold above 100",
+        {"disk_used_percent": Thresholds(warning=80, critical=101)},
+        "disk_used_percent.critical=101",
+    ),
+    ("threshold of 0", {"memory_used_percent": Thresholds(critical=0)}, "memory_used_percent.critical=0"),
+    ("warning above critical", {"disk_used_percent": Thresholds(warning=95, critical=90)}, "above critical (90)"),
+    ("no thresholds", {"disk_used_percent": Thresholds()}, "neither warning nor critical"),
+    ("inode warning below critical", {"inodes_free": Thresholds(warning=10, critical=20)}, "inodes_free.warning=10"),
+    ("empty group name", {"auto_scaling_group_name": ""}, "auto_scaling_group_name=''"),
+    ("blank group name", {"auto_scaling_group_name": "  "}, "auto_scaling_group_name='  '"),
+    ("empty target tag value", {"target_tag": ("Name", "")}, "target_tag=('Name', '')"),
+    ("subject not a slug", {"subject": "Web Hosts"}, "subject='Web Hosts'"),
+    ("subject too long for SSM names", {"subject": "a" * 120}, "association name"),
+    ("schedule below SSM's minimum", {"reapply_every": Duration.minutes(10)}, "reapply_every='10 minutes'"),
+    ("forecast not whole hours", {"disk_full_within": Duration.minutes(90)}, "disk_full_within"),
+    ("retention CloudWatch lacks", {"agent_log_retention_days": 42}, "agent_log_retention_days=42"),
+]
+
+
+@pytest.mark.parametrize(("problem", "props", "named"), BAD_PROPS, ids=[c[0] for c in BAD_PROPS])
+def test_fails_bad_props_with_a_clear_error(
+    fresh_stack: Stack, problem: str, props: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(GenbaPropsError, match=re.escape(named)) as raised:
+        make(fresh_stack, **props)
+    assert str(raised.value).startswith("HostMonitoring: ")
+
+
+def test_fails_existing_agent_log_group_with_props_for_a_new_one(fresh_stack: Stack) -> None:
+    existing = logs.LogGroup.from_log_group_name(fresh_stack, "Existing", "/agent")
+    with pytest.raises(GenbaPropsError, match="either agent_log_group"):
+        make(fresh_stack, agent_log_group=existing, removal_policy=RemovalPolicy.DESTROY)
+
+
+def test_fails_log_file_with_a_timestamp_the_agent_cannot_read(fresh_stack: Stack) -> None:
+    group = app_log_group(fresh_stack)
+    with pytest.raises(GenbaPropsError, match=r"HostMonitoring: log_files\[0\].timestamp_format='%s'"):
+        make(fresh_stack, log_files=[HostLogFile(file_path="/a.log", log_group=group, timestamp_format="%s")])
+
+
+def test_role_gets_the_policy(fresh_stack: Stack) -> None:
+    role = iam.Role.from_role_name(fresh_stack, "Role", "aws-elasticbeanstalk-ec2-role")
+    make(fresh_stack, role=role)
+    (policy,) = resources(Template.from_stack(fresh_stack).to_json(), "AWS::IAM::ManagedPolicy").values()
+    assert policy["Roles"] == ["aws-elasticbeanstalk-ec2-role"]
+
+
+# -- the app's hosts stacks ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def templates(synthesized_stacks: list[SynthesizedStack]) -> dict[str, dict[str, Any]]:
+    return {s.stack_name: s.template for s in synthesized_stacks}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_hosts_stack_alarms_read_what_the_deployed_configuration_publishes(
+    templates: dict[str, dict[str, Any]], env: str
+) -> None:
+    from app import cdk_json_context
+
+    hosts = templates[f"genba-{env}-hosts"]
+    group = cdk_json_context()["genba"]["environments"][env]["hosts"]["auto_scaling_group_name"]
+    published = published_dimension_sets(agent_config_of(hosts, Intrinsics(f"genba-{env}-hosts", templates)))
+    alarms = alarms_by_name(hosts)
+    assert len(alarms) == 8
+    for name, alarm in alarms.items():
+        for namespace, metric, dims in agent_metrics(alarm):
+            assert frozenset(dims) in published[(namespace, metric)], name
+            assert dims == {"AutoScalingGroupName": group}, name
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_application_log_group_the_agent_ships_to_has_a_silence_alarm(
+    templates: dict[str, dict[str, Any]], env: str
+) -> None:
+    intrinsics = Intrinsics(f"genba-{env}-hosts", templates)
+    config = agent_config_of(templates[f"genba-{env}-hosts"], intrinsics)
+    shipped = {
+        intrinsics.placeholders[e["log_group_name"]] for e in config["logs"]["logs_collected"]["files"]["collect_list"]
+    }
+    agent_group = next(
+        e
+        for e in config["logs"]["logs_collected"]["files"]["collect_list"]
+        if "amazon-cloudwatch-agent" in e["file_path"]
+    )
+    application_groups = shipped - {intrinsics.placeholders[agent_group["log_group_name"]]}
+    assert len(application_groups) == 2
+    watched = set()
+    for stack_name, template in templates.items():
+        for alarm in alarms_by_name(template).values():
+            if alarm.get("MetricName") == "IncomingLogEvents" and alarm["TreatMissingData"] == "breaching":
+                (dimension,) = alarm["Dimensions"]
+                watched.add(Intrinsics(stack_name, templates).resolve(dimension["Value"]))
+    assert application_groups <= watched
+
+
+def readme_detection_minutes() -> dict[str, int]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("### Host monitoring", 1)[1]
+    rows = re.findall(r"^\| `([a-z-]+)`[^|]*\|[^|]*\|[^|]*\| (\d+) minutes \|$", section, flags=re.MULTILINE)
+    return {slug: int(minutes) for slug, minutes in rows}
+
+
+def test_readme_states_the_detection_time_of_every_host_alarm(templates: dict[str, dict[str, Any]]) -> None:
+    stated = readme_detection_minutes()
+    assert set(stated) == {
+        "disk-used",
+        "disk-full-soon",
+        "inodes-low",
+        "memory-used",
+        "agent-silent",
+        "log-silence",
+    }
+    for env in ENVIRONMENTS:
+        hosts_and_logging = {
+            **alarms_by_name(templates[f"genba-{env}-hosts"]),
+            **alarms_by_name(templates[f"genba-{env}-logging"]),
+        }
+        for name, alarm in hosts_and_logging.items():
+            slug = next((s for s in stated if f"-{s}-" in name), None)
+            if slug is None:
+                continue
+            assert detection_seconds(alarm) == stated[slug] * 60, f"{name}: README says {stated[slug]} minutes"
+
+
+def test_prod_thresholds_come_from_config(templates: dict[str, dict[str, Any]]) -> None:
+    alarms = alarms_by_name(templates["genba-prod-hosts"])
+    assert alarms["genba-prod-service-hosts-disk-used-warning"]["Threshold"] == 75
+    assert alarms["genba-prod-service-hosts-disk-used-critical"]["Threshold"] == 85
+    (expression,) = [
+        q["Expression"]
+        for q in alarms["genba-prod-service-hosts-disk-full-soon-critical"]["Metrics"]
+        if "Expression" in q
+    ]
+    assert expression.endswith("* 48")
+
+
+_PERCENT_OR_NONE = st.none() | st.floats(min_value=-50, max_value=150, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(warning=_PERCENT_OR_NONE, critical=_PERCENT_OR_NONE)
+def test_disk_thresholds_are_accepted_exactly_when_they_make_sense(
+    warning: float | None, critical: float | None
+) -> None:
+    from aws_cdk import App
+
+    stack = Stack(App(), "Property")
+    given_values = [v for v in (warning, critical) if v is not None]
+    sensible = (
+        bool(given_values)
+        and all(0 < v < 100 for v in given_values)
+        and (warning is None or critical is None or warning <= critical)
+    )
+    thresholds = Thresholds(warning=warning, critical=critical)
+    if sensible:
+        hosts = make(stack, disk_used_percent=thresholds)
+        made = {severity.value: alarm for severity, alarm in hosts.alarms["disk-used"].items()}
+        assert set(made) == {s.value for s, _ in thresholds.items()}
+    else:
+        with pytest.raises(GenbaPropsError, match="HostMonitoring: disk_used_percent"):
+            make(stack, disk_used_percent=thresholds)
+
+
+def test_only_an_environment_with_an_instance_role_attaches_the_policy(templates: dict[str, dict[str, Any]]) -> None:
+    roles = {
+        env: [p.get("Roles") for p in resources(templates[f"genba-{env}-hosts"], "AWS::IAM::ManagedPolicy").values()]
+        for env in ENVIRONMENTS
+    }
+    assert roles == {"dev": [["aws-elasticbeanstalk-ec2-role"]], "stg": [None], "prod": [None]}
+    for env in ENVIRONMENTS:
+        assert "AgentPolicyArn" in templates[f"genba-{env}-hosts"]["Outputs"]
+
+
+_HOSTS_SECTIONS = st.fixed_dictionaries(
+    {"auto_scaling_group_name": st.text(max_size=260)},
+    optional={
+        "disk_used_warning_percent": st.integers(-5, 105),
+        "disk_used_critical_percent": st.integers(-5, 105),
+        "disk_full_forecast_hours": st.integers(-1, 800),
+        "inodes_free_warning": st.integers(-1, 10**6),
+        "inodes_free_critical": st.integers(-1, 10**6),
+        "memory_used_warning_percent": st.integers(-5, 105),
+        "memory_used_critical_percent": st.integers(-5, 105),
+        "reapply_every_minutes": st.integers(0, 50_000),
+        "agent_log_retention_days": st.sampled_from([0, 1, 7, 30, 42, 400]),
+        "target_tag_key": st.text(max_size=4),
+        "target_tag_value": st.text(max_size=4),
+        "log_files": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "file_path": st.sampled_from(["/a.log", "/var/log/app/*.log", "a.log", "/b c.log"]),
+                    "log_group": st.sampled_from(["application", "audit", "debug"]),
+                },
+                optional={"timestamp_format": st.sampled_from(["%Y-%m-%dT%H:%M:%S", "%s", "ISO", "%-d/%b/%Y"])},
+            ),
+            max_size=3,
+        ),
+    },
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(hosts=_HOSTS_SECTIONS)
+def test_hosts_config_that_parses_always_builds_the_stack(hosts: dict[str, Any]) -> None:
+    """Whatever cdk.json holds: a one-line config error, or a stack; never a construct error."""
+    from aws_cdk import App
+
+    from stacks.config import ConfigError, load_environments
+    from stacks.hosts_stack import HostsStack
+    from tests.conftest import cdk_json_context
+
+    context = {"genba": cdk_json_context()["genba"], "env": "dev"}
+    context["genba"]["environments"]["dev"]["hosts"] = hosts
+    try:
+        (config,) = load_environments(context)
+    except ConfigError:
+        event("config error")
+        return
+    event("stack built")
+    assert config.hosts is not None
+    app = App()
+    logging_stack = Stack(app, "Logging")
+    groups = {name: ServiceLogGroup(logging_stack, name, subject=f"{name}-logs") for name in ("application", "audit")}
+    HostsStack(
+        app, "Hosts", config=config, hosts=config.hosts, log_groups=groups, alarm_factory=AlarmFactory(name_prefix="p")
+    )
+
+
+def test_dashboard_shows_the_hosts_with_metrics_the_agent_publishes(
+    templates: dict[str, dict[str, Any]], synthesized_stacks: list[SynthesizedStack]
+) -> None:
+    from tests.test_dashboard import dashboard_body
+
+    published = published_dimension_sets(
+        agent_config_of(templates["genba-prod-hosts"], Intrinsics("genba-prod-hosts", templates))
+    )
+    widgets = dashboard_body(synthesized_stacks, "prod")["widgets"]
+    titles = {w["properties"].get("title", "") for w in widgets}
+    assert {t for t in titles if t.startswith("service-hosts: ")} == {
+        "service-hosts: fullest filesystem (%)",
+        "service-hosts: fullest filesystem in 48 hours (%)",
+        "service-hosts: fullest filesystem by path (%)",
+        "service-hosts: fewest free inodes",
+        "service-hosts: busiest instance memory and swap (%)",
+        "service-hosts: agent data points per minute (about one per instance)",
+    }
+    checked = 0
+    for widget in widgets:
+        for line in widget["properties"].get("metrics", []):
+            if line[0] == "CWAgent":
+                names = line[2:-1:2] if isinstance(line[-1], dict) else line[2::2]
+                assert frozenset(names) in published[("CWAgent", line[1])], line
+                checked += 1
+            elif isinstance(line[0], dict) and "SELECT" in line[0].get("expression", ""):
+                query = line[0]["expression"]
+                metric, schema = re.search(r"MAX\((\w+)\) FROM SCHEMA\(CWAgent, ([^)]*)\)", query).groups()
+                assert frozenset(schema.split(", ")) in published[("CWAgent", metric)], query
+                checked += 1
+    assert checked >= 4
