@@ -5,6 +5,7 @@ from genba_constructs.alarm_topic import AlarmTopic
 from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, AlarmFactory, Severity, Thresholds
 from genba_constructs.archive_trail import ArchiveTrail
 from genba_constructs.log_archive import LogArchive
+from genba_constructs.log_search import LogSearch, LogSearchAlarmSettings, SearchSizing
 from genba_constructs.log_silence import add_log_silence_alarm, incoming_log_events_metric
 from genba_constructs.nag import acknowledge, add_nag_packs
 from genba_constructs.service_log_group import ServiceLogGroup, log_group_encryption_key
@@ -16,6 +17,9 @@ __all__ = [
     "ArchiveTrail",
     "GenbaPropsError",
     "LogArchive",
+    "LogSearch",
+    "LogSearchAlarmSettings",
+    "SearchSizing",
     "ServiceLogGroup",
     "Severity",
     "Thresholds",
