@@ -366,7 +366,7 @@ class LogSearch(Construct):
 
     # ------------------------------------------------------------------------ acknowledgements
     def _acknowledge_own_policies(self) -> None:
-        domain_paths = f"Resource::{self.domain_arn}/*"
+        domain_paths = f"Resource::{self._nag_arn()}/*"
         for each in (self.master_role, self.delivery_role, self.subscription_role):
             self._acknowledge_inline_policy(each)
         for role in (self.master_role, self.delivery_role):
@@ -386,6 +386,17 @@ class LogSearch(Construct):
             and isinstance(self.backup_bucket.node.default_child, s3.CfnBucket)
             else None,
         )
+
+    def _nag_arn(self) -> str:
+        """The domain ARN as cdk-nag prints it in finding ids (pseudo parameters as <AWS::...>)."""
+        stack = Stack.of(self)
+        parts = [
+            (stack.partition, "<AWS::Partition>"),
+            (stack.region, "<AWS::Region>"),
+            (stack.account, "<AWS::AccountId>"),
+        ]
+        partition, region, account = (shown if Token.is_unresolved(value) else value for value, shown in parts)
+        return f"arn:{partition}:es:{region}:{account}:domain/{self.domain_name}"
 
     def _acknowledge_inline_policy(self, role: iam.IRole) -> None:
         if isinstance(role, iam.Role):

@@ -11,6 +11,7 @@ from stacks.config import EnvironmentConfig
 from stacks.dashboard_stack import DashboardStack
 from stacks.logging_stack import LoggingStack
 from stacks.notifications_stack import NotificationsStack
+from stacks.search_stack import SearchStack
 
 
 class EnvironmentStage(Stage):
@@ -25,6 +26,13 @@ class EnvironmentStage(Stage):
         self.notifications = NotificationsStack(self, "notifications", **self._stack_props("notifications"))
         alarm_factory = self.notifications.alarm_factory
         self.logging = LoggingStack(self, "logging", alarm_factory=alarm_factory, **self._stack_props("logging"))
+        self.search = SearchStack(
+            self,
+            "search",
+            alarm_factory=alarm_factory,
+            searchable_log_groups=[self.logging.audit_logs.log_group],  # application logs are not searched
+            **self._stack_props("search"),
+        )
 
         # Last: the dashboard shows every stack's signals and every alarm made above.
         self.dashboard = DashboardStack(
