@@ -7,6 +7,7 @@ CloudFormation's pre-signed response URL is served by the same server.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import threading
@@ -23,9 +24,11 @@ from botocore.credentials import Credentials
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "lambda" / "_shared" / "python"))
-sys.path.insert(0, str(ROOT / "lambda" / "opensearch_ism"))
-
-import index as ism  # noqa: E402
+# Loaded under its own name: other functions' handlers may also be called index.py.
+_spec = importlib.util.spec_from_file_location("opensearch_ism_index", ROOT / "lambda" / "opensearch_ism" / "index.py")
+assert _spec is not None and _spec.loader is not None
+ism = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ism)
 
 CREDENTIALS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
 REGION = "ap-northeast-1"
@@ -112,7 +115,7 @@ def domain() -> Iterator[tuple[FakeOpenSearch, str]]:
                 self.send_response(200)
                 self.end_headers()
                 return
-            headers = {key: value for key, value in self.headers.items()}
+            headers = dict(self.headers.items())
             url = f"http://{self.headers['Host']}{self.path}"
             problem = signature_problem(self.command, url, headers, raw)
             body = json.loads(raw) if raw else None
