@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "lambda" / "_shared" / "python"))
 _spec = importlib.util.spec_from_file_location("opensearch_ism_index", ROOT / "lambda" / "opensearch_ism" / "index.py")
 assert _spec is not None and _spec.loader is not None
 ism = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = ism
 _spec.loader.exec_module(ism)
 
 CREDENTIALS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
