@@ -801,6 +801,7 @@ class LogSearch(Construct):
             encryption_master_key=self.encryption_key,
             enforce_ssl=True,
             retention_period=Duration.days(14),
+            removal_policy=removal,
         )
         function_logs = logs.LogGroup(
             scope,
