@@ -647,6 +647,13 @@ class LogSearch(Construct):
                     resources=["*"],  # ENIs Firehose creates do not exist yet: EC2 takes no narrower resource
                 )
             )
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5",
+                "Firehose creates and describes its network interfaces in the VPC; these EC2 actions take no "
+                "resource narrower than '*'.",
+                finding="Resource::*",
+            )
         logging_options = firehose.CfnDeliveryStream.CloudWatchLoggingOptionsProperty(
             enabled=True,
             log_group_name=self.delivery_log_group.log_group_name,
@@ -756,6 +763,19 @@ class LogSearch(Construct):
         self.subscriptions.append(subscription)
         return subscription
 
+    def _function_security_group(self, scope: Construct) -> ec2.SecurityGroup:
+        """The ISM function calls STS and answers CloudFormation's pre-signed S3 URL: it needs egress."""
+        assert self.vpc is not None and self.security_group is not None
+        group = ec2.SecurityGroup(
+            scope,
+            "FunctionSecurityGroup",
+            vpc=self.vpc,
+            description=f"{self.domain_name} ISM function: HTTPS to the domain, STS and CloudFormation",
+            allow_all_outbound=True,
+        )
+        self.security_group.add_ingress_rule(group, ec2.Port.tcp(443), "HTTPS from the ISM function")
+        return group
+
     # --------------------------------------------------------------------- index lifecycle
     def ism_policy(self, retention_days: int) -> dict[str, Any]:
         """The ISM policy body: indices of ``index_name`` are deleted ``retention_days`` after creation."""
@@ -820,6 +840,12 @@ class LogSearch(Construct):
             function_role.add_managed_policy(
                 iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
             )
+            acknowledge(
+                function_role,
+                "AwsSolutions-IAM4",
+                "AWS's managed policy is the documented minimum for a function's network interfaces in a VPC.",
+                finding="Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+            )
         function = lambda_.Function(
             scope,
             "Function",
@@ -843,7 +869,7 @@ class LogSearch(Construct):
             reserved_concurrent_executions=1,
             vpc=self.vpc,
             vpc_subnets=ec2.SubnetSelection(subnets=self.subnets) if self.subnets else None,
-            security_groups=[self.security_group] if self.security_group else None,
+            security_groups=[self._function_security_group(scope)] if self.vpc is not None else None,
         )
         self.master_role.grant_assume_role(function_role)
         # Its own log group instead of AWSLambdaBasicExecutionRole's logs:* on every log group.

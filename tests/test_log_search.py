@@ -383,3 +383,41 @@ def test_firehose_delivery_alarms(default: tuple[LogSearch, Template]) -> None:
 def test_dead_letter_queue_has_an_alarm(default: tuple[LogSearch, Template]) -> None:
     alarm = alarms(default[1])["ApproximateNumberOfMessagesVisible"]
     assert alarm["Namespace"] == "AWS/SQS" and alarm["Threshold"] == 1
+
+
+# -------------------------------------------------------------------------------- VPC placement
+@pytest.fixture(scope="module")
+def in_vpc() -> Template:
+    from aws_cdk import aws_ec2 as ec2
+
+    stack = _stack()
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=3)
+    LogSearch(stack, "Search", vpc=vpc, sizing=PROD_SIZING)
+    return Template.from_stack(stack)
+
+
+def test_domain_in_a_vpc_takes_one_private_subnet_per_zone(in_vpc: Template) -> None:
+    options = domain_props(in_vpc)["VPCOptions"]
+    assert len(options["SubnetIds"]) == 3
+    assert all("PrivateSubnet" in json.dumps(subnet) for subnet in options["SubnetIds"])
+    assert len(options["SecurityGroupIds"]) == 1
+
+
+def test_firehose_delivers_inside_the_vpc(in_vpc: Template) -> None:
+    vpc_config = firehose(in_vpc)["AmazonopensearchserviceDestinationConfiguration"]["VpcConfiguration"]
+    assert len(vpc_config["SubnetIds"]) == 3
+    assert vpc_config["SecurityGroupIds"] == domain_props(in_vpc)["VPCOptions"]["SecurityGroupIds"]
+
+
+def test_ism_function_runs_in_the_vpc_with_https_to_the_domain(in_vpc: Template) -> None:
+    functions = in_vpc.find_resources("AWS::Lambda::Function")
+    (function,) = [f for logical_id, f in functions.items() if "IndexPolicyFunction" in logical_id]
+    assert len(function["Properties"]["VpcConfig"]["SubnetIds"]) == 3
+    in_vpc.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {"FromPort": 443, "ToPort": 443, "Description": "HTTPS from the ISM function"},
+    )
+
+
+def test_no_vpc_options_by_default(default: tuple[LogSearch, Template]) -> None:
+    assert "VPCOptions" not in domain_props(default[1])

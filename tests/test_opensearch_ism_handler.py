@@ -278,3 +278,23 @@ def test_bare_host_names_become_https_urls() -> None:
     assert (
         ism.base_url("search-x.ap-northeast-1.es.amazonaws.com") == "https://search-x.ap-northeast-1.es.amazonaws.com"
     )
+
+
+def test_master_credentials_come_from_assuming_the_master_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        monkeypatch.undo()  # the real master_credentials, not the fixture's stand-in
+        monkeypatch.setenv("AWS_ENDPOINT_URL_STS", f"http://{host}:{port}")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+        monkeypatch.setenv(ism.ENV["master_role_arn"], "arn:aws:iam::123456789012:role/master")
+        credentials = ism.master_credentials()
+        assert credentials.access_key != "testing"
+        assert credentials.token
+    finally:
+        server.stop()
