@@ -541,7 +541,8 @@ class LogSearch(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            # Ownership left to CDK: ACL-based log delivery (apps without the bucket-policy feature
+            # flag) needs ObjectWriter; with the flag S3's default (owner enforced) applies.
             removal_policy=removal,
         )
         acknowledge(
@@ -760,6 +761,8 @@ class LogSearch(Construct):
             filter_name=f"{self.subject}-{self.index_name}",
         )
         subscription.node.add_dependency(self._default_policy(self.subscription_role))
+        # Events flow only once the domain lets the delivery role write (the writer role mapping).
+        subscription.node.add_dependency(self.index_policy)
         self.subscriptions.append(subscription)
         return subscription
 

@@ -19,7 +19,7 @@ CONSUMER_APP = textwrap.dedent(
     import json, sys
     from aws_cdk import App, Environment, Stack
     import genba_constructs
-    from genba_constructs import AlarmTopic, ArchiveTrail, LogArchive, ServiceLogGroup, add_nag_packs
+    from genba_constructs import AlarmTopic, ArchiveTrail, LogArchive, LogSearch, ServiceLogGroup, add_nag_packs
 
     app = App(outdir=sys.argv[1])
     stack = Stack(app, "ConsumerService", env=Environment(account="123456789012", region="eu-west-1"))
@@ -30,6 +30,11 @@ CONSUMER_APP = textwrap.dedent(
     )
     archive.archive_log_group(app_logs)
     ArchiveTrail(stack, "Trail", archive=archive)
+    # The second subscription of the log group: searchable, failed documents backed up to the archive.
+    search = LogSearch(stack, "Search", alarm_factory=alarms.alarm_factory, backup_bucket=archive.bucket)
+    search.subscribe(app_logs.log_group)
+    search.acknowledge_public_endpoint("The consumer's test service has no VPC; access is by signed IAM requests.")
+    search.acknowledge_small_cluster("The consumer's test domain is a single development node on purpose.")
     add_nag_packs(app)
     assembly = app.synth()
     template = assembly.get_stack_by_name("ConsumerService").template
@@ -87,6 +92,12 @@ def test_consumer_app_synthesizes_with_the_installed_wheel(wheel: Path, tmp_path
 
     assert output["genba_from"].startswith(str(venv))
     assert {"AWS::SNS::Topic", "AWS::KMS::Key", "AWS::CloudWatch::Alarm"} <= set(output["types"])
-    assert {"AWS::KinesisFirehose::DeliveryStream", "AWS::Glue::Table", "AWS::CloudTrail::Trail"} <= set(
+    assert {
+        "AWS::KinesisFirehose::DeliveryStream",
+        "AWS::Glue::Table",
+        "AWS::CloudTrail::Trail",
+        "AWS::OpenSearchService::Domain",
+        "AWS::Lambda::Function",
+    } <= set(
         output["types"]
     )
