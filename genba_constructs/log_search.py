@@ -800,6 +800,16 @@ class LogSearch(Construct):
             }
         }
 
+    def index_template(self) -> dict[str, Any]:
+        """Settings of new log indices: one copy per zone (primary + replicas), at most two on one zone."""
+        zones = self.sizing.availability_zones
+        copies = zones if zones > 1 else min(2, self.sizing.data_nodes)
+        return {
+            "index_patterns": [f"{self.index_name}-*"],
+            "priority": 100,
+            "template": {"settings": {"index": {"number_of_shards": 1, "number_of_replicas": copies - 1}}},
+        }
+
     def writer_role(self) -> dict[str, Any]:
         """The security-plugin role Firehose's delivery role is mapped to: write its own indices, nothing else."""
         return {
@@ -933,6 +943,8 @@ class LogSearch(Construct):
                 props["endpoint"]: self.domain.domain_endpoint,
                 props["policy_id"]: f"{self.index_name}-retention",
                 props["policy"]: json.dumps(self.ism_policy(retention_days), sort_keys=True),
+                props["index_template_name"]: f"{self.index_name}-template",
+                props["index_template"]: json.dumps(self.index_template(), sort_keys=True),
                 props["writer_role_name"]: f"{self.index_name}_writer",
                 props["writer_role"]: json.dumps(self.writer_role(), sort_keys=True),
                 props["writer_backend_roles"]: [self.delivery_role.role_arn],

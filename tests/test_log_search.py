@@ -297,6 +297,22 @@ def test_ism_policy_deletes_indices_after_the_retention(prod: tuple[LogSearch, T
     assert props[ISM_CONTRACT["properties"]["policy_id"]] == "audit-logs-retention"
 
 
+@pytest.mark.parametrize(
+    ("sizing", "replicas"),
+    [(SearchSizing(), 0), (SearchSizing(data_nodes=2), 1), (PROD_SIZING, 2)],
+    ids=["single-node", "two-nodes-one-zone", "three-zones"],
+)
+def test_index_template_keeps_one_copy_per_zone(sizing: SearchSizing, replicas: int) -> None:
+    search = LogSearch(_stack(), "Search", sizing=sizing)
+    assert search.index_template()["template"]["settings"]["index"]["number_of_replicas"] == replicas
+
+
+def test_index_template_is_passed_to_the_custom_resource(prod: tuple[LogSearch, Template]) -> None:
+    (resource,) = prod[1].find_resources(ISM_CONTRACT["resource_type"]).values()
+    template = json.loads(resource["Properties"][ISM_CONTRACT["properties"]["index_template"]])
+    assert template["index_patterns"] == ["audit-logs-*"]
+
+
 def test_ism_function_gets_the_master_role_from_the_contract_variable(default: tuple[LogSearch, Template]) -> None:
     (function,) = default[1].find_resources("AWS::Lambda::Function").values()
     variables = function["Properties"]["Environment"]["Variables"]

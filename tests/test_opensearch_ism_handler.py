@@ -35,6 +35,7 @@ CREDENTIALS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEK
 REGION = "ap-northeast-1"
 POLICY_ID = "audit-logs-retention"
 POLICY = {"policy": {"description": "delete after 30 days", "default_state": "hot", "states": []}}
+INDEX_TEMPLATE = {"index_patterns": ["audit-logs-*"], "template": {"settings": {"index": {"number_of_replicas": 0}}}}
 WRITER_ROLE = {"cluster_permissions": ["cluster_monitor"], "index_permissions": []}
 
 
@@ -49,8 +50,8 @@ class FakeOpenSearch:
         self.conflicts_left = 0
 
     def answer(self, method: str, path: str, query: str, body: Any) -> tuple[int, dict[str, Any]]:
-        if path.startswith("/_plugins/_security/api/"):
-            return 200, {"status": "OK"}
+        if path.startswith(("/_plugins/_security/api/", "/_index_template/")):
+            return 200, {"status": "OK"} if "_security" in path else {"acknowledged": True}
         policy_id = path.removeprefix("/_plugins/_ism/policies/")
         current = self.policies.get(policy_id)
         if method == "GET":
@@ -164,6 +165,8 @@ def event(url: str, request_type: str = "Create", **overrides: Any) -> dict[str,
         props["endpoint"]: url,
         props["policy_id"]: POLICY_ID,
         props["policy"]: json.dumps(POLICY),
+        props["index_template_name"]: "audit-logs-template",
+        props["index_template"]: json.dumps(INDEX_TEMPLATE),
         props["writer_role_name"]: "audit-logs_writer",
         props["writer_role"]: json.dumps(WRITER_ROLE),
         props["writer_backend_roles"]: ["arn:aws:iam::123456789012:role/delivery"],
@@ -222,6 +225,14 @@ def test_maps_the_delivery_role_to_the_writer_role(domain: tuple[FakeOpenSearch,
             {"backend_roles": ["arn:aws:iam::123456789012:role/delivery"]},
         ),
     ]
+
+
+def test_puts_the_index_template_before_the_policy(domain: tuple[FakeOpenSearch, str]) -> None:
+    fake, url = domain
+    run(fake, url)
+    assert fake.requests[0]["method"] == "PUT"
+    assert fake.requests[0]["path"] == "/_index_template/audit-logs-template"
+    assert fake.requests[0]["body"] == INDEX_TEMPLATE
 
 
 def test_reads_again_and_retries_after_a_version_conflict(domain: tuple[FakeOpenSearch, str]) -> None:

@@ -7,7 +7,9 @@ function, acting as the domain's fine-grained-access master role (assumed with S
 1. maps the Firehose delivery role to a security role that may write the log indices
    (``PUT _plugins/_security/api/roles/<name>`` and ``.../rolesmapping/<name>``; PUT replaces,
    so repeating it is harmless);
-2. creates or updates the ISM policy: ``GET _plugins/_ism/policies/<id>``; 404 -> ``PUT``
+2. puts the index template of the log indices (replicas that the domain's zones can hold, so a
+   single-node domain is not yellow forever);
+3. creates or updates the ISM policy: ``GET _plugins/_ism/policies/<id>``; 404 -> ``PUT``
    (create); 200 -> ``PUT ?if_seq_no=..&if_primary_term=..`` (update exactly the version read,
    re-read and retry on 409 conflict).
 
@@ -164,7 +166,16 @@ def put_writer_role(domain: Domain, name: str, role: dict[str, Any], backend_rol
     )
 
 
+def put_index_template(domain: Domain, name: str, template: dict[str, Any]) -> None:
+    """Shard and replica settings of the log indices (PUT creates or replaces the template)."""
+    path = f"/_index_template/{urllib.parse.quote(name, safe='')}"
+    _expect(domain.request("PUT", path, template), (200, 201), f"index template {name!r}")
+
+
 def apply(properties: dict[str, Any], domain: Domain) -> dict[str, str]:
+    template_name = properties.get(PROPS["index_template_name"])
+    if template_name:
+        put_index_template(domain, template_name, json.loads(properties[PROPS["index_template"]]))
     writer_name = properties.get(PROPS["writer_role_name"])
     if writer_name:
         put_writer_role(
