@@ -885,6 +885,8 @@ class LogSearch(Construct):
             security_groups=[self._function_security_group(scope)] if self.vpc is not None else None,
         )
         self.master_role.grant_assume_role(function_role)
+        # Lambda sends failed events to the dead-letter queue as the function: the queue's key too.
+        self.encryption_key.grant(function_role, "kms:GenerateDataKey", "kms:Decrypt")
         # Its own log group instead of AWSLambdaBasicExecutionRole's logs:* on every log group.
         function_role.add_to_principal_policy(
             iam.PolicyStatement(

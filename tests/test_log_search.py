@@ -321,6 +321,19 @@ def test_ism_function_gets_the_master_role_from_the_contract_variable(default: t
     assert "DeadLetterConfig" in function["Properties"]
 
 
+def test_ism_function_may_use_the_key_of_its_encrypted_dead_letter_queue(default: tuple[LogSearch, Template]) -> None:
+    search, template = default
+    role_id = Stack.of(search).get_logical_id(search.index_policy_function.role.node.default_child)
+    (policy,) = [
+        p for p in template.find_resources("AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]
+    ]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    key_id = Stack.of(search).get_logical_id(search.encryption_key.node.default_child)
+    key_actions = [s["Action"] for s in statements if s["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}]
+    assert key_actions == [["kms:Decrypt", "kms:GenerateDataKey"]]
+    assert any(s["Action"] == "sqs:SendMessage" for s in statements)
+
+
 def test_handler_reads_the_same_contract() -> None:
     from tests.conftest import ROOT
 
