@@ -450,3 +450,22 @@ def test_ism_function_runs_in_the_vpc_with_https_to_the_domain(in_vpc: Template)
 
 def test_no_vpc_options_by_default(default: tuple[LogSearch, Template]) -> None:
     assert "VPCOptions" not in domain_props(default[1])
+
+
+def test_an_imported_backup_bucket_leaves_only_its_object_wildcard_to_acknowledge(tmp_path: Any) -> None:
+    from genba_constructs import AlarmTopic, add_nag_packs
+
+    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
+    app = App(context=context, outdir=str(tmp_path))
+    stack = Stack(app, "Nagged", env=Environment(account="123456789012", region="ap-northeast-1"))
+    factory = AlarmTopic(stack, "Topic", email_addresses=["team@example.com"]).alarm_factory(name_prefix="t")
+    archive = s3.Bucket.from_bucket_name(stack, "Elsewhere", "archive-elsewhere")
+    search = LogSearch(stack, "Search", alarm_factory=factory, backup_bucket=archive)
+    search.acknowledge_public_endpoint("This test stack has no VPC; access is by signed IAM requests.")
+    search.acknowledge_small_cluster("This test stack sizes one development node on purpose.")
+    add_nag_packs(app)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()  # an imported bucket's owner must acknowledge the object wildcard...
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    open_findings = [v["ruleName"] for p in report["pluginReports"] for v in p.get("violations", [])]
+    assert open_findings == ["AwsSolutions-IAM5[Resource::arn:aws:s3:::archive-elsewhere/search-*]"]
