@@ -988,6 +988,7 @@ class LogSearch(Construct):
         quiet = cloudwatch.TreatMissingData.NOT_BREACHING
         domain = self.domain_name
         made: list[dict[Severity, cloudwatch.Alarm]] = []
+        self.alarms_by_runbook: dict[str, cloudwatch.Alarm] = {}
 
         def alarm(
             runbook: str,
@@ -997,20 +998,20 @@ class LogSearch(Construct):
             thresholds: Thresholds,
             **kwargs: Any,
         ) -> None:
-            made.append(
-                factory.create(
-                    scope,
-                    subject=self.subject,
-                    runbook=runbook,
-                    summary=summary,
-                    first_check=first_check,
-                    metric=metric,
-                    thresholds=thresholds,
-                    comparison=kwargs.pop("comparison", gte),
-                    missing_data=kwargs.pop("missing_data", quiet),
-                    **kwargs,
-                )
+            by_severity = factory.create(
+                scope,
+                subject=self.subject,
+                runbook=runbook,
+                summary=summary,
+                first_check=first_check,
+                metric=metric,
+                thresholds=thresholds,
+                comparison=kwargs.pop("comparison", gte),
+                missing_data=kwargs.pop("missing_data", quiet),
+                **kwargs,
             )
+            made.append(by_severity)
+            self.alarms_by_runbook[runbook] = next(iter(by_severity.values()))
 
         alarm(
             "opensearch-cluster-red",
@@ -1126,3 +1127,43 @@ class LogSearch(Construct):
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         )
         return [a for by_severity in made for a in by_severity.values()]
+
+    # --------------------------------------------------------------------------- dashboard
+    def dashboard_widgets(self) -> list[cloudwatch.IWidget]:
+        """Cluster health, storage, CPU and memory, and delivery into the domain (with alarm thresholds)."""
+        by = self.alarms_by_runbook
+        status = cloudwatch.GraphWidget(
+            title=f"{self.subject}: cluster status",
+            left=[
+                self.metric_domain("ClusterStatus.red").with_(label="red", color=cloudwatch.Color.RED),
+                self.metric_domain("ClusterStatus.yellow").with_(label="yellow", color=cloudwatch.Color.ORANGE),
+                self.metric_domain("ClusterIndexWritesBlocked").with_(label="writes blocked"),
+            ],
+            width=8,
+        )
+        memory = [self.metric_domain("JVMMemoryPressure").with_(label="data nodes")]
+        if self.sizing.master_nodes:
+            memory.append(self.metric_domain("MasterJVMMemoryPressure").with_(label="masters"))
+        delivered = cloudwatch.GraphWidget(
+            title=f"{self.subject}: documents delivered",
+            left=[
+                self.metric_delivery("DeliveryToAmazonOpenSearchService.Records", statistic="Sum").with_(
+                    label="indexed"
+                ),
+                self.metric_delivery("IncomingRecords", statistic="Sum").with_(label="received"),
+            ],
+            right=[self.metric_delivery("DeliveryToAmazonOpenSearchService.Success", statistic="Average")],
+            width=8,
+        )
+        return [
+            status,
+            cloudwatch.AlarmWidget(
+                alarm=by["opensearch-free-storage"], title=f"{self.subject}: free storage (MiB, least node)", width=8
+            ),
+            cloudwatch.AlarmWidget(alarm=by["opensearch-cpu"], title=f"{self.subject}: CPU (%)", width=8),
+            cloudwatch.GraphWidget(title=f"{self.subject}: JVM memory pressure (%)", left=memory, width=8),
+            delivered,
+            cloudwatch.AlarmWidget(
+                alarm=by["firehose-freshness"], title=f"{self.subject}: oldest undelivered record (s)", width=8
+            ),
+        ]

@@ -43,6 +43,7 @@ class EnvironmentStage(Stage):
                 ("Application logs", self.logging.application_logs),
                 ("Audit logs (login history, mail templates)", self.logging.audit_logs),
                 ("Log archive (Firehose to S3)", self.logging.archive),
+                ("Log search (audit logs in OpenSearch)", self.search.log_search),
             ],
             **self._stack_props("dashboard"),
         )

@@ -458,7 +458,7 @@ def test_an_imported_backup_bucket_leaves_only_its_object_wildcard_to_acknowledg
     context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
     app = App(context=context, outdir=str(tmp_path))
     stack = Stack(app, "Nagged", env=Environment(account="123456789012", region="ap-northeast-1"))
-    factory = AlarmTopic(stack, "Topic", email_addresses=["team@example.com"]).alarm_factory(name_prefix="t")
+    factory = AlarmTopic(stack, "Topic", email_addresses=["team@example.com"], alarm_name_prefix="t").alarm_factory
     archive = s3.Bucket.from_bucket_name(stack, "Elsewhere", "archive-elsewhere")
     search = LogSearch(stack, "Search", alarm_factory=factory, backup_bucket=archive)
     search.acknowledge_public_endpoint("This test stack has no VPC; access is by signed IAM requests.")
@@ -469,3 +469,18 @@ def test_an_imported_backup_bucket_leaves_only_its_object_wildcard_to_acknowledg
     report = json.loads((tmp_path / "validation-report.json").read_text())
     open_findings = [v["ruleName"] for p in report["pluginReports"] for v in p.get("violations", [])]
     assert open_findings == ["AwsSolutions-IAM5[Resource::arn:aws:s3:::archive-elsewhere/search-*]"]
+
+
+def test_dashboard_widgets_show_health_storage_and_delivery(prod: tuple[LogSearch, Template]) -> None:
+    from genba_constructs.operations_dashboard import DashboardSource
+
+    search = prod[0]
+    assert isinstance(search, DashboardSource)
+    rendered = json.dumps([Stack.of(search).resolve(w.to_json()) for w in search.dashboard_widgets()])
+    for metric in (
+        "ClusterStatus.red",
+        "MasterJVMMemoryPressure",
+        "DeliveryToAmazonOpenSearchService.Records",
+    ):
+        assert metric in rendered
+    assert "OpensearchFreeStorageCriticalAlarm" in rendered  # the storage graph shows its alarm threshold

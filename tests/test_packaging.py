@@ -98,6 +98,4 @@ def test_consumer_app_synthesizes_with_the_installed_wheel(wheel: Path, tmp_path
         "AWS::CloudTrail::Trail",
         "AWS::OpenSearchService::Domain",
         "AWS::Lambda::Function",
-    } <= set(
-        output["types"]
-    )
+    } <= set(output["types"])
