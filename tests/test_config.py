@@ -230,3 +230,15 @@ def test_fails_bad_config_from_the_command_line_with_exit_2_and_no_traceback(tmp
         "is not a retention CloudWatch Logs offers (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, "
         "545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)"
     ]
+
+
+def test_fails_bad_search_sizing_from_the_command_line_before_synth(tmp_path: Any) -> None:
+    bad = cdk_json_context()
+    bad["genba"]["environments"]["prod"]["search"]["master_nodes"] = 2
+    result = _run_app(bad, str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "genba: configuration error: genba.environments.prod.search.master_nodes: 2 is even: "
+        "dedicated masters need an odd number to keep a quorum (use 3 or 5)"
+    )
+    assert not (tmp_path / "manifest.json").exists()
