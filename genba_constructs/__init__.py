@@ -6,6 +6,7 @@ from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, AlarmFactory, Severity,
 from genba_constructs.archive_trail import ArchiveTrail
 from genba_constructs.host_monitoring import HostLogFile, HostMonitoring
 from genba_constructs.log_archive import LogArchive
+from genba_constructs.log_search import LogSearch, LogSearchAlarmSettings, SearchSizing
 from genba_constructs.log_silence import add_log_silence_alarm, incoming_log_events_metric
 from genba_constructs.nag import acknowledge, add_nag_packs
 from genba_constructs.service_log_group import ServiceLogGroup, log_group_encryption_key
@@ -19,6 +20,9 @@ __all__ = [
     "HostLogFile",
     "HostMonitoring",
     "LogArchive",
+    "LogSearch",
+    "LogSearchAlarmSettings",
+    "SearchSizing",
     "ServiceLogGroup",
     "Severity",
     "Thresholds",

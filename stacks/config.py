@@ -18,6 +18,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from genba_constructs._validation import EMAIL_PATTERN
 from genba_constructs.alarms import DEFAULT_RUNBOOK_URL
 from genba_constructs.cloudwatch_agent_config import timestamp_format_problem
+from genba_constructs.log_search import SearchSizing
 from genba_constructs.retention import CLOUDWATCH_LOGS_RETENTION_DAYS
 
 CONTEXT_KEY = "genba"
@@ -186,6 +187,39 @@ class HostsConfig:
 
 
 @dataclass(frozen=True)
+class SearchConfig:
+    """The log search domain of one environment (sizing checked by genba_constructs.SearchSizing)."""
+
+    instance_type: str = "t3.small.search"
+    data_nodes: int = setting(1, check=in_range(1, 1000))
+    volume_gib: int = setting(10, check=in_range(10, 24576))
+    availability_zones: int = setting(1, check=one_of((1, 2, 3), "a zone count OpenSearch offers"))
+    master_instance_type: str | None = None
+    master_nodes: int = setting(0, check=in_range(0, 5))
+    multi_az_with_standby: bool = False
+    index_retention_days: int = setting(30, check=in_range(1, 3650))
+    log_retention_days: int = setting(30, check=RETENTION)
+    free_storage_alarm_percent: float = setting(25.0, check=in_range(1, 90))
+    cpu_alarm_percent: float = setting(80.0, check=PERCENT)
+    jvm_memory_pressure_alarm_percent: float = setting(95.0, check=PERCENT)
+
+    @property
+    def sizing(self) -> SearchSizing:
+        return SearchSizing(
+            instance_type=self.instance_type,
+            data_nodes=self.data_nodes,
+            volume_gib=self.volume_gib,
+            availability_zones=self.availability_zones,
+            master_instance_type=self.master_instance_type,
+            master_nodes=self.master_nodes,
+            multi_az_with_standby=self.multi_az_with_standby,
+        )
+
+    def problems(self) -> Iterable[tuple[str, Any, str]]:
+        yield from self.sizing.problems()
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     """One deployment environment (a CDK Stage named after it)."""
 
@@ -200,6 +234,7 @@ class EnvironmentConfig:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     cost: CostConfig = field(default_factory=CostConfig)
     hosts: HostsConfig | None = None
+    search: SearchConfig = field(default_factory=SearchConfig)
 
     def problems(self) -> Iterable[tuple[str, Any, str]]:
         if self.allow_destroy and self.production:

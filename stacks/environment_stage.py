@@ -12,6 +12,7 @@ from stacks.dashboard_stack import DashboardStack
 from stacks.hosts_stack import HostsStack
 from stacks.logging_stack import LoggingStack
 from stacks.notifications_stack import NotificationsStack
+from stacks.search_stack import SearchStack
 
 
 class EnvironmentStage(Stage):
@@ -35,6 +36,14 @@ class EnvironmentStage(Stage):
                 alarm_factory=alarm_factory,
                 **self._stack_props("hosts"),
             )
+        self.search = SearchStack(
+            self,
+            "search",
+            alarm_factory=alarm_factory,
+            searchable_log_groups=[self.logging.audit_logs.log_group],  # application logs are not searched
+            archive=self.logging,
+            **self._stack_props("search"),
+        )
 
         # Last: the dashboard shows every stack's signals and every alarm made above.
         self.dashboard = DashboardStack(
@@ -50,6 +59,7 @@ class EnvironmentStage(Stage):
                     if config.hosts
                     else []
                 ),
+                ("Log search (audit logs in OpenSearch)", self.search.log_search),
             ],
             **self._stack_props("dashboard"),
         )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import AlarmFactory, ArchiveTrail, LogArchive, Thresholds
@@ -71,3 +73,21 @@ class LoggingStack(Stack):
         self.trail: ArchiveTrail | None = None
         if logging.cloudtrail_enabled:
             self.trail = ArchiveTrail(self, "Trail", archive=self.archive)
+
+        # Other stacks reach the archive through named exports: a stable, reviewable contract
+        # (and a stable cdk-nag finding id for what they may write there).
+        self.archive_bucket_export = f"{config.stack_prefix}-log-archive-bucket-arn"
+        self.archive_key_export = f"{config.stack_prefix}-log-archive-key-arn"
+        CfnOutput(
+            self, "ArchiveBucketArn", value=self.archive.bucket.bucket_arn, export_name=self.archive_bucket_export
+        )
+        CfnOutput(self, "ArchiveKeyArn", value=self.archive.encryption_key.key_arn, export_name=self.archive_key_export)
+
+    def import_archive_bucket(self, scope: Construct) -> s3.IBucket:
+        """The archive bucket (with its key) as another stack sees it, through the exports."""
+        key = kms.Key.from_key_arn(scope, "ArchiveKey", Fn.import_value(self.archive_key_export))
+        bucket = s3.Bucket.from_bucket_attributes(
+            scope, "ArchiveBucket", bucket_arn=Fn.import_value(self.archive_bucket_export), encryption_key=key
+        )
+        bucket.node.add_dependency(self)
+        return bucket

@@ -88,6 +88,37 @@ BAD_CONFIGS = [
         ["error_lines_warning_per_5min", "500", "above error_lines_critical_per_5min"],
     ),
     ("section of the wrong type", "dev.logging", [], ["dev.logging", "expected an object"]),
+    (
+        "search instance type without Multi-AZ with Standby",
+        "prod.search.instance_type",
+        "t3.medium.search",
+        ["genba.environments.prod.search.instance_type", "'t3.medium.search'", "Multi-AZ with Standby"],
+    ),
+    (
+        "even number of dedicated masters",
+        "prod.search.master_nodes",
+        4,
+        ["genba.environments.prod.search.master_nodes", "4", "even"],
+    ),
+    (
+        "zone awareness with too few nodes",
+        "prod.search.data_nodes",
+        2,
+        ["genba.environments.prod.search.data_nodes", "2", "multiple of availability_zones (3)"],
+    ),
+    (
+        "standby without three zones",
+        "stg.search.multi_az_with_standby",
+        True,
+        ["genba.environments.stg.search.availability_zones", "must be 3 with multi_az_with_standby"],
+    ),
+    (
+        "masters without an instance type",
+        "dev.search.master_nodes",
+        3,
+        ["genba.environments.dev.search.master_instance_type", "required with master_nodes=3"],
+    ),
+    ("zone count OpenSearch does not offer", "prod.search.availability_zones", 4, ["availability_zones", "4"]),
     ("e-mails not a list", "dev.alarm_emails", "a@example.com", ["alarm_emails", "a list of"]),
     ("bool where a number belongs", "prod.logging.archive_object_lock_days", True, ["archive_object_lock_days"]),
     (
@@ -176,6 +207,15 @@ def test_fails_bad_config_with_one_clear_line(
         assert words in message, f"{problem}: {words!r} not in {message!r}"
 
 
+def test_search_sizing_per_environment(context: dict[str, Any]) -> None:
+    by_name = {env.name: env.search for env in load_environments(context)}
+    assert by_name["dev"].data_nodes == 1 and by_name["dev"].availability_zones == 1
+    assert not by_name["dev"].multi_az_with_standby
+    prod = by_name["prod"]
+    assert (prod.availability_zones, prod.master_nodes, prod.multi_az_with_standby) == (3, 3, True)
+    assert prod.data_nodes % prod.availability_zones == 0
+
+
 def test_fails_when_genba_context_is_missing() -> None:
     with pytest.raises(ConfigError, match="'genba' is missing"):
         load_environments({})
@@ -235,3 +275,15 @@ def test_fails_bad_config_from_the_command_line_with_exit_2_and_no_traceback(tmp
         "is not a retention CloudWatch Logs offers (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, "
         "545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)"
     ]
+
+
+def test_fails_bad_search_sizing_from_the_command_line_before_synth(tmp_path: Any) -> None:
+    bad = cdk_json_context()
+    bad["genba"]["environments"]["prod"]["search"]["master_nodes"] = 2
+    result = _run_app(bad, str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "genba: configuration error: genba.environments.prod.search.master_nodes: 2 is even: "
+        "dedicated masters need an odd number to keep a quorum (use 3 or 5)"
+    )
+    assert not (tmp_path / "manifest.json").exists()

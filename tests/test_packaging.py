@@ -25,6 +25,7 @@ CONSUMER_APP = textwrap.dedent(
         HostLogFile,
         HostMonitoring,
         LogArchive,
+        LogSearch,
         ServiceLogGroup,
         add_nag_packs,
     )
@@ -46,6 +47,11 @@ CONSUMER_APP = textwrap.dedent(
         log_files=[HostLogFile(file_path="/var/log/app/*.log", log_group=app_logs)],
         alarm_factory=alarms.alarm_factory,
     )
+    # The second subscription of the log group: searchable, failed documents backed up to the archive.
+    search = LogSearch(stack, "Search", alarm_factory=alarms.alarm_factory, backup_bucket=archive.bucket)
+    search.subscribe(app_logs.log_group)
+    search.acknowledge_public_endpoint("The consumer's test service has no VPC; access is by signed IAM requests.")
+    search.acknowledge_small_cluster("The consumer's test domain is a single development node on purpose.")
     add_nag_packs(app)
     assembly = app.synth()
     template = assembly.get_stack_by_name("ConsumerService").template
@@ -107,3 +113,10 @@ def test_consumer_app_synthesizes_with_the_installed_wheel(wheel: Path, tmp_path
         output["types"]
     )
     assert {"AWS::SSM::Association", "AWS::SSM::Parameter", "AWS::IAM::ManagedPolicy"} <= set(output["types"])
+    assert {
+        "AWS::KinesisFirehose::DeliveryStream",
+        "AWS::Glue::Table",
+        "AWS::CloudTrail::Trail",
+        "AWS::OpenSearchService::Domain",
+        "AWS::Lambda::Function",
+    } <= set(output["types"])

@@ -1,0 +1,232 @@
+"""CloudFormation custom resource: an OpenSearch ISM policy (and the log writer's role mapping).
+
+CloudFormation invokes this function asynchronously with a Create, Update or Delete event and
+waits for the answer at the event's pre-signed ``ResponseURL``. On Create and Update the
+function, acting as the domain's fine-grained-access master role (assumed with STS):
+
+1. maps the Firehose delivery role to a security role that may write the log indices
+   (``PUT _plugins/_security/api/roles/<name>`` and ``.../rolesmapping/<name>``; PUT replaces,
+   so repeating it is harmless);
+2. puts the index template of the log indices (replicas that the domain's zones can hold, so a
+   single-node domain is not yellow forever);
+3. creates or updates the ISM policy: ``GET _plugins/_ism/policies/<id>``; 404 -> ``PUT``
+   (create); 200 -> ``PUT ?if_seq_no=..&if_primary_term=..`` (update exactly the version read,
+   re-read and retry on 409 conflict).
+
+Every request is signed with SigV4 (service ``es``) and sent with the standard library, so the
+asset stays small (botocore comes with the Lambda runtime). When the domain rejects a request
+the deployment fails with the domain's own reason. Delete changes nothing: the domain is
+retained with its policy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from genba_logging import get_logger
+
+CONTRACT = json.loads((Path(__file__).resolve().parent / "contract.json").read_text())
+ENV = CONTRACT["environment"]
+PROPS = CONTRACT["properties"]
+
+SERVICE = "es"
+TIMEOUT_SECONDS = 20
+CONFLICT_RETRIES = 3
+MAX_REASON = 1000  # CloudFormation shows the reason in the stack events; keep it readable
+
+logger = get_logger(service="genba-opensearch-ism")
+
+
+class OpenSearchRejected(Exception):
+    """The domain answered with an error: the deployment must fail with this message."""
+
+
+@dataclass
+class Response:
+    status: int
+    body: dict[str, Any]
+
+
+def base_url(endpoint: str) -> str:
+    """The domain endpoint as a URL (CloudFormation gives the bare host name)."""
+    endpoint = endpoint.rstrip("/")
+    return endpoint if endpoint.startswith(("https://", "http://")) else f"https://{endpoint}"
+
+
+def master_credentials() -> Credentials:
+    """Credentials of the fine-grained-access master role (the function's own when none is set)."""
+    role_arn = os.environ.get(ENV["master_role_arn"], "")
+    if not role_arn:
+        session_credentials = boto3.Session().get_credentials()
+        if session_credentials is None:
+            raise OpenSearchRejected("no AWS credentials available to sign requests to the domain")
+        return session_credentials.get_frozen_credentials()  # type: ignore[no-any-return]
+    answer = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="genba-opensearch-ism")
+    c = answer["Credentials"]
+    return Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+
+
+class Domain:
+    """A minimal SigV4-signing OpenSearch REST client."""
+
+    def __init__(self, endpoint: str, credentials: Credentials, region: str) -> None:
+        self.url = base_url(endpoint)
+        self.signer = SigV4Auth(credentials, SERVICE, region)
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Response:
+        url = f"{self.url}{path}"
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        aws_request = AWSRequest(method=method, url=url, data=data, headers=headers)
+        self.signer.add_auth(aws_request)
+        prepared = aws_request.prepare()
+        request = urllib.request.Request(  # noqa: S310 - the URL is the domain's https endpoint
+            prepared.url, data=data, headers=dict(prepared.headers), method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310
+                return Response(answer.status, _json(answer.read()))
+        except urllib.error.HTTPError as error:
+            return Response(error.code, _json(error.read()))
+
+
+def _json(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {"raw": raw.decode(errors="replace")[:500]}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def _reason(response: Response) -> str:
+    error = response.body.get("error", response.body)
+    if isinstance(error, dict):
+        text = error.get("reason") or error.get("type") or json.dumps(error)
+        caused = error.get("caused_by")
+        if isinstance(caused, dict) and caused.get("reason"):
+            text = f"{text} (caused by: {caused['reason']})"
+    else:
+        text = str(error)
+    return str(text)[:MAX_REASON]
+
+
+def _expect(response: Response, ok: tuple[int, ...], what: str) -> Response:
+    if response.status not in ok:
+        raise OpenSearchRejected(f"OpenSearch rejected {what}: HTTP {response.status}: {_reason(response)}")
+    return response
+
+
+def put_ism_policy(domain: Domain, policy_id: str, policy: dict[str, Any]) -> str:
+    """Create the policy, or update the version that exists. Returns 'created' or 'updated'."""
+    path = f"/_plugins/_ism/policies/{urllib.parse.quote(policy_id, safe='')}"
+    for attempt in range(1, CONFLICT_RETRIES + 1):
+        current = domain.request("GET", path)
+        if current.status == 404:
+            answer = domain.request("PUT", path, policy)
+            if answer.status == 409 and attempt < CONFLICT_RETRIES:  # created by someone else meanwhile
+                continue
+            _expect(answer, (200, 201), f"ISM policy {policy_id!r} (create)")
+            return "created"
+        _expect(current, (200,), f"reading ISM policy {policy_id!r}")
+        seq_no, primary_term = current.body.get("_seq_no"), current.body.get("_primary_term")
+        query = urllib.parse.urlencode({"if_seq_no": seq_no, "if_primary_term": primary_term})
+        answer = domain.request("PUT", f"{path}?{query}", policy)
+        if answer.status == 409 and attempt < CONFLICT_RETRIES:
+            logger.warning("ISM policy changed while updating it; reading it again", extra={"attempt": attempt})
+            time.sleep(attempt)
+            continue
+        _expect(answer, (200, 201), f"ISM policy {policy_id!r} (update)")
+        return "updated"
+    raise OpenSearchRejected(f"ISM policy {policy_id!r} kept changing while being updated")  # pragma: no cover
+
+
+def put_writer_role(domain: Domain, name: str, role: dict[str, Any], backend_roles: list[str]) -> None:
+    """A security role that may write the log indices, mapped to the delivery role(s)."""
+    quoted = urllib.parse.quote(name, safe="")
+    _expect(domain.request("PUT", f"/_plugins/_security/api/roles/{quoted}", role), (200, 201), f"role {name!r}")
+    mapping = {"backend_roles": backend_roles}
+    _expect(
+        domain.request("PUT", f"/_plugins/_security/api/rolesmapping/{quoted}", mapping),
+        (200, 201),
+        f"role mapping {name!r}",
+    )
+
+
+def put_index_template(domain: Domain, name: str, template: dict[str, Any]) -> None:
+    """Shard and replica settings of the log indices (PUT creates or replaces the template)."""
+    path = f"/_index_template/{urllib.parse.quote(name, safe='')}"
+    _expect(domain.request("PUT", path, template), (200, 201), f"index template {name!r}")
+
+
+def apply(properties: dict[str, Any], domain: Domain) -> dict[str, str]:
+    template_name = properties.get(PROPS["index_template_name"])
+    if template_name:
+        put_index_template(domain, template_name, json.loads(properties[PROPS["index_template"]]))
+    writer_name = properties.get(PROPS["writer_role_name"])
+    if writer_name:
+        put_writer_role(
+            domain,
+            writer_name,
+            json.loads(properties[PROPS["writer_role"]]),
+            list(properties.get(PROPS["writer_backend_roles"], [])),
+        )
+    policy_id = properties[PROPS["policy_id"]]
+    outcome = put_ism_policy(domain, policy_id, json.loads(properties[PROPS["policy"]]))
+    logger.info("ISM policy applied", extra={"policy_id": policy_id, "outcome": outcome})
+    return {"PolicyId": policy_id, "Outcome": outcome}
+
+
+def send(event: dict[str, Any], status: str, reason: str, physical_id: str, data: dict[str, str]) -> None:
+    """Answer CloudFormation at the event's pre-signed URL."""
+    body = json.dumps(
+        {
+            "Status": status,
+            "Reason": reason[:MAX_REASON],
+            "PhysicalResourceId": physical_id,
+            "StackId": event["StackId"],
+            "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"],
+            "Data": data,
+        }
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 - CloudFormation's pre-signed https URL
+        event["ResponseURL"], data=body, headers={"Content-Type": "", "Content-Length": str(len(body))}, method="PUT"
+    )
+    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS):  # noqa: S310
+        pass
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> None:
+    logger.set_correlation_id(event.get("RequestId"))
+    properties = event.get("ResourceProperties", {})
+    physical_id = event.get("PhysicalResourceId") or f"ism-policy-{properties.get(PROPS['policy_id'], 'unknown')}"
+    status, reason, data = "SUCCESS", "", {}
+    try:
+        if event["RequestType"] in ("Create", "Update"):
+            domain = Domain(properties[PROPS["endpoint"]], master_credentials(), os.environ["AWS_REGION"])
+            data = apply(properties, domain)
+            physical_id = f"ism-policy-{data['PolicyId']}"
+        else:
+            logger.info("Delete: the retained domain keeps its ISM policy")
+    except OpenSearchRejected as error:
+        status, reason = "FAILED", str(error)
+        logger.error("OpenSearch rejected the index policy", extra={"reason": reason})
+    except Exception as error:  # any other failure must still answer CloudFormation
+        status, reason = "FAILED", f"{type(error).__name__}: {error}"
+        logger.exception("applying the index policy failed")
+    send(event, status, reason, physical_id, data)

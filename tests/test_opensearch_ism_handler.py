@@ -1,0 +1,311 @@
+"""The ISM custom-resource handler against a local stand-in for OpenSearch on 127.0.0.1.
+
+The stand-in checks what the real domain would: a valid SigV4 signature (service ``es``) over
+the method, path, query and body, the X-Amz-Date header, and answers as OpenSearch does.
+CloudFormation's pre-signed response URL is served by the same server.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from tests.conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "lambda" / "_shared" / "python"))
+# Loaded under its own name: other functions' handlers may also be called index.py.
+_spec = importlib.util.spec_from_file_location("opensearch_ism_index", ROOT / "lambda" / "opensearch_ism" / "index.py")
+assert _spec is not None and _spec.loader is not None
+ism = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = ism
+_spec.loader.exec_module(ism)
+
+CREDENTIALS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
+REGION = "ap-northeast-1"
+POLICY_ID = "audit-logs-retention"
+POLICY = {"policy": {"description": "delete after 30 days", "default_state": "hot", "states": []}}
+INDEX_TEMPLATE = {"index_patterns": ["audit-logs-*"], "template": {"settings": {"index": {"number_of_replicas": 0}}}}
+WRITER_ROLE = {"cluster_permissions": ["cluster_monitor"], "index_permissions": []}
+
+
+class FakeOpenSearch:
+    """What the domain holds and every request it received."""
+
+    def __init__(self) -> None:
+        self.policies: dict[str, dict[str, Any]] = {}
+        self.requests: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
+        self.reject_with: tuple[int, dict[str, Any]] | None = None
+        self.conflicts_left = 0
+
+    def answer(self, method: str, path: str, query: str, body: Any) -> tuple[int, dict[str, Any]]:
+        if path.startswith(("/_plugins/_security/api/", "/_index_template/")):
+            return 200, {"status": "OK"} if "_security" in path else {"acknowledged": True}
+        policy_id = path.removeprefix("/_plugins/_ism/policies/")
+        current = self.policies.get(policy_id)
+        if method == "GET":
+            if current is None:
+                return 404, {"error": {"type": "status_exception", "reason": "Policy not found"}, "status": 404}
+            return 200, {"_id": policy_id, "_seq_no": current["seq_no"], "_primary_term": 1, "policy": current["body"]}
+        if self.reject_with is not None:
+            return self.reject_with
+        params = dict(part.split("=", 1) for part in query.split("&") if part)
+        if current is None:
+            self.policies[policy_id] = {"seq_no": 0, "body": body["policy"]}
+            return 201, {"_id": policy_id, "_seq_no": 0, "_primary_term": 1}
+        if self.conflicts_left:
+            self.conflicts_left -= 1
+            current["seq_no"] += 1  # someone else updated it meanwhile
+        if "if_seq_no" not in params or int(params["if_seq_no"]) != current["seq_no"]:
+            return 409, {"error": {"type": "version_conflict_engine_exception", "reason": "version conflict"}}
+        current["seq_no"] += 1
+        current["body"] = body["policy"]
+        return 200, {"_id": policy_id, "_seq_no": current["seq_no"], "_primary_term": 1}
+
+
+def signature_problem(method: str, url: str, headers: dict[str, str], body: bytes) -> str | None:
+    """None when the request carries a valid SigV4 signature by CREDENTIALS for es in REGION."""
+    authorization = headers.get("Authorization", "")
+    amz_date = headers.get("X-Amz-Date", "")
+    if not authorization.startswith(f"AWS4-HMAC-SHA256 Credential={CREDENTIALS.access_key}/"):
+        return f"bad Authorization {authorization!r}"
+    if f"/{REGION}/es/aws4_request" not in authorization:
+        return f"not signed for es in {REGION}: {authorization!r}"
+    if len(amz_date) != 16 or not amz_date.endswith("Z"):
+        return f"bad X-Amz-Date {amz_date!r}"
+    if headers.get("X-Amz-Security-Token") != CREDENTIALS.token:
+        return "session token missing"
+    signed = authorization.split("SignedHeaders=", 1)[1].split(",", 1)[0].split(";")
+    if "host" not in signed or "x-amz-date" not in signed:
+        return f"host and x-amz-date not signed: {signed}"
+    request = AWSRequest(
+        method=method, url=url, data=body or None, headers={k: v for k, v in headers.items() if k.lower() in signed}
+    )
+    request.context["timestamp"] = amz_date
+    auth = SigV4Auth(CREDENTIALS, "es", REGION)
+    expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
+    if f"Signature={expected}" not in authorization:
+        return "signature does not match the request"
+    return None
+
+
+@pytest.fixture()
+def domain() -> Iterator[tuple[FakeOpenSearch, str]]:
+    fake = FakeOpenSearch()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            parts = urlsplit(self.path)
+            if parts.path == "/cloudformation-response":
+                fake.responses.append(json.loads(raw))
+                self.send_response(200)
+                self.end_headers()
+                return
+            headers = dict(self.headers.items())
+            url = f"http://{self.headers['Host']}{self.path}"
+            problem = signature_problem(self.command, url, headers, raw)
+            body = json.loads(raw) if raw else None
+            fake.requests.append({"method": self.command, "path": parts.path, "query": parts.query, "body": body})
+            if problem:
+                status, answer = 403, {"message": problem}
+            else:
+                status, answer = fake.answer(self.command, parts.path, parts.query, body)
+            payload = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_PUT = do_POST = _serve
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setattr(ism, "master_credentials", lambda: CREDENTIALS)
+    monkeypatch.setattr(ism.time, "sleep", lambda seconds: None)
+
+
+class Context:
+    function_name = "ism"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:ap-northeast-1:123456789012:function:ism"
+    aws_request_id = "req-1"
+
+
+def event(url: str, request_type: str = "Create", **overrides: Any) -> dict[str, Any]:
+    props = ism.PROPS
+    properties = {
+        props["endpoint"]: url,
+        props["policy_id"]: POLICY_ID,
+        props["policy"]: json.dumps(POLICY),
+        props["index_template_name"]: "audit-logs-template",
+        props["index_template"]: json.dumps(INDEX_TEMPLATE),
+        props["writer_role_name"]: "audit-logs_writer",
+        props["writer_role"]: json.dumps(WRITER_ROLE),
+        props["writer_backend_roles"]: ["arn:aws:iam::123456789012:role/delivery"],
+        **overrides,
+    }
+    return {
+        "RequestType": request_type,
+        "ResponseURL": f"{url}/cloudformation-response",
+        "StackId": "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/s/1",
+        "RequestId": "cfn-request-1",
+        "LogicalResourceId": "IndexPolicy",
+        "ResourceType": "Custom::GenbaOpenSearchIndexPolicy",
+        "ResourceProperties": properties,
+    }
+
+
+def run(fake: FakeOpenSearch, url: str, **kwargs: Any) -> dict[str, Any]:
+    ism.handler(event(url, **kwargs), Context())
+    assert len(fake.responses) == 1
+    return fake.responses[0]
+
+
+def test_creates_the_policy_when_the_domain_has_none(domain: tuple[FakeOpenSearch, str]) -> None:
+    fake, url = domain
+    answer = run(fake, url)
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["Data"] == {"PolicyId": POLICY_ID, "Outcome": "created"}
+    ism_calls = [(r["method"], r["path"], r["query"]) for r in fake.requests if "_ism" in r["path"]]
+    assert ism_calls == [
+        ("GET", f"/_plugins/_ism/policies/{POLICY_ID}", ""),
+        ("PUT", f"/_plugins/_ism/policies/{POLICY_ID}", ""),
+    ]
+    assert fake.policies[POLICY_ID]["body"] == POLICY["policy"]
+
+
+def test_updates_the_existing_policy_with_its_sequence_number(domain: tuple[FakeOpenSearch, str]) -> None:
+    fake, url = domain
+    fake.policies[POLICY_ID] = {"seq_no": 7, "body": {"description": "old"}}
+    answer = run(fake, url, request_type="Update")
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["Data"]["Outcome"] == "updated"
+    put = [r for r in fake.requests if r["method"] == "PUT" and "_ism" in r["path"]]
+    assert put[0]["query"] == "if_seq_no=7&if_primary_term=1"
+    assert fake.policies[POLICY_ID]["body"] == POLICY["policy"]
+
+
+def test_maps_the_delivery_role_to_the_writer_role(domain: tuple[FakeOpenSearch, str]) -> None:
+    fake, url = domain
+    run(fake, url)
+    security = [(r["method"], r["path"], r["body"]) for r in fake.requests if "_security" in r["path"]]
+    assert security == [
+        ("PUT", "/_plugins/_security/api/roles/audit-logs_writer", WRITER_ROLE),
+        (
+            "PUT",
+            "/_plugins/_security/api/rolesmapping/audit-logs_writer",
+            {"backend_roles": ["arn:aws:iam::123456789012:role/delivery"]},
+        ),
+    ]
+
+
+def test_puts_the_index_template_before_the_policy(domain: tuple[FakeOpenSearch, str]) -> None:
+    fake, url = domain
+    run(fake, url)
+    assert fake.requests[0]["method"] == "PUT"
+    assert fake.requests[0]["path"] == "/_index_template/audit-logs-template"
+    assert fake.requests[0]["body"] == INDEX_TEMPLATE
+
+
+def test_reads_again_and_retries_after_a_version_conflict(domain: tuple[FakeOpenSearch, str]) -> None:
+    fake, url = domain
+    fake.policies[POLICY_ID] = {"seq_no": 3, "body": {}}
+    fake.conflicts_left = 1
+    answer = run(fake, url, request_type="Update")
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    puts = [r["query"] for r in fake.requests if r["method"] == "PUT" and "_ism" in r["path"]]
+    assert puts == ["if_seq_no=3&if_primary_term=1", "if_seq_no=4&if_primary_term=1"]
+
+
+def test_fails_the_deployment_when_conflicts_persist(domain: tuple[FakeOpenSearch, str]) -> None:
+    fake, url = domain
+    fake.policies[POLICY_ID] = {"seq_no": 0, "body": {}}
+    fake.conflicts_left = 99
+    answer = run(fake, url, request_type="Update")
+    assert answer["Status"] == "FAILED"
+    assert "HTTP 409" in answer["Reason"] and "version conflict" in answer["Reason"]
+
+
+def test_fails_the_deployment_with_the_domains_reason_on_a_bad_policy(domain: tuple[FakeOpenSearch, str]) -> None:
+    fake, url = domain
+    fake.reject_with = (
+        400,
+        {"error": {"type": "illegal_argument_exception", "reason": "Invalid state name [hot]"}, "status": 400},
+    )
+    answer = run(fake, url)
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == (
+        f"OpenSearch rejected ISM policy {POLICY_ID!r} (create): HTTP 400: Invalid state name [hot]"
+    )
+    assert answer["PhysicalResourceId"] == f"ism-policy-{POLICY_ID}"
+
+
+def test_fails_when_the_signature_is_refused(
+    domain: tuple[FakeOpenSearch, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake, url = domain
+    monkeypatch.setattr(ism, "master_credentials", lambda: Credentials("AKIDEXAMPLE", "wrong-secret", "session-token"))
+    answer = run(fake, url)
+    assert answer["Status"] == "FAILED"
+    assert "HTTP 403" in answer["Reason"] and "signature does not match" in answer["Reason"]
+
+
+def test_delete_leaves_the_retained_domain_alone(domain: tuple[FakeOpenSearch, str]) -> None:
+    fake, url = domain
+    answer = run(fake, url, request_type="Delete")
+    assert answer["Status"] == "SUCCESS"
+    assert fake.requests == []
+
+
+def test_bare_host_names_become_https_urls() -> None:
+    assert (
+        ism.base_url("search-x.ap-northeast-1.es.amazonaws.com") == "https://search-x.ap-northeast-1.es.amazonaws.com"
+    )
+
+
+def test_master_credentials_come_from_assuming_the_master_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        monkeypatch.undo()  # the real master_credentials, not the fixture's stand-in
+        monkeypatch.setenv("AWS_ENDPOINT_URL_STS", f"http://{host}:{port}")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+        monkeypatch.setenv(ism.ENV["master_role_arn"], "arn:aws:iam::123456789012:role/master")
+        credentials = ism.master_credentials()
+        assert credentials.access_key != "testing"
+        assert credentials.token
+    finally:
+        server.stop()
