@@ -17,11 +17,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 REPEAT = int(os.environ.get("GENBA_BENCH_REPEAT", "3"))
 
+# Two floors: an empty CDK app as `cdk init` makes it (CDK's built-in CloudFormation
+# validation on), and with genba's App settings (that validation off: cfn-lint runs instead).
 EMPTY_APP = """
 import sys
 from aws_cdk import App, Stack
 from aws_cdk import aws_sns as sns
-app = App(outdir=sys.argv[1])
+app = App(outdir=sys.argv[1], builtin_cloud_formation_validation={validation})
 sns.Topic(Stack(app, "Empty"), "OneResource")  # a stack must hold a resource to synthesize
 app.synth()
 """
@@ -66,16 +68,23 @@ def measure(code: str) -> tuple[float, int]:
 
 
 def main() -> None:
-    cases = {"empty CDK app": EMPTY_APP, "genba (all environments)": GENBA_APP.format(root=str(ROOT))}
+    cases = {
+        "empty app, CDK defaults": EMPTY_APP.format(validation=True),
+        "empty app, genba settings": EMPTY_APP.format(validation=False),
+        "genba (all environments)": GENBA_APP.format(root=str(ROOT)),
+    }
     results = {}
     for name, code in cases.items():
         runs = [measure(code) for _ in range(REPEAT)]
         results[name] = (min(r[0] for r in runs), max(r[1] for r in runs))
-    floor = results["empty CDK app"][0]
+    defaults = results["empty app, CDK defaults"][0]
+    same_settings = results["empty app, genba settings"][0]
     print(f"synth benchmark, best of {REPEAT} runs each, {os.cpu_count()} cores")
-    print(f"{'case':<28}{'wall s':>8}{'peak MiB':>10}{'x floor':>9}")
+    print(f"{'case':<28}{'wall s':>8}{'peak MiB':>10}{'/ defaults':>12}{'/ same settings':>17}")
     for name, (seconds, peak) in results.items():
-        print(f"{name:<28}{seconds:>8.2f}{peak / 2**20:>10.0f}{seconds / floor:>9.2f}")
+        print(
+            f"{name:<28}{seconds:>8.2f}{peak / 2**20:>10.0f}{seconds / defaults:>12.2f}{seconds / same_settings:>17.2f}"
+        )
 
 
 if __name__ == "__main__":
