@@ -374,6 +374,16 @@ class SyncVerification(Construct):
         if canary_interval is not None:
             self._canary(canary_interval, version_attribute, removal)
 
+        # The role is already a GetAtt dependency: keep only the policy in DependsOn (cfn-lint W3005).
+        for function in (self.forwarder, self.replay, self.verifier):
+            policy = function.role.node.try_find_child("DefaultPolicy") if function.role else None
+            if policy is not None:
+                function_cfn = function.node.default_child
+                assert isinstance(function_cfn, lambda_.CfnFunction)
+                policy_cfn = policy.node.default_child
+                assert isinstance(policy_cfn, iam.CfnPolicy)
+                function_cfn.add_override("DependsOn", [stack.get_logical_id(policy_cfn)])
+
         # ---- alarms ---------------------------------------------------------------------
         self.alarms: dict[str, dict[Severity, cloudwatch.Alarm]] = {}
         self._alarms(alarm_factory, lag_slo=lag_slo, canary_silent_for=canary_silent_for)

@@ -18,6 +18,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from genba_constructs._validation import EMAIL_PATTERN
 from genba_constructs.alarms import DEFAULT_RUNBOOK_URL
 from genba_constructs.retention import CLOUDWATCH_LOGS_RETENTION_DAYS
+from genba_constructs.sync_verification import backoff_coverage_seconds
 
 CONTEXT_KEY = "genba"
 ENVIRONMENT_SELECTOR = "env"  # cdk synth -c env=prod (comma-separated); default: every environment
@@ -124,6 +125,55 @@ class LoggingConfig:
                 )
 
 
+TABLE_NAME = matches(r"[A-Za-z0-9_.-]{3,255}", "a DynamoDB table name")
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """The sync-verification pipeline: the reference user table proven synced to its replica."""
+
+    source_table_name: str = setting(check=TABLE_NAME)
+    replica_table_name: str = setting(check=TABLE_NAME)
+    create_tables: bool = False
+    source_stream_label: str | None = setting(
+        None, check=matches(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}", "a stream label (2026-01-31T00:00:00.000)")
+    )
+    version_attribute: str = setting("version", check=matches(r"[A-Za-z0-9_.-]{1,255}", "an attribute name"))
+    max_sync_lag_hours: int = setting(24, check=in_range(1, 336))
+    grace_period_seconds: int = setting(60, check=in_range(0, 900))
+    lag_slo_minutes: int = setting(60, check=in_range(1, 20160))
+    parallelization_factor: int = setting(1, check=in_range(1, 10))
+    max_receives: int = setting(20, check=in_range(1, 1000))
+    canary_interval_minutes: int = setting(5, check=in_range(1, 60))
+    canary_silent_minutes: int = setting(20, check=in_range(2, 1440))
+
+    def problems(self) -> Iterable[tuple[str, Any, str]]:
+        if not self.create_tables and self.source_stream_label is None:
+            yield "source_stream_label", None, "is required when create_tables is false (names an existing stream)"
+        if self.max_sync_lag_hours * 3600 <= self.grace_period_seconds:
+            yield "max_sync_lag_hours", self.max_sync_lag_hours, "must be longer than grace_period_seconds"
+        if not self.grace_period_seconds < self.lag_slo_minutes * 60 < self.max_sync_lag_hours * 3600:
+            yield (
+                "lag_slo_minutes",
+                self.lag_slo_minutes,
+                "must be longer than grace_period_seconds and shorter than max_sync_lag_hours",
+            )
+        needed = 2 * self.canary_interval_minutes * 60 + self.grace_period_seconds
+        if self.canary_silent_minutes * 60 < needed:
+            yield (
+                "canary_silent_minutes",
+                self.canary_silent_minutes,
+                f"must be at least 2 x canary_interval_minutes + grace_period_seconds ({needed / 60:g} minutes)",
+            )
+        covered = backoff_coverage_seconds(self.grace_period_seconds, self.max_receives)
+        if covered < self.max_sync_lag_hours * 3600:
+            yield (
+                "max_receives",
+                self.max_receives,
+                f"is too small: the verifier's backoff covers only {covered / 3600:.1f} h of max_sync_lag_hours",
+            )
+
+
 @dataclass(frozen=True)
 class EnvironmentConfig:
     """One deployment environment (a CDK Stage named after it)."""
@@ -137,6 +187,7 @@ class EnvironmentConfig:
     allow_destroy: bool = False
     runbook_url: str = setting(DEFAULT_RUNBOOK_URL, check=matches(r"https://\S+", "an https:// URL"))
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    sync: SyncConfig | None = None
 
     def problems(self) -> Iterable[tuple[str, Any, str]]:
         if self.allow_destroy and self.production:

@@ -10,6 +10,7 @@ from constructs import Construct
 from stacks.config import EnvironmentConfig
 from stacks.logging_stack import LoggingStack
 from stacks.notifications_stack import NotificationsStack
+from stacks.sync_stack import SyncStack
 
 
 class EnvironmentStage(Stage):
@@ -24,6 +25,8 @@ class EnvironmentStage(Stage):
         self.notifications = NotificationsStack(self, "notifications", **self._stack_props("notifications"))
         alarm_factory = self.notifications.alarm_factory
         self.logging = LoggingStack(self, "logging", alarm_factory=alarm_factory, **self._stack_props("logging"))
+        if config.sync is not None:
+            self.sync = SyncStack(self, "sync", alarm_factory=alarm_factory, **self._stack_props("sync"))
 
     def _stack_props(self, concern: str) -> dict[str, Any]:
         return {
