@@ -217,11 +217,15 @@ class Pipeline:
         self.queue_url = self.sqs.create_queue(
             QueueName=f"{name}-verification",
             Attributes={
-                "VisibilityTimeout": "360",
+                # Short, so that a message whose visibility change failed comes back quickly here
+                # (deployed: 6 x the verifier's timeout).
+                "VisibilityTimeout": "2",
                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "100000"}),
             },
         )["QueueUrl"]
-        self.on_failure_url = self.sqs.create_queue(QueueName=f"{name}-stream-on-failure")["QueueUrl"]
+        self.on_failure_url = self.sqs.create_queue(
+            QueueName=f"{name}-stream-on-failure", Attributes={"VisibilityTimeout": "2"}
+        )["QueueUrl"]
         self.canary_key = {"pk": {"S": "genba-sync-canary"}}
 
         os.environ.update(
@@ -245,7 +249,7 @@ class Pipeline:
                 CONTRACT_ENV["max_sync_lag_seconds"]: str(max_sync_lag_seconds),
                 CONTRACT_ENV["version_attribute"]: VERSION,
                 CONTRACT_ENV["canary_key"]: json.dumps(self.canary_key),
-                CONTRACT_ENV["source_table_name"]: self.source_table if stream_view == "KEYS_ONLY" else "",
+                CONTRACT_ENV["source_table_name"]: self.source_table,
                 CONTRACT_ENV["target_kind"]: "dynamodb",
                 CONTRACT_ENV["target_config"]: json.dumps(
                     {"table_name": self.replica_table, "version_attribute": VERSION}
@@ -264,6 +268,7 @@ class Pipeline:
         self.verified_lags: list[float] = []
         self.received: dict[str, dict[str, Any]] = {}
         self.clock_offset = 0.0
+        self.unreplayable: list[dict[str, Any]] = []
 
     # ---- wiring -----------------------------------------------------------------------
     def install_clients(self) -> None:
@@ -354,8 +359,10 @@ class Pipeline:
                 failures = [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]
                 if not failures:
                     break
-                first = min(int(f) for f in failures)
-                remaining = [e for e in events if int(e.get("dynamodb", {}).get("SequenceNumber") or 0) >= first]
+                # Lambda retries from the lowest failed sequence number; an identifier that is not
+                # one (a malformed record) makes it retry the whole batch.
+                first = min(int(f) if str(f).isdigit() else -1 for f in failures)
+                remaining = [e for e in events if _sequence(e) >= first or _sequence(e) < 0]
                 attempts += 1
                 if attempts > self.forwarder_retries:
                     self._on_failure(remaining, batch)
@@ -443,26 +450,44 @@ class Pipeline:
     def run_verifier_once(self) -> int:
         """One verifier invocation; returns how many messages it finished (verified or sent to the DLQ)."""
         _, done = self._run_sqs_function(self.verifier, self.queue_url, self.verifier_batch)
+        results = dict(self.verifier.last_results)
         for message in done:
-            try:
-                body = json.loads(message["Body"])
-                self.received[message["MessageId"]] = body
-                self.verified_sequences.append(str(body["sequence"]))
-            except (ValueError, KeyError, TypeError):
+            if results.get(message["MessageId"]) != "verified":
                 continue
+            body = json.loads(message["Body"])
+            self.received[message["MessageId"]] = body
+            self.verified_sequences.append(str(body["sequence"]))
+            self.verified_lags.append(self.verifier.clock() - float(body["event_time"]))
         return len(done)
 
     def run_replay_once(self) -> int:
         received, _ = self._run_sqs_function(self.replay_fn, self.on_failure_url, 10)
         return received
 
-    def drain(self, *, rounds: int = 100_000) -> None:
-        """Run replay and verifier until neither finishes anything more (what is left is not synced yet)."""
+    def drain(self, *, rounds: int = 100_000, wait_seconds: float = 15.0) -> None:
+        """Run replay and verifier until neither finishes anything more and nothing is in flight
+        (what is left is not synced yet)."""
+        waited = 0.0
         for _ in range(rounds):
             replayed = self.run_replay_once()
             finished = self.run_verifier_once()
-            if not replayed and not finished:
-                return
+            if replayed or finished:
+                continue
+            if waited < wait_seconds and self.in_flight():
+                time.sleep(0.25)
+                waited += 0.25
+                continue
+            return
+
+    def in_flight(self) -> int:
+        """Messages received but neither deleted nor visible again (their visibility timeout runs)."""
+        total = 0
+        for url in (self.queue_url, self.on_failure_url):
+            attributes = self.sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
+            total += int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        return total
 
     def dlq_messages(self) -> list[dict[str, Any]]:
         """Drain the verification DLQ: [{"body": ..., "reason": ..., "source": ...}]."""
@@ -501,6 +526,13 @@ class Pipeline:
         return sum(int(v) for v in attributes.values())
 
 
+def _sequence(event: dict[str, Any]) -> int:
+    """A stream event's sequence number, or -1 when it has none (a malformed record)."""
+    change = event.get("dynamodb")
+    sequence = change.get("SequenceNumber") if isinstance(change, dict) else None
+    return int(sequence) if isinstance(sequence, str) and sequence.isdigit() else -1
+
+
 class LossySyncWorker:
     """The sync under test: copies stream changes to the replica, losing and delaying some on purpose."""
 
@@ -511,6 +543,7 @@ class LossySyncWorker:
         self.delay = delay
         self.lost: dict[str, str] = {}  # sequence -> key text
         self.delayed: list[dict[str, Any]] = []
+        self.delayed_total = 0
 
     def apply(self, records: list[dict[str, Any]]) -> None:
         for record in records:
@@ -519,6 +552,7 @@ class LossySyncWorker:
                 self.lost[record["dynamodb"]["SequenceNumber"]] = record["dynamodb"]["Keys"]["pk"]["S"]
             elif roll < self.lose + self.delay:
                 self.delayed.append(record)
+                self.delayed_total += 1
             else:
                 self._copy(record)
 

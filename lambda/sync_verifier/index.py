@@ -34,6 +34,9 @@ logger = get_logger()
 metrics = Metrics(namespace=NAMESPACE)
 clients: dict[str, Any] = {}
 clock: Callable[[], float] = time.time
+# Outcome per message id of the last batch ("verified", "not_yet", "dead_lettered"): what the
+# local pipeline (tools/sync_sim.py) counts; Lambda ignores it.
+last_results: dict[str, str] = {}
 MAX_VISIBILITY = int(CONTRACT["max_visibility_timeout_seconds"])
 DEFAULT_MAX_SYNC_LAG = 24 * 3600
 
@@ -171,10 +174,17 @@ def verify(records: list[dict[str, Any]]) -> tuple[set[str], dict[str, int]]:
             keep[change.id] = backoff_seconds(receives, grace=grace, seconds_left=max_lag - age)
             logger.info("change not synced yet", extra={"correlation_id": cid, "reason": outcome.reason})
 
+    not_sent: set[str] = set()
     if to_dlq:
         not_sent, _ = send_to_dlq(client("sqs"), dlq_url, to_dlq, source="verifier")
         for message_id in not_sent:  # stays on the queue; it is looked at again after the visibility timeout
             keep.setdefault(message_id, -1)
+    last_results.clear()
+    dead = {message_id for message_id, _, _ in to_dlq} - not_sent
+    for message_id in by_id:
+        last_results[message_id] = (
+            "dead_lettered" if message_id in dead else "not_yet" if message_id in keep else "verified"
+        )
     _change_visibility(queue_url, {mid: s for mid, s in keep.items() if s >= 0}, by_id)
 
     metrics.add_metric(name=METRICS["verified"], unit=MetricUnit.Count, value=counts["verified"])
