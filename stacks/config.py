@@ -225,6 +225,8 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
         for option in options:
             if option is type(None):
                 continue
+            if dataclasses.is_dataclass(option) and isinstance(value, Mapping):
+                return _convert(option, value, path)  # an optional section: its own errors name the key
             try:
                 return _convert(option, value, path)
             except ConfigError:

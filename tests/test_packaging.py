@@ -19,11 +19,19 @@ CONSUMER_APP = textwrap.dedent(
     import json, sys
     from aws_cdk import App, Environment, Stack
     import genba_constructs
-    from genba_constructs import AlarmTopic, add_nag_packs
+    from aws_cdk import aws_dynamodb as dynamodb
+    from genba_constructs import AlarmTopic, SyncVerification, add_nag_packs
+    from genba_constructs.sync_targets import DynamoDbReplicaTarget
 
     app = App(outdir=sys.argv[1])
     stack = Stack(app, "ConsumerService", env=Environment(account="123456789012", region="eu-west-1"))
     alarms = AlarmTopic(stack, "Alarms", email_addresses=["team@example.com"])
+    key = dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)
+    SyncVerification(
+        stack, "OrderSync", partition_key=key, subject="order-sync",
+        target=DynamoDbReplicaTarget(table=dynamodb.Table.from_table_name(stack, "Replica", "orders-replica")),
+        alarm_factory=alarms.alarm_factory(name_prefix="consumer"),
+    )
     add_nag_packs(app)
     assembly = app.synth()
     template = assembly.get_stack_by_name("ConsumerService").template
@@ -81,3 +89,4 @@ def test_consumer_app_synthesizes_with_the_installed_wheel(wheel: Path, tmp_path
 
     assert output["genba_from"].startswith(str(venv))
     assert {"AWS::SNS::Topic", "AWS::KMS::Key", "AWS::CloudWatch::Alarm"} <= set(output["types"])
+    assert {"AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping", "AWS::SQS::Queue"} <= set(output["types"])
