@@ -364,9 +364,8 @@ class SyncVerification(Construct):
             grant_send(function, self.queue)
         for function in (self.forwarder, self.replay, self.verifier):
             grant_send(function, self.dead_letter_queue)
-        self.verifier.add_to_role_policy(
-            iam.PolicyStatement(actions=["sqs:ChangeMessageVisibility"], resources=[self.queue.queue_arn])
-        )
+        # (The event source grants the verifier ReceiveMessage, DeleteMessage and ChangeMessageVisibility,
+        # which its backoff uses.)
 
         # ---- canary ---------------------------------------------------------------------
         self.canary_schedule: scheduler.Schedule | None = None

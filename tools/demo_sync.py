@@ -22,6 +22,19 @@ PREFIX = "genba-dev-user-sync"  # the dev stack's alarm names: <prefix>-<subject
 LAG_SLO_SECONDS = 15 * 60  # cdk.json dev: sync.lag_slo_minutes
 
 
+# The dev stack's alarms the demo evaluates (tests/test_sync_stack.py checks that they exist).
+ALARMS = (
+    "verification-dlq-dlq-not-empty-critical",
+    "pending-changes-sync-lag-warning",
+    "pending-changes-sync-lag-critical",
+    "canary-sync-canary-silent-critical",
+    "stream-failure-dlq-dlq-not-empty-critical",
+    "forwarder-lambda-errors-warning",
+    "verifier-lambda-errors-warning",
+    "forwarder-stream-iterator-age-warning",
+)
+
+
 class ForgetfulSync(LossySyncWorker):
     """The sync under test, with two bugs: it sometimes drops a change, and it never propagates
     removals of users whose id ends in 7."""
@@ -140,6 +153,7 @@ def report(pipeline: Pipeline, worker: LossySyncWorker, pending: int, seconds: f
         ("verifier-lambda-errors-warning", False, "no verifier invocation failed"),
         ("forwarder-stream-iterator-age-warning", False, "the forwarder read each batch as it was written"),
     ]
+    assert [name for name, _, _ in rules] == list(ALARMS)
     print("\nalarms (dev stack names) after the run:")
     for name, firing, why in rules:
         print(f"  {'ALARM' if firing else 'OK   '}  {PREFIX}-{name:<44} {why}")
