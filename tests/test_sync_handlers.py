@@ -494,6 +494,16 @@ def test_verifier_backoff_doubles_per_receive_and_stops_at_the_deadline() -> Non
     assert verifier.backoff_seconds(5, grace=60, seconds_left=100) == 101  # looks again at the deadline
 
 
+def test_verifier_backoff_grows_even_without_a_grace_period() -> None:
+    verifier = handler_module("sync_verifier")
+    floor = verifier.BACKOFF_FLOOR_SECONDS
+    verifier.BACKOFF_FLOOR_SECONDS = 1  # as deployed (the simulator sets 0)
+    try:
+        assert [verifier.backoff_seconds(n, grace=0, seconds_left=DAY) for n in (1, 2, 3)] == [1, 2, 4]
+    finally:
+        verifier.BACKOFF_FLOOR_SECONDS = floor
+
+
 def _context() -> Any:
     from tools.sync_sim import FakeContext
 

@@ -279,6 +279,7 @@ class Pipeline:
         self.verifier.clients["dynamodb"] = self.verifier_dynamodb
         self.verifier.targets.clear()
         self.verifier.clock = lambda: time.time() + self.clock_offset
+        self.verifier.BACKOFF_FLOOR_SECONDS = 0  # re-check at once: the simulation has no time to wait
         self.replay_fn.clients.clear()
         self.replay_fn.clients["sqs"] = self.replay_sqs
         import boto3

@@ -39,6 +39,9 @@ clock: Callable[[], float] = time.time
 last_results: dict[str, str] = {}
 MAX_VISIBILITY = int(CONTRACT["max_visibility_timeout_seconds"])
 DEFAULT_MAX_SYNC_LAG = 24 * 3600
+# With no grace period the backoff still grows (1, 2, 4... s) instead of spinning; the local
+# simulator (tools/sync_sim.py) sets it to 0 to re-check at once.
+BACKOFF_FLOOR_SECONDS = 1
 
 
 def client(name: str) -> Any:
@@ -111,8 +114,9 @@ def parse(record: Mapping[str, Any]) -> Change:
 
 
 def backoff_seconds(receive_count: int, *, grace: int, seconds_left: float) -> int:
-    """Visibility before the next look: grace x 2^(receives-1), at most 12 h, never past the deadline."""
-    growing = grace * 2 ** max(0, min(receive_count - 1, 20))
+    """Visibility before the next look: grace x 2^(receives-1) (grace at least 1 s), at most 12 h,
+    never past the deadline."""
+    growing = max(grace, BACKOFF_FLOOR_SECONDS) * 2 ** max(0, min(receive_count - 1, 20))
     return int(max(0, min(growing, MAX_VISIBILITY, max(seconds_left, 0) + 1)))
 
 
