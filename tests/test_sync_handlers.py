@@ -366,8 +366,12 @@ def test_an_expired_range_is_recorded_in_the_dlq_with_its_reason(pipeline: Pipel
 def test_fault_injection_none_lost(moto: str) -> None:
     """A few hundred changes under SQS failures and throttling, an unavailable target, malformed
     records, and a replica that lags or misses changes: each change is verified or dead-lettered."""
-    pipeline = Pipeline(name=f"t{next(_names)}")
-    result = run_fault_scenario(pipeline, changes=300, seed=11)
+    pipeline = Pipeline(name=f"t{next(_names)}", realistic_backoff=True)
+    try:
+        result = run_fault_scenario(pipeline, changes=300, seed=11)
+    finally:
+        pipeline.realistic_backoff = False
+        pipeline.install_clients()
     assert result["lost"] == []
     assert result["verified"] + result["dead_lettered"] == result["changes"]
     assert result["dead_lettered"] == len(result["missed_by_replica"])

@@ -23,7 +23,7 @@ def main() -> int:
     args = parser.parse_args()
     started = time.time()
     with moto_server():
-        result = run_fault_scenario(Pipeline(name="soak"), changes=args.changes, seed=args.seed)
+        result = run_fault_scenario(Pipeline(name="soak", realistic_backoff=True), changes=args.changes, seed=args.seed)
     lost = result.pop("lost")
     examples = result.pop("dead_examples")
     for key in ("both", "missed_by_replica", "wrongly_dead_lettered"):

@@ -129,16 +129,19 @@ def run_fault_scenario(
             events.insert(position, _malformed(malformed_injected))
             malformed_injected += 1
         pipeline.run_forwarder(events)
-        pipeline.drain()  # drain as we go: moto's SQS slows with queue depth
+        pipeline.drain(wait_seconds=0)  # drain as we go: moto's SQS slows with queue depth
         if rng.random() < 0.5:
             worker.catch_up()
 
     # The sync catches up on what it delayed, the faults stop, and the clock passes the maximum lag.
     worker.catch_up()
+    pipeline.fast_forward()
     pipeline.drain()
     pipeline.install_clients()
+    pipeline.fast_forward()
     pipeline.drain()
     pipeline.clock_offset = DAY + 1
+    pipeline.fast_forward()
     pipeline.drain()
 
     dead = pipeline.dlq_messages()

@@ -184,6 +184,7 @@ class Pipeline:
         verifier_batch: int = 100,
         forwarder_retries: int = 2,
         capture_output: bool = True,
+        realistic_backoff: bool = False,
     ) -> None:
         import boto3
 
@@ -256,6 +257,7 @@ class Pipeline:
                 ),
             }
         )
+        self.realistic_backoff = realistic_backoff
         # Fresh clients (counting) for this pipeline; tests swap in faulty ones.
         self.forwarder_sqs = CountingClient(boto3.client("sqs", region_name=REGION))
         self.verifier_sqs = CountingClient(boto3.client("sqs", region_name=REGION))
@@ -269,6 +271,7 @@ class Pipeline:
         self.received: dict[str, dict[str, Any]] = {}
         self.clock_offset = 0.0
         self.unreplayable: list[dict[str, Any]] = []
+        self.waiting: dict[str, tuple[str, str]] = {}
 
     # ---- wiring -----------------------------------------------------------------------
     def install_clients(self) -> None:
@@ -279,7 +282,10 @@ class Pipeline:
         self.verifier.clients["dynamodb"] = self.verifier_dynamodb
         self.verifier.targets.clear()
         self.verifier.clock = lambda: time.time() + self.clock_offset
-        self.verifier.BACKOFF_FLOOR_SECONDS = 0  # re-check at once: the simulation has no time to wait
+        # Tests re-check a change at once; long runs keep the deployed backoff (1, 2, 4... s with
+        # no grace period) so that changes not synced yet stop being re-read, and fast_forward()
+        # plays the passing of time.
+        self.verifier.BACKOFF_FLOOR_SECONDS = 1 if self.realistic_backoff else 0
         self.replay_fn.clients.clear()
         self.replay_fn.clients["sqs"] = self.replay_sqs
         import boto3
@@ -439,6 +445,11 @@ class Pipeline:
         response = self._call(module, self.sqs_event(messages, f"arn:aws:sqs:{REGION}:123456789012:q"))
         failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
+        for message in messages:  # the latest receipt of each message left on the queue
+            if message["MessageId"] in failed:
+                self.waiting[message["MessageId"]] = (queue_url, message["ReceiptHandle"])
+            else:
+                self.waiting.pop(message["MessageId"], None)
         for start in range(0, len(done), 10):  # what the SQS event source mapping does after success
             self.sqs.delete_message_batch(
                 QueueUrl=queue_url,
@@ -479,6 +490,13 @@ class Pipeline:
                 waited += 0.25
                 continue
             return
+
+    def fast_forward(self) -> None:
+        """Time passes: every message left on a queue (backing off) becomes visible again."""
+        waiting, self.waiting = self.waiting, {}
+        for queue_url, receipt in waiting.values():
+            with contextlib.suppress(Exception):  # already deleted or received again
+                self.sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
 
     def in_flight(self) -> int:
         """Messages received but neither deleted nor visible again (their visibility timeout runs)."""
