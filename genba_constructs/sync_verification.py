@@ -257,7 +257,7 @@ class SyncVerification(Construct):
         self.queue = self._queue(
             "Queue",
             removal,
-            retention=Duration.seconds(int(max_sync_lag.to_seconds()) + 3 * 24 * 3600),
+            retention=Duration.seconds(min(int(max_sync_lag.to_seconds()) + 3 * 24 * 3600, 14 * 24 * 3600)),
             visibility_timeout=visibility,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=max_receive_count),
         )
@@ -428,8 +428,10 @@ class SyncVerification(Construct):
         lag, grace = seconds["max_sync_lag"] or 0, seconds["grace_period"] or 0
         show = {name: props[name].to_human_string() for name in durations if props[name] is not None}
         require_range(_NAME, "grace_period (seconds)", grace, minimum=0, maximum=MAX_DELAY_SECONDS)
-        if not 3600 <= lag <= 14 * 24 * 3600:
-            raise fail(_NAME, "max_sync_lag", show["max_sync_lag"], "must be between 1 hour and 14 days")
+        if not 3600 <= lag <= 10 * 24 * 3600:
+            raise fail(
+                _NAME, "max_sync_lag", show["max_sync_lag"], "must be between 1 hour and 10 days (SQS keeps 14 at most)"
+            )
         if lag <= grace:
             raise fail(
                 _NAME,

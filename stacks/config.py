@@ -139,7 +139,7 @@ class SyncConfig:
         None, check=matches(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}", "a stream label (2026-01-31T00:00:00.000)")
     )
     version_attribute: str = setting("version", check=matches(r"[A-Za-z0-9_.-]{1,255}", "an attribute name"))
-    max_sync_lag_hours: int = setting(24, check=in_range(1, 336))
+    max_sync_lag_hours: int = setting(24, check=in_range(1, 240))
     grace_period_seconds: int = setting(60, check=in_range(0, 900))
     lag_slo_minutes: int = setting(60, check=in_range(1, 20160))
     parallelization_factor: int = setting(1, check=in_range(1, 10))

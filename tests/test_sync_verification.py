@@ -350,6 +350,7 @@ def _function(stack: Stack) -> lambda_.IFunction:
             "lag_slo",
         ),
         ({"grace_period": Duration.minutes(16)}, "grace_period"),
+        ({"max_sync_lag": Duration.days(11)}, "10 days"),
         (
             {"verifier_timeout": Duration.seconds(120), "verification_visibility_timeout": Duration.seconds(300)},
             "6 x verifier_timeout",
