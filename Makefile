@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export AWS_EC2_METADATA_DISABLED := true
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup synth test lint nag-report bench snapshots cost clean
+.PHONY: setup synth test lint nag-report bench snapshots cost demo bench-sync soak-sync clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -42,6 +42,16 @@ nag-report: synth
 
 bench: setup
 	$(PY) -m tools.bench_synth
+
+# The sync-verification pipeline on moto server (127.0.0.1): no AWS account, no Docker.
+demo: setup
+	$(PY) -m tools.demo_sync
+
+bench-sync: setup
+	$(PY) -m tools.bench_sync
+
+soak-sync: setup
+	$(PY) -m tools.soak_sync
 
 clean:
 	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

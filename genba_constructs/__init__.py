@@ -10,21 +10,35 @@ from genba_constructs.log_search import LogSearch, LogSearchAlarmSettings, Searc
 from genba_constructs.log_silence import add_log_silence_alarm, incoming_log_events_metric
 from genba_constructs.nag import acknowledge, add_nag_packs
 from genba_constructs.service_log_group import ServiceLogGroup, log_group_encryption_key
+from genba_constructs.sync_targets import (
+    DynamoDbReplicaTarget,
+    HttpEndpointTarget,
+    LambdaFunctionTarget,
+    OpenSearchIndexTarget,
+    SyncTarget,
+)
+from genba_constructs.sync_verification import SyncVerification
 
 __all__ = [
     "DEFAULT_RUNBOOK_URL",
     "AlarmFactory",
     "AlarmTopic",
     "ArchiveTrail",
+    "DynamoDbReplicaTarget",
     "GenbaPropsError",
     "HostLogFile",
     "HostMonitoring",
+    "HttpEndpointTarget",
+    "LambdaFunctionTarget",
     "LogArchive",
     "LogSearch",
     "LogSearchAlarmSettings",
+    "OpenSearchIndexTarget",
     "SearchSizing",
     "ServiceLogGroup",
     "Severity",
+    "SyncTarget",
+    "SyncVerification",
     "Thresholds",
     "acknowledge",
     "add_log_silence_alarm",

@@ -20,6 +20,7 @@ from genba_constructs.alarms import DEFAULT_RUNBOOK_URL
 from genba_constructs.cloudwatch_agent_config import timestamp_format_problem
 from genba_constructs.log_search import SearchSizing
 from genba_constructs.retention import CLOUDWATCH_LOGS_RETENTION_DAYS
+from genba_constructs.sync_verification import backoff_coverage_seconds
 
 CONTEXT_KEY = "genba"
 ENVIRONMENT_SELECTOR = "env"  # cdk synth -c env=prod (comma-separated); default: every environment
@@ -126,6 +127,55 @@ class LoggingConfig:
                     f"is longer than archive_expire_after_days ({self.archive_expire_after_days}): "
                     "the archive must keep logs at least as long as CloudWatch does",
                 )
+
+
+TABLE_NAME = matches(r"[A-Za-z0-9_.-]{3,255}", "a DynamoDB table name")
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """The sync-verification pipeline: the reference user table proven synced to its replica."""
+
+    source_table_name: str = setting(check=TABLE_NAME)
+    replica_table_name: str = setting(check=TABLE_NAME)
+    create_tables: bool = False
+    source_stream_label: str | None = setting(
+        None, check=matches(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}", "a stream label (2026-01-31T00:00:00.000)")
+    )
+    version_attribute: str = setting("version", check=matches(r"[A-Za-z0-9_.-]{1,255}", "an attribute name"))
+    max_sync_lag_hours: int = setting(24, check=in_range(1, 240))
+    grace_period_seconds: int = setting(60, check=in_range(0, 900))
+    lag_slo_minutes: int = setting(60, check=in_range(1, 20160))
+    parallelization_factor: int = setting(1, check=in_range(1, 10))
+    max_receives: int = setting(20, check=in_range(1, 1000))
+    canary_interval_minutes: int = setting(5, check=in_range(1, 60))
+    canary_silent_minutes: int = setting(20, check=in_range(2, 1440))
+
+    def problems(self) -> Iterable[tuple[str, Any, str]]:
+        if not self.create_tables and self.source_stream_label is None:
+            yield "source_stream_label", None, "is required when create_tables is false (names an existing stream)"
+        if self.max_sync_lag_hours * 3600 <= self.grace_period_seconds:
+            yield "max_sync_lag_hours", self.max_sync_lag_hours, "must be longer than grace_period_seconds"
+        if not self.grace_period_seconds < self.lag_slo_minutes * 60 < self.max_sync_lag_hours * 3600:
+            yield (
+                "lag_slo_minutes",
+                self.lag_slo_minutes,
+                "must be longer than grace_period_seconds and shorter than max_sync_lag_hours",
+            )
+        needed = 2 * self.canary_interval_minutes * 60 + self.grace_period_seconds
+        if self.canary_silent_minutes * 60 < needed:
+            yield (
+                "canary_silent_minutes",
+                self.canary_silent_minutes,
+                f"must be at least 2 x canary_interval_minutes + grace_period_seconds ({needed / 60:g} minutes)",
+            )
+        covered = backoff_coverage_seconds(self.grace_period_seconds, self.max_receives)
+        if covered < self.max_sync_lag_hours * 3600:
+            yield (
+                "max_receives",
+                self.max_receives,
+                f"is too small: the verifier's backoff covers only {covered / 3600:.1f} h of max_sync_lag_hours",
+            )
 
 
 @dataclass(frozen=True)
@@ -235,6 +285,7 @@ class EnvironmentConfig:
     cost: CostConfig = field(default_factory=CostConfig)
     hosts: HostsConfig | None = None
     search: SearchConfig = field(default_factory=SearchConfig)
+    sync: SyncConfig | None = None
 
     def problems(self) -> Iterable[tuple[str, Any, str]]:
         if self.allow_destroy and self.production:
@@ -275,6 +326,8 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
         for option in options:
             if option is type(None):
                 continue
+            if dataclasses.is_dataclass(option) and isinstance(value, Mapping):
+                return _convert(option, value, path)  # an optional section: its own errors name the key
             try:
                 return _convert(option, value, path)
             except ConfigError:

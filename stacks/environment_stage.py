@@ -13,6 +13,7 @@ from stacks.hosts_stack import HostsStack
 from stacks.logging_stack import LoggingStack
 from stacks.notifications_stack import NotificationsStack
 from stacks.search_stack import SearchStack
+from stacks.sync_stack import SyncStack
 
 
 class EnvironmentStage(Stage):
@@ -44,6 +45,8 @@ class EnvironmentStage(Stage):
             archive=self.logging,
             **self._stack_props("search"),
         )
+        if config.sync is not None:
+            self.sync = SyncStack(self, "sync", alarm_factory=alarm_factory, **self._stack_props("sync"))
 
         # Last: the dashboard shows every stack's signals and every alarm made above.
         self.dashboard = DashboardStack(
@@ -60,6 +63,7 @@ class EnvironmentStage(Stage):
                     else []
                 ),
                 ("Log search (audit logs in OpenSearch)", self.search.log_search),
+                *([("Sync verification (user table -> replica)", self.sync.sync)] if config.sync else []),
             ],
             **self._stack_props("dashboard"),
         )

@@ -191,6 +191,28 @@ BAD_CONFIGS = [
         ["athena_results_expire_after_days", "0", "out of range"],
     ),
     ("CloudTrail switch not a bool", "prod.logging.cloudtrail_enabled", "no", ["cloudtrail_enabled", "true or false"]),
+    ("sync lag below the grace period", "dev.sync.max_sync_lag_hours", 0, ["sync.max_sync_lag_hours", "out of range"]),
+    (
+        "sync lag objective beyond the maximum lag",
+        "stg.sync.lag_slo_minutes",
+        1500,
+        ["sync.lag_slo_minutes", "1500", "shorter than max_sync_lag_hours"],
+    ),
+    ("sync grace period beyond SQS's delay", "prod.sync.grace_period_seconds", 901, ["grace_period_seconds", "901"]),
+    (
+        "sync canary alarm shorter than two canaries",
+        "prod.sync.canary_silent_minutes",
+        5,
+        ["sync.canary_silent_minutes", "2 x canary_interval_minutes"],
+    ),
+    ("sync receives too few to reach the max lag", "stg.sync.max_receives", 5, ["sync.max_receives", "too small"]),
+    (
+        "existing sync table without its stream",
+        "prod.sync.source_stream_label",
+        ...,
+        ["sync.source_stream_label", "required when create_tables is false"],
+    ),
+    ("sync parallelization beyond 10", "stg.sync.parallelization_factor", 11, ["parallelization_factor", "11"]),
 ]
 
 

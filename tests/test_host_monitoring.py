@@ -413,7 +413,7 @@ def test_every_application_log_group_the_agent_ships_to_has_a_silence_alarm(
 
 def readme_detection_minutes() -> dict[str, int]:
     text = (ROOT / "README.md").read_text()
-    section = text.split("### Host monitoring", 1)[1]
+    section = text.split("## Host monitoring", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `([a-z-]+)`[^|]*\|[^|]*\|[^|]*\| (\d+) minutes \|$", section, flags=re.MULTILINE)
     return {slug: int(minutes) for slug, minutes in rows}
 

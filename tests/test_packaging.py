@@ -29,6 +29,9 @@ CONSUMER_APP = textwrap.dedent(
         ServiceLogGroup,
         add_nag_packs,
     )
+    from aws_cdk import aws_dynamodb as dynamodb
+    from genba_constructs import AlarmTopic, SyncVerification, add_nag_packs
+    from genba_constructs.sync_targets import DynamoDbReplicaTarget
 
     app = App(outdir=sys.argv[1])
     stack = Stack(app, "ConsumerService", env=Environment(account="123456789012", region="eu-west-1"))
@@ -52,6 +55,12 @@ CONSUMER_APP = textwrap.dedent(
     search.subscribe(app_logs.log_group)
     search.acknowledge_public_endpoint("The consumer's test service has no VPC; access is by signed IAM requests.")
     search.acknowledge_small_cluster("The consumer's test domain is a single development node on purpose.")
+    key = dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)
+    SyncVerification(
+        stack, "OrderSync", partition_key=key, subject="order-sync",
+        target=DynamoDbReplicaTarget(table=dynamodb.Table.from_table_name(stack, "Replica", "orders-replica")),
+        alarm_factory=alarms.alarm_factory,
+    )
     add_nag_packs(app)
     assembly = app.synth()
     template = assembly.get_stack_by_name("ConsumerService").template
@@ -120,3 +129,4 @@ def test_consumer_app_synthesizes_with_the_installed_wheel(wheel: Path, tmp_path
         "AWS::OpenSearchService::Domain",
         "AWS::Lambda::Function",
     } <= set(output["types"])
+    assert {"AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping", "AWS::SQS::Queue"} <= set(output["types"])

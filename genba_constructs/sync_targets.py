@@ -1,0 +1,120 @@
+"""Where a synced change must arrive: the targets the sync verifier can check.
+
+Each target grants the verifier function what it needs and returns the configuration the
+handler reads (``lambda/sync_verifier/targets.py`` implements the same four kinds).
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+from aws_cdk import Token
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_opensearchservice as opensearch
+
+from genba_constructs._validation import GenbaPropsError, require_range
+
+
+class SyncTarget(abc.ABC):
+    """A system a source table is synced to; the verifier asks it whether each change arrived."""
+
+    kind: str
+
+    @abc.abstractmethod
+    def bind(self, function: lambda_.IFunction, *, version_attribute: str) -> dict[str, Any]:
+        """Grant ``function`` read access to the target; return the handler's target config."""
+
+
+class DynamoDbReplicaTarget(SyncTarget):
+    """A replica DynamoDB table, read with BatchGetItem (up to 100 keys a call).
+
+    :param table: the replica table (same key schema as the source).
+    :param version_attribute: the replica's version attribute. Default: the source's.
+    """
+
+    kind = "dynamodb"
+
+    def __init__(self, *, table: dynamodb.ITable, version_attribute: str | None = None) -> None:
+        self.table = table
+        self.version_attribute = version_attribute
+
+    def bind(self, function: lambda_.IFunction, *, version_attribute: str) -> dict[str, Any]:
+        self.table.grant(function, "dynamodb:BatchGetItem")
+        if self.table.encryption_key is not None:
+            self.table.encryption_key.grant_decrypt(function)
+        return {"table_name": self.table.table_name, "version_attribute": self.version_attribute or version_attribute}
+
+
+class OpenSearchIndexTarget(SyncTarget):
+    """An OpenSearch index whose document ids are the key values joined by ``|``, read with ``_mget``.
+
+    :param domain: the OpenSearch Service domain.
+    :param index: the index name.
+    :param version_field: the document field holding the change's version. Default: the
+        source's version attribute.
+    """
+
+    kind = "opensearch"
+
+    def __init__(self, *, domain: opensearch.IDomain, index: str, version_field: str | None = None) -> None:
+        if not Token.is_unresolved(index) and (not index or index != index.lower() or "/" in index):
+            raise GenbaPropsError(f"OpenSearchIndexTarget: index={index!r} must be a lower-case index name")
+        self.domain = domain
+        self.index = index
+        self.version_field = version_field
+
+    def bind(self, function: lambda_.IFunction, *, version_attribute: str) -> dict[str, Any]:
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["es:ESHttpGet", "es:ESHttpPost"],
+                resources=[f"{self.domain.domain_arn}/{self.index}/_mget"],
+            )
+        )
+        return {
+            "endpoint": f"https://{self.domain.domain_endpoint}",
+            "index": self.index,
+            "version_field": self.version_field or version_attribute,
+            "service": "es",
+        }
+
+
+class HttpEndpointTarget(SyncTarget):
+    """An HTTPS endpoint that answers, for a POSTed batch of changes, which arrived.
+
+    Request ``{"changes": [{"id", "key", "sequence", "version", "event_name", "event_time"}]}``;
+    answer ``{"results": {"<id>": {"status": "synced" | "not_yet" | "failed", "reason": "..."}}}``.
+
+    :param url: the endpoint (https://).
+    :param timeout_seconds: per request. Default: 10.
+    """
+
+    kind = "http"
+
+    def __init__(self, *, url: str, timeout_seconds: int = 10) -> None:
+        if not Token.is_unresolved(url) and not url.startswith("https://"):
+            raise GenbaPropsError(f"HttpEndpointTarget: url={url!r} must be an https:// URL")
+        require_range("HttpEndpointTarget", "timeout_seconds", timeout_seconds, minimum=1, maximum=60)
+        self.url = url
+        self.timeout_seconds = timeout_seconds
+
+    def bind(self, function: lambda_.IFunction, *, version_attribute: str) -> dict[str, Any]:
+        return {"url": self.url, "timeout_seconds": self.timeout_seconds}
+
+
+class LambdaFunctionTarget(SyncTarget):
+    """A user-supplied Lambda function that answers like :class:`HttpEndpointTarget` (one invoke per batch).
+
+    :param function: the function the verifier invokes.
+    """
+
+    kind = "lambda"
+
+    def __init__(self, *, function: lambda_.IFunction) -> None:
+        self.function = function
+
+    def bind(self, function: lambda_.IFunction, *, version_attribute: str) -> dict[str, Any]:
+        self.function.grant_invoke(function)
+        return {"function_name": self.function.function_name}

@@ -1,0 +1,76 @@
+"""genba-<env>-sync: the reference user table proven synced to its replica (both created in dev)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from genba_constructs import AlarmFactory, acknowledge
+from genba_constructs.sync_targets import DynamoDbReplicaTarget
+from genba_constructs.sync_verification import SyncVerification
+from stacks.config import EnvironmentConfig, SyncConfig
+
+USER_KEY = dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
+
+
+class SyncStack(Stack):
+    def __init__(
+        self, scope: Construct, id: str, *, config: EnvironmentConfig, alarm_factory: AlarmFactory, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        sync: SyncConfig | None = config.sync
+        if sync is None:
+            raise ValueError(f"{config.name}: SyncStack needs the 'sync' configuration section")
+        removal = RemovalPolicy.DESTROY if config.allow_destroy else RemovalPolicy.RETAIN
+        source_table: dynamodb.ITable | None = None
+        if sync.create_tables:
+            replica: dynamodb.ITable = dynamodb.Table(
+                self,
+                "ReplicaTable",
+                table_name=sync.replica_table_name,
+                partition_key=USER_KEY,
+                billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True
+                ),
+                encryption=dynamodb.TableEncryption.AWS_MANAGED,
+                removal_policy=removal,
+                deletion_protection=removal == RemovalPolicy.RETAIN,
+            )
+            acknowledge(
+                replica,
+                "NIST.800.53.R5-DynamoDBInBackupPlan",
+                "The replica is rebuilt from the source table; point-in-time recovery (35 days) is on, and "
+                "AWS Backup plans are an account-level choice.",
+            )
+        else:
+            replica = dynamodb.Table.from_table_name(self, "ReplicaTable", sync.replica_table_name)
+            source_table = dynamodb.Table.from_table_attributes(
+                self,
+                "SourceTable",
+                table_name=sync.source_table_name,
+                table_stream_arn=f"arn:{Aws.PARTITION}:dynamodb:{Aws.REGION}:{Aws.ACCOUNT_ID}:table/"
+                f"{sync.source_table_name}/stream/{sync.source_stream_label}",
+            )
+        self.sync = SyncVerification(
+            self,
+            "UserTableSync",
+            subject="user-sync",
+            partition_key=USER_KEY,
+            source_table=source_table,
+            source_table_name=sync.source_table_name if sync.create_tables else None,
+            target=DynamoDbReplicaTarget(table=replica),
+            version_attribute=sync.version_attribute,
+            removal_policy=removal,
+            max_sync_lag=Duration.hours(sync.max_sync_lag_hours),
+            grace_period=Duration.seconds(sync.grace_period_seconds),
+            lag_slo=Duration.minutes(sync.lag_slo_minutes),
+            parallelization_factor=sync.parallelization_factor,
+            max_receive_count=sync.max_receives,
+            canary_interval=Duration.minutes(sync.canary_interval_minutes),
+            canary_silent_for=Duration.minutes(sync.canary_silent_minutes),
+            alarm_factory=alarm_factory,
+        )

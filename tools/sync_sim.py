@@ -1,0 +1,607 @@
+"""A local run of the sync-verification pipeline against moto server (tests, demo, benchmark, soak).
+
+moto cannot run event source mappings (without Docker), so this module plays Lambda's part:
+it reads the source table's stream with GetRecords, builds the events Lambda would build,
+calls the handlers in-process (boto3 pointed at moto through ``AWS_ENDPOINT_URL``), honours
+their partial batch responses (retrying a stream batch from its first failed record, then
+sending its range to the on-failure queue like a stream mapping's on-failure destination;
+deleting the SQS messages that succeeded), and a "sync worker" copies changes to the
+replica, losing or delaying some on purpose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import logging
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDA = ROOT / "lambda"
+REGION = "ap-northeast-1"
+VERSION = "version"
+SERVICE = "sync-verification"
+
+
+def handler_module(function: str) -> ModuleType:
+    """Import lambda/<function>/index.py under a unique name (every handler file is called index.py)."""
+    for path in (LAMBDA / "_shared" / "python", LAMBDA / function):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    name = f"genba_handler_{function}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, LAMBDA / function / "index.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "genba-sync-local"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:genba-sync-local"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """moto server on 127.0.0.1 (a free port); yields its endpoint and points boto3 at it."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    saved = {k: os.environ.get(k) for k in _ENV_KEYS}
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+_ENV_KEYS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_EC2_METADATA_DISABLED",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+)
+
+
+class CountingClient:
+    """A boto3 client wrapper that counts calls per operation (and can inject faults)."""
+
+    def __init__(self, real: Any, fault: Callable[[str, dict[str, Any]], Any] | None = None) -> None:
+        self._real = real
+        self._fault = fault
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._real, name)
+        if not callable(attribute) or name.startswith("_") or name in {"exceptions", "meta", "get_paginator"}:
+            return attribute
+
+        def call(**kwargs: Any) -> Any:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            if self._fault is not None:
+                injected = self._fault(name, kwargs)
+                if injected is not None:
+                    return injected
+            return attribute(**kwargs)
+
+        return call
+
+    def total(self, *names: str) -> int:
+        return sum(self.calls.get(n, 0) for n in names) if names else sum(self.calls.values())
+
+
+def client_error(code: str, operation: str) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": f"injected {code}"}}, operation)
+
+
+@dataclass
+class Emitted:
+    """What the handlers printed: EMF metric values by name, and log lines."""
+
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    dimensions: list[dict[str, str]] = field(default_factory=list)
+    log_lines: list[dict[str, Any]] = field(default_factory=list)
+
+    def feed(self, text: str) -> None:
+        for line in text.splitlines():
+            try:
+                document = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(document, dict):
+                continue
+            if "_aws" in document:
+                for directive in document["_aws"]["CloudWatchMetrics"]:
+                    self.dimensions.append({d: document[d] for dims in directive["Dimensions"] for d in dims})
+                    for metric in directive["Metrics"]:
+                        value = document[metric["Name"]]
+                        values = value if isinstance(value, list) else [value]
+                        self.metrics.setdefault(metric["Name"], []).extend(float(v) for v in values)
+            else:
+                self.log_lines.append(document)
+
+    def total(self, name: str) -> float:
+        return sum(self.metrics.get(name, []))
+
+
+class Pipeline:
+    """Source and replica tables, queues, handlers and a simulated Lambda service, on moto."""
+
+    def __init__(
+        self,
+        *,
+        name: str = "sync",
+        grace_seconds: int = 0,
+        max_sync_lag_seconds: int = 24 * 3600,
+        stream_view: str = "NEW_AND_OLD_IMAGES",
+        forwarder_batch: int = 100,
+        verifier_batch: int = 100,
+        forwarder_retries: int = 2,
+        capture_output: bool = True,
+        realistic_backoff: bool = False,
+    ) -> None:
+        import boto3
+
+        self.name = name
+        self.forwarder_batch = forwarder_batch
+        self.verifier_batch = verifier_batch
+        self.forwarder_retries = forwarder_retries
+        self.capture_output = capture_output
+        self.emitted = Emitted()
+        self.dynamodb = boto3.client("dynamodb", region_name=REGION)
+        self.streams = boto3.client("dynamodbstreams", region_name=REGION)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        key = {
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        self.source_table = f"{name}-users"
+        self.replica_table = f"{name}-users-replica"
+        table = self.dynamodb.create_table(
+            TableName=self.source_table,
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": stream_view},
+            **key,
+        )
+        self.stream_arn = table["TableDescription"]["LatestStreamArn"]
+        self.dynamodb.create_table(TableName=self.replica_table, **key)
+        self.dlq_url = self.sqs.create_queue(QueueName=f"{name}-verification-dlq")["QueueUrl"]
+        dlq_arn = self.sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self.queue_url = self.sqs.create_queue(
+            QueueName=f"{name}-verification",
+            Attributes={
+                # Short, so that a message whose visibility change failed comes back quickly here
+                # (deployed: 6 x the verifier's timeout).
+                "VisibilityTimeout": "2",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "100000"}),
+            },
+        )["QueueUrl"]
+        self.on_failure_url = self.sqs.create_queue(
+            QueueName=f"{name}-stream-on-failure", Attributes={"VisibilityTimeout": "2"}
+        )["QueueUrl"]
+        self.canary_key = {"pk": {"S": "genba-sync-canary"}}
+
+        os.environ.update(
+            {
+                "POWERTOOLS_SERVICE_NAME": SERVICE,
+                "POWERTOOLS_METRICS_NAMESPACE": "genba/Sync",
+                "POWERTOOLS_LOG_LEVEL": "WARNING",
+            }
+        )
+        self.forwarder = handler_module("sync_forwarder")
+        self.verifier = handler_module("sync_verifier")
+        self.replay_fn = handler_module("sync_replay")
+        from genba_sync import ENV as CONTRACT_ENV
+
+        env = os.environ
+        env.update(
+            {
+                CONTRACT_ENV["verification_queue_url"]: self.queue_url,
+                CONTRACT_ENV["verification_dlq_url"]: self.dlq_url,
+                CONTRACT_ENV["grace_period_seconds"]: str(grace_seconds),
+                CONTRACT_ENV["max_sync_lag_seconds"]: str(max_sync_lag_seconds),
+                CONTRACT_ENV["version_attribute"]: VERSION,
+                CONTRACT_ENV["canary_key"]: json.dumps(self.canary_key),
+                CONTRACT_ENV["source_table_name"]: self.source_table,
+                CONTRACT_ENV["target_kind"]: "dynamodb",
+                CONTRACT_ENV["target_config"]: json.dumps(
+                    {"table_name": self.replica_table, "version_attribute": VERSION}
+                ),
+            }
+        )
+        self.realistic_backoff = realistic_backoff
+        # Fresh clients (counting) for this pipeline; tests swap in faulty ones.
+        self.forwarder_sqs = CountingClient(boto3.client("sqs", region_name=REGION))
+        self.verifier_sqs = CountingClient(boto3.client("sqs", region_name=REGION))
+        self.verifier_dynamodb = CountingClient(boto3.client("dynamodb", region_name=REGION))
+        self.replay_sqs = CountingClient(boto3.client("sqs", region_name=REGION))
+        self.install_clients()
+        self.shard_iterators: dict[str, str | None] = {}
+        self.stream_records: list[dict[str, Any]] = []
+        self.verified_sequences: list[str] = []
+        self.verified_lags: list[float] = []
+        self.received: dict[str, dict[str, Any]] = {}
+        self.clock_offset = 0.0
+        self.unreplayable: list[dict[str, Any]] = []
+        self.waiting: dict[str, tuple[str, str]] = {}
+
+    # ---- wiring -----------------------------------------------------------------------
+    def install_clients(self) -> None:
+        self.forwarder.clients.clear()
+        self.forwarder.clients["sqs"] = self.forwarder_sqs
+        self.verifier.clients.clear()
+        self.verifier.clients["sqs"] = self.verifier_sqs
+        self.verifier.clients["dynamodb"] = self.verifier_dynamodb
+        self.verifier.targets.clear()
+        self.verifier.clock = lambda: time.time() + self.clock_offset
+        # Tests re-check a change at once; long runs keep the deployed backoff (1, 2, 4... s with
+        # no grace period) so that changes not synced yet stop being re-read, and fast_forward()
+        # plays the passing of time.
+        self.verifier.BACKOFF_FLOOR_SECONDS = 1 if self.realistic_backoff else 0
+        self.replay_fn.clients.clear()
+        self.replay_fn.clients["sqs"] = self.replay_sqs
+        import boto3
+
+        self.replay_fn.clients["dynamodbstreams"] = boto3.client("dynamodbstreams", region_name=REGION)
+
+    def _call(self, module: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
+        if not self.capture_output:
+            return module.handler(event, FakeContext())  # type: ignore[no-any-return]
+        buffer = io.StringIO()
+        handler = module.logger.registered_handler
+        previous = handler.setStream(buffer)
+        try:
+            with contextlib.redirect_stdout(buffer):
+                response = module.handler(event, FakeContext())
+        finally:
+            handler.setStream(previous)
+        self.emitted.feed(buffer.getvalue())
+        return response  # type: ignore[no-any-return]
+
+    # ---- the source and its stream ----------------------------------------------------
+    def write(self, user: str, version: int, **attributes: str) -> None:
+        item = {"pk": {"S": user}, VERSION: {"N": str(version)}} | {k: {"S": v} for k, v in attributes.items()}
+        self.dynamodb.put_item(TableName=self.source_table, Item=item)
+
+    def delete(self, user: str) -> None:
+        self.dynamodb.delete_item(TableName=self.source_table, Key={"pk": {"S": user}})
+
+    def read_stream(self) -> list[dict[str, Any]]:
+        """New stream records since the last read (GetRecords on every shard, from TRIM_HORIZON)."""
+        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        new: list[dict[str, Any]] = []
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in self.shard_iterators:
+                self.shard_iterators[shard_id] = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            while self.shard_iterators[shard_id]:
+                response = self.streams.get_records(ShardIterator=self.shard_iterators[shard_id], Limit=1000)
+                self.shard_iterators[shard_id] = response.get("NextShardIterator")
+                records = response.get("Records") or []
+                for record in records:
+                    record["_shard"] = shard_id
+                new += records
+                if not records:
+                    break
+        self.stream_records += new
+        return new
+
+    def lambda_stream_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A GetRecords record as Lambda delivers it (epoch seconds, event source ARN)."""
+        change = dict(record["dynamodb"])
+        created = change.get("ApproximateCreationDateTime")
+        if hasattr(created, "timestamp"):
+            change["ApproximateCreationDateTime"] = created.timestamp()
+        return {
+            "eventID": record.get("eventID", ""),
+            "eventName": record["eventName"],
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": REGION,
+            "dynamodb": change,
+            "eventSourceARN": self.stream_arn,
+        }
+
+    # ---- forwarder (stream mapping) ----------------------------------------------------
+    def run_forwarder(self, records: list[dict[str, Any]]) -> dict[str, int]:
+        """Deliver records like a stream mapping: batches, partial-failure retries, on-failure destination."""
+        stats = {"invocations": 0, "on_failure": 0}
+        for start in range(0, len(records), self.forwarder_batch):
+            batch = records[start : start + self.forwarder_batch]
+            events = [r if "eventSourceARN" in r else self.lambda_stream_record(r) for r in batch]
+            attempts = 0
+            while events:
+                stats["invocations"] += 1
+                response = self._call(self.forwarder, {"Records": events})
+                failures = [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]
+                if not failures:
+                    break
+                # Lambda retries from the lowest failed sequence number; an identifier that is not
+                # one (a malformed record) makes it retry the whole batch.
+                first = min(int(f) if str(f).isdigit() else -1 for f in failures)
+                remaining = [e for e in events if _sequence(e) >= first or _sequence(e) < 0]
+                attempts += 1
+                if attempts > self.forwarder_retries:
+                    self._on_failure(remaining, batch)
+                    stats["on_failure"] += 1
+                    break
+                events = remaining
+        return stats
+
+    def _on_failure(self, events: list[dict[str, Any]], batch: list[dict[str, Any]]) -> None:
+        sequences = [
+            int(e["dynamodb"]["SequenceNumber"]) for e in events if e.get("dynamodb", {}).get("SequenceNumber")
+        ]
+        shard = next((r.get("_shard") for r in batch if r.get("_shard")), None)
+        if shard is None:
+            shard = next(iter(self.shard_iterators))
+        message = {
+            "requestContext": {
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": self.forwarder_retries + 1,
+            },
+            "version": "1.0",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "DDBStreamBatchInfo": {
+                "shardId": shard,
+                "startSequenceNumber": str(min(sequences)),
+                "endSequenceNumber": str(max(sequences)),
+                "approximateArrivalOfFirstRecord": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "approximateArrivalOfLastRecord": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "batchSize": len(events),
+                "streamArn": self.stream_arn,
+            },
+        }
+        self.sqs.send_message(QueueUrl=self.on_failure_url, MessageBody=json.dumps(message))
+
+    # ---- SQS-fed functions (verifier, replay) ------------------------------------------
+    def _receive(self, queue_url: str, limit: int) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        while len(messages) < limit:
+            got = self.sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=min(10, limit - len(messages)),
+                MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not got:
+                break
+            messages += got
+        return messages
+
+    @staticmethod
+    def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+        return {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": m.get("MD5OfBody", ""),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": queue_arn,
+                    "awsRegion": REGION,
+                }
+                for m in messages
+            ]
+        }
+
+    def _run_sqs_function(self, module: ModuleType, queue_url: str, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        messages = self._receive(queue_url, limit)
+        if not messages:
+            return 0, []
+        response = self._call(module, self.sqs_event(messages, f"arn:aws:sqs:{REGION}:123456789012:q"))
+        failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for message in messages:  # the latest receipt of each message left on the queue
+            if message["MessageId"] in failed:
+                self.waiting[message["MessageId"]] = (queue_url, message["ReceiptHandle"])
+            else:
+                self.waiting.pop(message["MessageId"], None)
+        for start in range(0, len(done), 10):  # what the SQS event source mapping does after success
+            self.sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
+                ],
+            )
+        return len(messages), done
+
+    def run_verifier_once(self) -> int:
+        """One verifier invocation; returns how many messages it finished (verified or sent to the DLQ)."""
+        _, done = self._run_sqs_function(self.verifier, self.queue_url, self.verifier_batch)
+        results = dict(self.verifier.last_results)
+        for message in done:
+            if results.get(message["MessageId"]) != "verified":
+                continue
+            body = json.loads(message["Body"])
+            self.received[message["MessageId"]] = body
+            self.verified_sequences.append(str(body["sequence"]))
+            self.verified_lags.append(self.verifier.clock() - float(body["event_time"]))
+        return len(done)
+
+    def run_replay_once(self) -> int:
+        received, _ = self._run_sqs_function(self.replay_fn, self.on_failure_url, 10)
+        return received
+
+    def drain(self, *, rounds: int = 100_000, wait_seconds: float = 15.0) -> None:
+        """Run replay and verifier until neither finishes anything more and nothing is in flight
+        (what is left is not synced yet)."""
+        waited = 0.0
+        for _ in range(rounds):
+            replayed = self.run_replay_once()
+            finished = self.run_verifier_once()
+            if replayed or finished:
+                continue
+            if waited < wait_seconds and self.in_flight():
+                time.sleep(0.25)
+                waited += 0.25
+                continue
+            return
+
+    def fast_forward(self) -> None:
+        """Time passes: every message left on a queue (backing off) becomes visible again."""
+        waiting, self.waiting = self.waiting, {}
+        for queue_url, receipt in waiting.values():
+            with contextlib.suppress(Exception):  # already deleted or received again
+                self.sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+
+    def in_flight(self) -> int:
+        """Messages received but neither deleted nor visible again (their visibility timeout runs)."""
+        total = 0
+        for url in (self.queue_url, self.on_failure_url):
+            attributes = self.sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
+            total += int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        return total
+
+    def dlq_messages(self) -> list[dict[str, Any]]:
+        """Drain the verification DLQ: [{"body": ..., "reason": ..., "source": ...}]."""
+        from genba_sync import REASON_ATTRIBUTE, SOURCE_ATTRIBUTE
+
+        found = []
+        while True:
+            got = self.sqs.receive_message(
+                QueueUrl=self.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not got:
+                return found
+            for message in got:
+                attributes = message.get("MessageAttributes", {})
+                found.append(
+                    {
+                        "body": message["Body"],
+                        "reason": attributes.get(REASON_ATTRIBUTE, {}).get("StringValue"),
+                        "source": attributes.get(SOURCE_ATTRIBUTE, {}).get("StringValue"),
+                    }
+                )
+            self.sqs.delete_message_batch(
+                QueueUrl=self.dlq_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)],
+            )
+
+    def queue_depth(self, queue_url: str) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+        return sum(int(v) for v in attributes.values())
+
+
+def _sequence(event: dict[str, Any]) -> int:
+    """A stream event's sequence number, or -1 when it has none (a malformed record)."""
+    change = event.get("dynamodb")
+    sequence = change.get("SequenceNumber") if isinstance(change, dict) else None
+    return int(sequence) if isinstance(sequence, str) and sequence.isdigit() else -1
+
+
+class LossySyncWorker:
+    """The sync under test: copies stream changes to the replica, losing and delaying some on purpose."""
+
+    def __init__(self, pipeline: Pipeline, *, lose: float = 0.0, delay: float = 0.0, seed: int = 7) -> None:
+        self.pipeline = pipeline
+        self.random = random.Random(seed)  # noqa: S311 - a simulation, not cryptography
+        self.lose = lose
+        self.delay = delay
+        self.lost: dict[str, str] = {}  # sequence -> key text
+        self.delayed: list[dict[str, Any]] = []
+        self.delayed_total = 0
+
+    def apply(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            roll = self.random.random()
+            if roll < self.lose:
+                self.lost[record["dynamodb"]["SequenceNumber"]] = record["dynamodb"]["Keys"]["pk"]["S"]
+            elif roll < self.lose + self.delay:
+                self.delayed.append(record)
+                self.delayed_total += 1
+            else:
+                self._copy(record)
+
+    def catch_up(self) -> None:
+        delayed, self.delayed = self.delayed, []
+        for record in delayed:
+            self._copy(record)
+
+    def _copy(self, record: dict[str, Any]) -> None:
+        dynamodb = self.pipeline.dynamodb
+        table = self.pipeline.replica_table
+        change = record["dynamodb"]
+        if record["eventName"] == "REMOVE":
+            dynamodb.delete_item(TableName=table, Key=change["Keys"])
+            return
+        image = change["NewImage"]
+        # never go back to an older version (a late copy must not undo a newer one)
+        with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+            dynamodb.put_item(
+                TableName=table,
+                Item=image,
+                ConditionExpression="attribute_not_exists(pk) OR #v <= :v",
+                ExpressionAttributeNames={"#v": VERSION},
+                ExpressionAttributeValues={":v": image[VERSION]},
+            )
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
