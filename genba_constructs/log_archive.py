@@ -33,6 +33,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
+from genba_constructs._firehose import cloudwatch_logs_processing
 from genba_constructs._validation import GenbaPropsError, fail, require_either, require_range
 from genba_constructs.alarms import AlarmFactory, Severity, Thresholds, default_alarm_factory
 from genba_constructs.nag import acknowledge
@@ -470,36 +471,7 @@ class LogArchive(Construct):
                     log_group_name=self._error_log_group.log_group_name,
                     log_stream_name=log_stream.log_stream_name,
                 ),
-                processing_configuration=firehose.CfnDeliveryStream.ProcessingConfigurationProperty(
-                    enabled=True,
-                    processors=[
-                        firehose.CfnDeliveryStream.ProcessorProperty(
-                            type="Decompression",
-                            parameters=[
-                                firehose.CfnDeliveryStream.ProcessorParameterProperty(
-                                    parameter_name="CompressionFormat", parameter_value="GZIP"
-                                )
-                            ],
-                        ),
-                        firehose.CfnDeliveryStream.ProcessorProperty(
-                            type="CloudWatchLogProcessing",
-                            parameters=[
-                                firehose.CfnDeliveryStream.ProcessorParameterProperty(
-                                    parameter_name="DataMessageExtraction", parameter_value="true"
-                                )
-                            ],
-                        ),
-                        # One JSON line per log event: what the JSON SerDe of the Glue table reads.
-                        firehose.CfnDeliveryStream.ProcessorProperty(
-                            type="AppendDelimiterToRecord",
-                            parameters=[
-                                firehose.CfnDeliveryStream.ProcessorParameterProperty(
-                                    parameter_name="Delimiter", parameter_value="\\n"
-                                )
-                            ],
-                        ),
-                    ],
-                ),
+                processing_configuration=cloudwatch_logs_processing(one_line_per_event=True),
             ),
         )
         stream.node.add_dependency(self._firehose_policy)

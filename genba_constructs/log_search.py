@@ -39,6 +39,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from genba_constructs._firehose import cloudwatch_logs_processing
 from genba_constructs._validation import fail, require_positive_duration, require_range
 from genba_constructs.alarms import AlarmFactory, Severity, Thresholds, default_alarm_factory
 from genba_constructs.handler_code import handler_code_path
@@ -697,27 +698,7 @@ class LogSearch(Construct):
                     else None,
                     cloud_watch_logging_options=logging_options,
                 ),
-                processing_configuration=firehose.CfnDeliveryStream.ProcessingConfigurationProperty(
-                    enabled=True,
-                    processors=[
-                        firehose.CfnDeliveryStream.ProcessorProperty(
-                            type="Decompression",
-                            parameters=[
-                                firehose.CfnDeliveryStream.ProcessorParameterProperty(
-                                    parameter_name="CompressionFormat", parameter_value="GZIP"
-                                )
-                            ],
-                        ),
-                        firehose.CfnDeliveryStream.ProcessorProperty(
-                            type="CloudWatchLogProcessing",
-                            parameters=[
-                                firehose.CfnDeliveryStream.ProcessorParameterProperty(
-                                    parameter_name="DataMessageExtraction", parameter_value="true"
-                                )
-                            ],
-                        ),
-                    ],
-                ),
+                processing_configuration=cloudwatch_logs_processing(one_line_per_event=False),
                 cloud_watch_logging_options=logging_options,
                 document_id_options=firehose.CfnDeliveryStream.DocumentIdOptionsProperty(
                     default_document_id_format="FIREHOSE_DEFAULT"
