@@ -56,10 +56,16 @@ CONSUMER_APP = textwrap.dedent(
     search.acknowledge_public_endpoint("The consumer's test service has no VPC; access is by signed IAM requests.")
     search.acknowledge_small_cluster("The consumer's test domain is a single development node on purpose.")
     key = dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)
-    SyncVerification(
+    sync = SyncVerification(
         stack, "OrderSync", partition_key=key, subject="order-sync",
         target=DynamoDbReplicaTarget(table=dynamodb.Table.from_table_name(stack, "Replica", "orders-replica")),
         alarm_factory=alarms.alarm_factory,
+    )
+    from genba_constructs.operations_dashboard import OperationsDashboard
+    OperationsDashboard(
+        stack, "Dashboard", dashboard_name="consumer-operations",
+        sections=[("Application logs", app_logs), ("Archive", archive), ("Search", search), ("Sync", sync)],
+        alarms=alarms.alarm_factory.alarms,
     )
     add_nag_packs(app)
     assembly = app.synth()
@@ -130,3 +136,4 @@ def test_consumer_app_synthesizes_with_the_installed_wheel(wheel: Path, tmp_path
         "AWS::Lambda::Function",
     } <= set(output["types"])
     assert {"AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping", "AWS::SQS::Queue"} <= set(output["types"])
+    assert "AWS::CloudWatch::Dashboard" in output["types"]
