@@ -40,18 +40,21 @@ class LoggingStack(Stack):
         error_thresholds = Thresholds(
             warning=logging.error_lines_warning_per_5min, critical=logging.error_lines_critical_per_5min
         )
+        shared: dict[str, Any] = {
+            "encryption_key": key,
+            "removal_policy": removal,
+            "audit_findings_bucket": self.archive.bucket,
+            "must_never_be_silent": True,
+            "error_lines_per_5_minutes": error_thresholds,
+            "alarm_factory": alarm_factory,
+        }
         self.application_logs = ServiceLogGroup(
             self,
             "ApplicationLogs",
             subject="app-logs",
             log_group_name=f"/genba/{config.name}/application",
             retention_days=logging.application_log_retention_days,
-            encryption_key=key,
-            removal_policy=removal,
-            audit_findings_bucket=self.archive.bucket,
-            must_never_be_silent=True,
-            error_lines_per_5_minutes=error_thresholds,
-            alarm_factory=alarm_factory,
+            **shared,
         )
         # Login history and operations on mail templates: searched often, kept long.
         self.audit_logs = ServiceLogGroup(
@@ -60,12 +63,7 @@ class LoggingStack(Stack):
             subject="audit-logs",
             log_group_name=f"/genba/{config.name}/audit",
             retention_days=logging.audit_log_retention_days,
-            encryption_key=key,
-            removal_policy=removal,
-            audit_findings_bucket=self.archive.bucket,
-            must_never_be_silent=True,
-            error_lines_per_5_minutes=error_thresholds,
-            alarm_factory=alarm_factory,
+            **shared,
         )
         # One subscription filter each; the second one a log group may carry is left for search.
         self.archive.archive_log_group(self.application_logs)
