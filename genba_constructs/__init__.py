@@ -2,7 +2,15 @@
 
 from genba_constructs._validation import GenbaPropsError
 from genba_constructs.alarm_topic import AlarmTopic
-from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, AlarmFactory, Severity, Thresholds
+from genba_constructs.alarms import (
+    DEFAULT_RUNBOOK_URL,
+    AlarmFactory,
+    AlarmRecord,
+    AlarmSet,
+    AlarmSpec,
+    Severity,
+    Thresholds,
+)
 from genba_constructs.archive_trail import ArchiveTrail
 from genba_constructs.host_monitoring import HostLogFile, HostMonitoring
 from genba_constructs.log_archive import LogArchive
@@ -22,6 +30,9 @@ from genba_constructs.sync_verification import SyncVerification
 __all__ = [
     "DEFAULT_RUNBOOK_URL",
     "AlarmFactory",
+    "AlarmRecord",
+    "AlarmSet",
+    "AlarmSpec",
     "AlarmTopic",
     "ArchiveTrail",
     "DynamoDbReplicaTarget",

@@ -11,7 +11,7 @@ from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
-from genba_constructs import AlarmFactory, GenbaPropsError, Severity, Thresholds
+from genba_constructs import AlarmFactory, AlarmSpec, GenbaPropsError, Severity, Thresholds
 
 METRIC = cloudwatch.Metric(namespace="AWS/SQS", metric_name="NumberOfMessagesSent", period=Duration.minutes(5))
 
@@ -100,3 +100,54 @@ def test_fails_bad_factory_props(prop: str, value: str) -> None:
     kwargs = {"name_prefix": "genba-prod", prop: value}
     with pytest.raises(GenbaPropsError, match=prop):
         AlarmFactory(**kwargs)
+
+
+def _spec(**overrides: Any) -> AlarmSpec:
+    props: dict[str, Any] = {
+        "runbook": "queue-backlog",
+        "summary": "Orders wait longer than the SLO.",
+        "first_check": "the consumer's errors.",
+        "metric": METRIC,
+        "thresholds": Thresholds(warning=10, critical=100),
+        "comparison": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        "missing_data": cloudwatch.TreatMissingData.NOT_BREACHING,
+        **overrides,
+    }
+    return AlarmSpec(**props)
+
+
+def test_create_all_makes_the_same_alarms_as_create_and_looks_them_up(fresh_stack: Stack) -> None:
+    factory = AlarmFactory(name_prefix="genba-prod")
+    alarms = factory.create_all(
+        fresh_stack,
+        subject="orders",
+        specs=[_spec(), _spec(runbook="dlq-not-empty", subject="orders-dlq", thresholds=Thresholds(critical=0))],
+    )
+    assert len(alarms) == 3
+    assert alarms.runbooks == ["queue-backlog", "dlq-not-empty"]
+    assert alarms.get("queue-backlog", Severity.CRITICAL).node.id == "QueueBacklogCriticalAlarm"
+    assert alarms.get("queue-backlog") is alarms[0]  # the first made: warning
+    assert set(alarms.by_runbook("dlq-not-empty", subject="orders-dlq")) == {Severity.CRITICAL}
+    assert [r.alarm_name for r in factory.records] == [
+        "genba-prod-orders-queue-backlog-warning",
+        "genba-prod-orders-queue-backlog-critical",
+        "genba-prod-orders-dlq-dlq-not-empty-critical",
+    ]
+
+
+def test_create_all_groups_alarms_under_a_child_construct(fresh_stack: Stack) -> None:
+    alarms = AlarmFactory(name_prefix="genba-prod").create_all(
+        fresh_stack, subject="orders", specs=[_spec(group="OldestChangeAlarms")]
+    )
+    assert alarms[0].node.path.endswith("/OldestChangeAlarms/QueueBacklogWarningAlarm")
+
+
+def test_fails_lookup_of_a_missing_alarm_naming_what_was_asked(fresh_stack: Stack) -> None:
+    alarms = AlarmFactory(name_prefix="genba-prod").create_all(fresh_stack, subject="orders", specs=[_spec()])
+    with pytest.raises(KeyError, match="log-silence/critical"):
+        alarms.get("log-silence", Severity.CRITICAL)
+
+
+def test_fails_create_all_with_something_that_is_not_a_spec(fresh_stack: Stack) -> None:
+    with pytest.raises(GenbaPropsError, match="create_all: specs must be AlarmSpec"):
+        AlarmFactory(name_prefix="genba-prod").create_all(fresh_stack, subject="orders", specs=[{"runbook": "x"}])  # type: ignore[list-item]
