@@ -8,6 +8,7 @@ builds the same app and lints and summarises what it wrote.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,8 +29,41 @@ def cdk_json_context() -> dict[str, Any]:
     return context
 
 
+def _read_json(text: str, where: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deep to read") from None
+    except ValueError as error:
+        raise ConfigError(f"{where}: not JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def raw_context(given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The context as the app will see it, read here with its nulls kept.
+
+    jsii drops keys whose value is null before ``node.try_get_context`` sees them, and a context
+    nested thousands deep exhausts node's heap before the loader runs: so genba reads what the
+    CDK CLI passes (``CDK_CONTEXT_JSON`` and the overflow file, which win over the app's own
+    context, as in aws-cdk-lib's ``App.loadContext``) itself, and checks it before jsii.
+    """
+    merged = dict(given) if given is not None else {}
+    if given is None and "CDK_CONTEXT_JSON" not in os.environ:
+        merged = cdk_json_context()
+    if "CDK_CONTEXT_JSON" in os.environ:
+        merged.update(_read_json(os.environ["CDK_CONTEXT_JSON"], "CDK_CONTEXT_JSON"))
+    overflow = os.environ.get("CONTEXT_OVERFLOW_LOCATION_ENV")
+    if overflow:
+        merged.update(_read_json(Path(overflow).read_text(), overflow))
+    return merged
+
+
 def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> App:
     """Build the app. ``context`` overrides cdk.json (tests pass cdk.json's own context)."""
+    raw = raw_context(context)
+    environments = load_environments({key: raw[key] for key in ("genba", "env") if key in raw})
     # cfn-lint checks every template after synth (tools/synth_all.py, tests/test_app.py); CDK's
     # built-in CloudFormation validation repeats that class of checks in a WebAssembly engine
     # that took half of the whole synth (4.7 of 9.5 s, measured with `make bench`).
@@ -38,8 +72,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
         outdir=outdir,
         builtin_cloud_formation_validation=False,
     )
-    raw_context = {key: app.node.try_get_context(key) for key in ("genba", "env")}
-    for config in load_environments({k: v for k, v in raw_context.items() if v is not None}):
+    for config in environments:
         EnvironmentStage(app, config)
     add_nag_packs(app)
     return app

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import types
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, field
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -24,6 +25,12 @@ from genba_constructs.sync_verification import backoff_coverage_seconds
 
 CONTEXT_KEY = "genba"
 ENVIRONMENT_SELECTOR = "env"  # cdk synth -c env=prod (comma-separated); default: every environment
+
+# Limits of the raw context, checked before anything reaches jsii: a context nested thousands
+# deep exhausted node's heap before the loader ran. genba's own sections are 4 levels deep.
+MAX_CONTEXT_DEPTH = 12
+MAX_CONTEXT_VALUES = 20_000
+MAX_STRING_LENGTH = 2_048
 
 
 class ConfigError(Exception):
@@ -55,7 +62,9 @@ def one_of(allowed: Iterable[Any], what: str) -> Check:
 
 
 def matches(pattern: str, what: str) -> Check:
-    compiled = re.compile(pattern)
+    # ASCII: AWS names, ids and regions are ASCII; without it \d and \w accept Unicode digits
+    # and letters ('\u0661' is a \d) that AWS rejects at deploy.
+    compiled = re.compile(pattern, re.ASCII)
 
     def check(value: Any) -> str | None:
         if isinstance(value, tuple):
@@ -290,10 +299,55 @@ class EnvironmentConfig:
     def problems(self) -> Iterable[tuple[str, Any, str]]:
         if self.allow_destroy and self.production:
             yield "allow_destroy", True, "is not allowed in a production environment: stateful resources are retained"
+        if self.production and not self.alarm_emails:
+            # Alarms that reach nobody are the worst silent failure.
+            yield "alarm_emails", list(self.alarm_emails), "is empty: a production environment needs an alarm recipient"
+        repeated = sorted({address for address in self.alarm_emails if self.alarm_emails.count(address) > 1})
+        if repeated:
+            yield "alarm_emails", repeated[0], "is listed twice (SNS would reject the second subscription)"
 
     @property
     def stack_prefix(self) -> str:
         return f"genba-{self.name}"
+
+
+def _type_name_without_null(hint: Any) -> str:
+    if get_origin(hint) in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(hint) if a is not type(None))
+    return _type_name(hint)
+
+
+def check_raw_context(raw: Any, path: str = CONTEXT_KEY) -> None:
+    """Limits of a raw (JSON) context value, checked iteratively before it is parsed or passed to jsii.
+
+    :raises ConfigError: naming the first place nested deeper than ``MAX_CONTEXT_DEPTH``, a
+        context of more than ``MAX_CONTEXT_VALUES`` values, a string longer than
+        ``MAX_STRING_LENGTH``, a key that is not a string, or a value JSON cannot hold.
+    """
+    pending: list[tuple[Any, str, int]] = [(raw, path, 1)]
+    seen = 0
+    while pending:
+        value, where, depth = pending.pop()
+        seen += 1
+        if seen > MAX_CONTEXT_VALUES:
+            raise ConfigError(f"{path}: more than {MAX_CONTEXT_VALUES} values; genba's configuration is far smaller")
+        if depth > MAX_CONTEXT_DEPTH:
+            raise ConfigError(f"{where}: nested deeper than {MAX_CONTEXT_DEPTH} levels")
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise ConfigError(f"{where}: key {_show(key)} is not a string")
+                pending.append((item, f"{where}.{key}", depth + 1))
+        elif isinstance(value, list | tuple):
+            pending.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, str):
+            if len(value) > MAX_STRING_LENGTH:
+                raise ConfigError(f"{where}: a string of {len(value)} characters (at most {MAX_STRING_LENGTH})")
+        elif isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ConfigError(f"{where}: {_show(value)} is not a number JSON can hold")
+        elif value is not None and not isinstance(value, bool | int):
+            raise ConfigError(f"{where}: {_show(value)} is not a JSON value")
 
 
 def _type_name(hint: Any) -> str:
@@ -313,13 +367,15 @@ def _type_name(hint: Any) -> str:
 
 def _convert(hint: Any, value: Any, path: str) -> Any:
     origin = get_origin(hint)
+    if value is None:
+        # jsii drops null keys before the app sees them, so a null would silently become the
+        # default (prod's `production: null` deployed deletable data): never read it as one.
+        raise ConfigError(
+            f"{path}: null is not a value here; give {_type_name_without_null(hint)} or leave the key out"
+        )
     wrong = ConfigError(f"{path}: expected {_type_name(hint)}, got {_show(value)}")
     if origin in (Union, types.UnionType):
         options = get_args(hint)
-        if value is None:
-            if type(None) in options:
-                return None
-            raise wrong
         given = [option for option in options if option is not type(None)]
         if len(given) == 1:  # an optional setting that is set: report its own problem, not "or null"
             return _convert(given[0], value, path)
@@ -356,9 +412,12 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
             return float(value)
         raise wrong
     if hint is str:
-        if isinstance(value, str) and value.strip():
-            return value
-        raise ConfigError(f"{path}: expected a non-empty string, got {_show(value)}")
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{path}: expected a non-empty string, got {_show(value)}")
+        bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn")), None)
+        if bad is not None:
+            raise ConfigError(f"{path}: {_show(value)} contains the control or invisible character U+{ord(bad):04X}")
+        return value
     raise ConfigError(f"{path}: genba cannot read a setting of type {hint}")  # a bug in a section
 
 
@@ -394,9 +453,11 @@ def _parse_section(cls: Any, raw: Any, path: str, **given: Any) -> Any:
 
 def load_environments(context: Mapping[str, Any]) -> list[EnvironmentConfig]:
     """Parse the ``genba`` context into environment configs (those selected with ``-c env=``)."""
-    genba = context.get(CONTEXT_KEY)
-    if genba is None:
+    if CONTEXT_KEY not in context:
         raise ConfigError(f"cdk.json context: {CONTEXT_KEY!r} is missing")
+    genba = context.get(CONTEXT_KEY)
+    check_raw_context(genba)
+    check_raw_context(context.get(ENVIRONMENT_SELECTOR), ENVIRONMENT_SELECTOR)
     if not isinstance(genba, Mapping) or set(genba) != {"environments"}:
         raise ConfigError(f"{CONTEXT_KEY}: expected an object with the one key 'environments', got {_show(genba)}")
     raw_envs = genba["environments"]
