@@ -13,7 +13,7 @@ from aws_cdk import Aws, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from genba_constructs.handler_code import handler_code_path
+from genba_constructs.handler_code import handler_code
 
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -56,7 +56,7 @@ def shared_code_layer(scope: Construct) -> lambda_.ILayerVersion:
     return lambda_.LayerVersion(
         stack,
         "GenbaSharedCodeLayer",
-        code=lambda_.Code.from_asset(handler_code_path("_shared")),
+        code=handler_code("_shared"),
         compatible_runtimes=[PYTHON_RUNTIME],
         compatible_architectures=[ARCHITECTURE],
         description="genba shared handler code: the logging convention",
