@@ -24,6 +24,7 @@ from typing import overload
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from genba_constructs._names import claim_name
 from genba_constructs._validation import GenbaPropsError
 
 DEFAULT_RUNBOOK_URL = "https://github.com/genba-ops/genba/blob/main/docs/runbooks.md"
@@ -289,9 +290,11 @@ class AlarmFactory:
                     f"{caller}: description of {name} is {len(description)} characters; "
                     f"CloudWatch allows {_MAX_DESCRIPTION}"
                 )
+            alarm_id = f"{_upper_camel(runbook)}{severity.value.capitalize()}Alarm"
+            claim_name(scope, "alarm name", name, owner=caller, child=alarm_id)
             alarm = cloudwatch.Alarm(
                 scope,
-                f"{_upper_camel(runbook)}{severity.value.capitalize()}Alarm",
+                alarm_id,
                 alarm_name=name,
                 alarm_description=description,
                 metric=spec.metric,

@@ -151,3 +151,31 @@ def test_fails_lookup_of_a_missing_alarm_naming_what_was_asked(fresh_stack: Stac
 def test_fails_create_all_with_something_that_is_not_a_spec(fresh_stack: Stack) -> None:
     with pytest.raises(GenbaPropsError, match="create_all: specs must be AlarmSpec"):
         AlarmFactory(name_prefix="genba-prod").create_all(fresh_stack, subject="orders", specs=[{"runbook": "x"}])  # type: ignore[list-item]
+
+
+def test_fails_a_second_alarm_with_the_same_name_in_another_stack_of_the_app_naming_both() -> None:
+    """Alarm names are unique per account and region (PutMetricAlarm overwrites, CloudFormation fails)."""
+    from aws_cdk import App, Environment
+
+    app = App()
+    env = Environment(account="123456789012", region="eu-west-1")
+    factory = AlarmFactory(name_prefix="genba-prod")
+    factory.create_all(Stack(app, "One", env=env), subject="orders", specs=[_spec()])
+    with pytest.raises(GenbaPropsError) as raised:
+        factory.create_all(Stack(app, "Two", env=env), subject="orders", specs=[_spec()])
+    assert str(raised.value) == (
+        "AlarmFactory.create_all: alarm name 'genba-prod-orders-queue-backlog-warning' of "
+        "Two/QueueBacklogWarningAlarm is already used by One/QueueBacklogWarningAlarm; "
+        "give one of them another subject or name"
+    )
+
+
+def test_the_same_alarm_name_in_another_region_or_app_is_no_collision() -> None:
+    from aws_cdk import App, Environment
+
+    app = App()
+    factory = AlarmFactory(name_prefix="genba-prod")
+    for region in ("eu-west-1", "us-east-1"):
+        stack = Stack(app, region, env=Environment(account="123456789012", region=region))
+        factory.create_all(stack, subject="orders", specs=[_spec()])
+    factory.create_all(Stack(App(), "Other"), subject="orders", specs=[_spec()])
