@@ -1,0 +1,176 @@
+"""The offline alarm evaluator against CloudWatch's documented semantics.
+
+Pages: "Alarm evaluation" and "Configuring how CloudWatch alarms treat missing data"
+(CloudWatch User Guide, alarm-evaluation.html, alarms-and-missing-data.html) and "Metric math
+syntax and functions" (using-metric-math.html).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tools.detect.evaluator import (
+    AlarmDefinition,
+    MetricKey,
+    MetricStore,
+    Query,
+    State,
+    alarms_in_assembly,
+    evaluate_alarms,
+    first_alarm,
+    statistic,
+)
+from tools.detect.metric_math import Context, MathError, evaluate
+
+KEY = MetricKey.of("AWS/Test", "Heartbeat", Name="x")
+
+
+def alarm(**overrides: object) -> AlarmDefinition:
+    props: dict[str, object] = {
+        "name": "test",
+        "comparison": "GreaterThanOrEqualToThreshold",
+        "threshold": 1.0,
+        "evaluation_periods": 3,
+        "datapoints_to_alarm": 3,
+        "treat_missing_data": "missing",
+        "period": 60,
+        "queries": (Query("m", KEY, "Sum", 60, None, True),),
+        **overrides,
+    }
+    return AlarmDefinition(**props)  # type: ignore[arg-type]
+
+
+# The documented table (Evaluation Periods and Datapoints to Alarm both 3, an evaluation range
+# of 5): X breaching, 0 not breaching, - missing; oldest first.
+DOCUMENTED = [
+    ("0 - X - X", {"missing": "OK", "ignore": "OK", "breaching": "OK", "notBreaching": "OK"}),
+    ("- - - - 0", {"missing": "OK", "ignore": "OK", "breaching": "OK", "notBreaching": "OK"}),
+    ("- - - - -", {"missing": "INSUFFICIENT_DATA", "ignore": "kept", "breaching": "ALARM", "notBreaching": "OK"}),
+    ("0 X X - X", {"missing": "ALARM", "ignore": "ALARM", "breaching": "ALARM", "notBreaching": "ALARM"}),
+    ("- - X - -", {"breaching": "ALARM", "notBreaching": "OK"}),
+]
+
+
+@pytest.mark.parametrize(("points", "expected"), DOCUMENTED, ids=[row[0] for row in DOCUMENTED])
+def test_missing_data_as_documented(points: str, expected: dict[str, str]) -> None:
+    timestamps = [i * 60 for i in range(5)]
+    series = {t: {"X": 5.0, "0": 0.0}[p] for t, p in zip(timestamps, points.split(), strict=True) if p != "-"}
+    for mode, want in expected.items():
+        for current in (State.OK, State.ALARM):
+            got = alarm(treat_missing_data=mode).next_state(series, timestamps, current)
+            assert got is (current if want == "kept" else State[want]), (points, mode, current)
+
+
+def test_with_enough_real_points_the_missing_data_setting_is_ignored() -> None:
+    """'CloudWatch evaluates the alarm state based on the most recent real data points ...'"""
+    timestamps = [i * 60 for i in range(5)]
+    series = {0: 0.0, 60: 0.0, 180: 0.0}  # three real non-breaching, the two latest missing
+    assert alarm(treat_missing_data="breaching").next_state(series, timestamps, State.OK) is State.OK
+
+
+def test_m_of_n_fires_on_m_breaching_points() -> None:
+    timestamps = [i * 60 for i in range(5)]
+    series = {0: 0.0, 60: 0.0, 120: 5.0, 180: 0.0, 240: 5.0}
+    assert alarm(datapoints_to_alarm=2).next_state(series, timestamps, State.OK) is State.ALARM
+    assert alarm(datapoints_to_alarm=3).next_state(series, timestamps, State.ALARM) is State.OK
+
+
+@pytest.mark.parametrize(
+    ("stat", "expected"),
+    [("Sum", 10.0), ("Average", 2.5), ("Minimum", 1.0), ("Maximum", 4.0), ("SampleCount", 4.0), ("p50", 2.0)],
+)
+def test_statistics_of_a_period(stat: str, expected: float) -> None:
+    assert statistic([4.0, 1.0, 3.0, 2.0], stat) == expected
+
+
+def test_a_sample_counts_only_once_it_is_published() -> None:
+    store = MetricStore()
+    store.put(KEY, 0, 1.0, delay=180)
+    assert store.values(KEY, 0, 60, now=120) == []
+    assert store.values(KEY, 0, 60, now=180) == [1.0]
+
+
+def _heartbeat_store(stops_at: int, period: int) -> MetricStore:
+    store = MetricStore()
+    for t in range(0, stops_at, period):
+        store.put(KEY, t + 1, 1.0, delay=60)
+    return store
+
+
+def test_a_one_period_breaching_heartbeat_fires_periods_late() -> None:
+    """The known trap: with missing = breaching the last real point stays in the wider range."""
+    period = 900
+    store = _heartbeat_store(stops_at=7200, period=period)
+    late = alarm(
+        comparison="LessThanThreshold",
+        evaluation_periods=1,
+        datapoints_to_alarm=1,
+        treat_missing_data="breaching",
+        period=period,
+        queries=(Query("m", KEY, "Sum", period, None, True),),
+    )
+    fired = first_alarm(evaluate_alarms([late], store, 0, 20_000), after=7200)
+    assert fired is not None and fired.at - 7200 >= 3 * period  # three periods: the whole range
+
+
+def test_fill_makes_every_period_a_data_point_so_the_heartbeat_fires_in_one_period() -> None:
+    period = 300
+    store = _heartbeat_store(stops_at=7200, period=60)
+    filled = alarm(
+        comparison="LessThanThreshold",
+        evaluation_periods=2,
+        datapoints_to_alarm=2,
+        treat_missing_data="breaching",
+        period=period,
+        queries=(Query("m", KEY, "Sum", period, None, False), Query("e", None, None, 0, "FILL(m, 0)", True)),
+    )
+    fired = first_alarm(evaluate_alarms([filled], store, 0, 20_000), after=7200)
+    assert fired is not None and fired.at - 7200 <= 3 * period
+
+
+def _context(**series: dict[int, float]) -> Context:
+    return Context(series=series, timestamps=[0, 60, 120, 180], period=60)
+
+
+def test_metric_math_arithmetic_keeps_timestamps_both_series_have() -> None:
+    context = _context(a={0: 10.0, 60: 20.0, 120: 30.0}, b={60: 2.0, 120: 3.0})
+    assert evaluate("100 * a / b", context) == {60: 1000.0, 120: 1000.0}
+
+
+def test_metric_math_fill_rate_if_min_max() -> None:
+    context = _context(used={0: 50.0, 60: 56.0, 180: 62.0}, errors={60: 3.0}, requests={0: 5.0, 60: 200.0})
+    assert evaluate("FILL(errors, 0)", context) == {0: 0.0, 60: 3.0, 120: 0.0, 180: 0.0}
+    assert evaluate("FILL(used, REPEAT)", context) == {0: 50.0, 60: 56.0, 120: 56.0, 180: 62.0}
+    assert evaluate("RATE(used)", context) == {60: 0.1, 180: 0.05}
+    assert evaluate("used + RATE(used) * 3600", context) == {60: 416.0, 180: 242.0}
+    rate = evaluate("IF(requests >= 100, 100 * FILL(errors, 0) / requests, 0)", context)
+    assert rate == {0: 0.0, 60: 1.5}
+    assert evaluate("MAX([errors, requests])", context) == {0: 5.0, 60: 200.0}
+    assert evaluate("MIN(used)", context) == 50.0
+
+
+def test_fails_metric_math_it_does_not_model_with_a_clear_error() -> None:
+    with pytest.raises(MathError, match="ANOMALY_DETECTION_BAND is not modelled"):
+        evaluate("ANOMALY_DETECTION_BAND(m)", _context(m={}))
+    with pytest.raises(MathError, match="unknown id 'n'"):
+        evaluate("n + 1", _context(m={}))
+
+
+def test_reads_every_alarm_of_the_genba_assembly(assembly_dir: Path) -> None:
+    import json
+
+    alarms = alarms_in_assembly(assembly_dir)
+    templates = list(assembly_dir.rglob("*.template.json"))
+    expected = sum(
+        1
+        for path in templates
+        for r in json.loads(path.read_text()).get("Resources", {}).values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    )
+    assert len(alarms) == expected > 100
+    assert all(alarm.metrics for alarm in alarms)
+    # Log group names that the templates set resolve to the names themselves.
+    silence = next(a for a in alarms if a.name == "genba-prod-app-logs-log-silence-critical")
+    assert {dict(k.dimensions)["LogGroupName"] for k in silence.metrics} == {"/genba/prod/application"}
