@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export AWS_EC2_METADATA_DISABLED := true
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup synth test lint nag-report bench snapshots cost demo bench-sync soak-sync clean
+.PHONY: setup synth test lint nag-report bench snapshots cost demo bench-sync soak-sync detect clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -52,6 +52,11 @@ bench-sync: setup
 
 soak-sync: setup
 	$(PY) -m tools.soak_sync
+
+# Each failure mode of the baseline played against the synthesized alarms (offline CloudWatch
+# alarm semantics); exits 1 when a mode goes undetected or past its goal. Writes docs/detection.md.
+detect: setup
+	$(PY) -m tools.detect --write docs/detection.md
 
 clean:
 	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

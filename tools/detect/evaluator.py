@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -84,16 +85,26 @@ class MetricKey:
 
 @dataclass
 class MetricStore:
-    """Raw samples per metric: (timestamp, value, available_at), in seconds."""
+    """Raw samples per metric: (timestamp, value, available_at), in seconds, kept in time order."""
 
     samples: dict[MetricKey, list[tuple[float, float, float]]] = field(default_factory=lambda: defaultdict(list))
+    max_delay: float = 0.0
 
     def put(self, key: MetricKey, timestamp: float, value: float, *, delay: float = 60.0) -> None:
         """One sample at ``timestamp``, readable by alarms ``delay`` seconds later."""
-        self.samples[key].append((timestamp, value, timestamp + delay))
+        series = self.samples[key]
+        series.append((timestamp, value, timestamp + delay))
+        if len(series) > 1 and series[-2][0] > timestamp:
+            series.sort()
+        self.max_delay = max(self.max_delay, delay)
 
     def values(self, key: MetricKey, start: float, end: float, now: float) -> list[float]:
-        return [v for t, v, available in self.samples.get(key, ()) if start <= t < end and available <= now]
+        series = self.samples.get(key)
+        if not series:
+            return []
+        low = bisect_left(series, (start, -math.inf, -math.inf))
+        high = bisect_left(series, (end, -math.inf, -math.inf))
+        return [v for _, v, available in series[low:high] if available <= now]
 
 
 def statistic(values: Sequence[float], stat: str) -> float | None:
@@ -154,14 +165,30 @@ class AlarmDefinition:
     def metrics(self) -> list[MetricKey]:
         return [q.key for q in self.queries if q.key is not None]
 
-    def series(self, store: MetricStore, timestamps: Sequence[int], now: float) -> Series:
-        """The alarm's data point per period start (absent: missing)."""
+    def series(
+        self,
+        store: MetricStore,
+        timestamps: Sequence[int],
+        now: float,
+        final: dict[tuple[str, int], float | None] | None = None,
+    ) -> Series:
+        """The alarm's data point per period start (absent: missing).
+
+        :param final: a cache of data points that can no longer change (every sample that
+            could fall in their period is published), kept across evaluations of one alarm.
+        """
         computed: dict[str, Any] = {}
         for query in self.queries:
             if query.key is not None and query.stat is not None:
                 points = {}
                 for start in timestamps:
-                    value = statistic(store.values(query.key, start, start + query.period, now), query.stat)
+                    cached = final is not None and (query.id, start) in final
+                    if cached and final is not None:
+                        value = final[(query.id, start)]
+                    else:
+                        value = statistic(store.values(query.key, start, start + query.period, now), query.stat)
+                        if final is not None and now >= start + query.period + store.max_delay:
+                            final[(query.id, start)] = value
                     if value is not None:
                         points[start] = value
                 computed[query.id] = points
@@ -218,10 +245,11 @@ def evaluate_alarms(
     for alarm in alarms:
         state = State.INSUFFICIENT_DATA
         span = alarm.evaluation_periods + EXTRA_PERIODS
+        final: dict[tuple[str, int], float | None] = {}
         for now in range(start, end + 1, step):
             latest = (now // alarm.period) * alarm.period - alarm.period  # the last complete period
             timestamps = [latest - i * alarm.period for i in reversed(range(span))]
-            new = alarm.next_state(alarm.series(store, timestamps, now), timestamps, state)
+            new = alarm.next_state(alarm.series(store, timestamps, now, final), timestamps, state)
             if new is not state:
                 transitions.append(Transition(now, alarm.name, new))
                 state = new
