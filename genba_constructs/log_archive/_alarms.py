@@ -1,8 +1,9 @@
 """The alarms of one archived log group's delivery stream, as data (:class:`AlarmSpec`).
 
 Their metrics are built by hand (see ``_delivery.ArchivedLogGroup.metric_*``): each stream
-is a ``CfnDeliveryStream`` (the L2 cannot decompress and extract CloudWatch Logs records
-the way the archive needs), and an L1 has no ``metric_*`` methods.
+is an L1 ``CfnDeliveryStream``, which has no ``metric_*`` methods. The L2 ``DeliveryStream``
+has them, but it makes its own role, policy and encryption settings: moving to it would
+change (and replace) the deployed streams, which a refactor must not.
 """
 
 from __future__ import annotations

@@ -257,7 +257,7 @@ class ArchivedLogGroup(Construct):
             ),
         )
 
-    # Built by hand: the stream is a CfnDeliveryStream (L1), which has no metric_* methods.
+    # Built by hand: the stream is a CfnDeliveryStream (L1), which has no metric_* methods (see _alarms).
     def _metric(self, metric_name: str, statistic: str, period: Duration) -> cloudwatch.Metric:
         return cloudwatch.Metric(
             namespace="AWS/Firehose",
