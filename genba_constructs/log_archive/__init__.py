@@ -15,8 +15,6 @@ settings. The parts, one file each:
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -94,17 +92,27 @@ class LogArchive(Construct):
         alarm_factory: AlarmFactory | None = None,
     ) -> None:
         name = "LogArchive"
-        # Typed by the keyword props above; ArchiveLifecycle.of() fills in the defaults of those not given.
-        lifecycle_props: dict[str, Any] = {
-            "object_lock_mode": object_lock_mode,
-            "object_lock_days": object_lock_days,
-            "expire_after_days": expire_after_days,
-            "infrequent_access_after_days": infrequent_access_after_days,
-            "glacier_after_days": glacier_after_days,
-            "noncurrent_versions_expire_after_days": noncurrent_versions_expire_after_days,
-        }
-        require_either(name, ("bucket", bucket), lifecycle_props.items())
-        lifecycle = ArchiveLifecycle.of(**lifecycle_props)
+        # Props for a new bucket, which an existing bucket rules out.
+        require_either(
+            name,
+            ("bucket", bucket),
+            [
+                ("object_lock_mode", object_lock_mode),
+                ("object_lock_days", object_lock_days),
+                ("expire_after_days", expire_after_days),
+                ("infrequent_access_after_days", infrequent_access_after_days),
+                ("glacier_after_days", glacier_after_days),
+                ("noncurrent_versions_expire_after_days", noncurrent_versions_expire_after_days),
+            ],
+        )
+        lifecycle = ArchiveLifecycle.of(
+            object_lock_mode=object_lock_mode,
+            object_lock_days=object_lock_days,
+            expire_after_days=expire_after_days,
+            infrequent_access_after_days=infrequent_access_after_days,
+            glacier_after_days=glacier_after_days,
+            noncurrent_versions_expire_after_days=noncurrent_versions_expire_after_days,
+        )
         for prop, value, problem in lifecycle.problems():
             raise fail(name, prop, value, problem)
         interval = buffer_interval_seconds(name, buffer_interval, buffer_size_mib)
