@@ -19,6 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from genba_constructs._validation import EMAIL_PATTERN
 from genba_constructs.alarms import DEFAULT_RUNBOOK_URL
 from genba_constructs.cloudwatch_agent_config import timestamp_format_problem
+from genba_constructs.log_archive.lifecycle import LIFECYCLE_BOUNDS, QUERY_BOUNDS, ArchiveLifecycle
 from genba_constructs.log_search import SearchSizing
 from genba_constructs.retention import CLOUDWATCH_LOGS_RETENTION_DAYS
 from genba_constructs.sync_verification import backoff_coverage_seconds
@@ -85,6 +86,11 @@ RETENTION = one_of(CLOUDWATCH_LOGS_RETENTION_DAYS, "a retention CloudWatch Logs 
 PERCENT = in_range(0, 100)
 
 
+def _archive_setting(prop: str) -> Any:
+    """``logging.archive_<prop>``: the default and the bounds LogArchive's ArchiveLifecycle has."""
+    return setting(getattr(ArchiveLifecycle(), prop), check=in_range(*LIFECYCLE_BOUNDS[prop]))
+
+
 @dataclass(frozen=True)
 class LoggingConfig:
     """Log groups, the archive and CloudTrail of one environment."""
@@ -93,15 +99,29 @@ class LoggingConfig:
     audit_log_retention_days: int = setting(400, check=RETENTION)
     error_lines_warning_per_5min: int = setting(10, check=in_range(1, 1_000_000))
     error_lines_critical_per_5min: int = setting(100, check=in_range(1, 1_000_000))
-    archive_expire_after_days: int = setting(2557, check=in_range(1, 36500))
-    archive_infrequent_access_after_days: int = setting(30, check=in_range(30, 36500))
-    archive_glacier_after_days: int = setting(90, check=in_range(31, 36500))
-    archive_object_lock_days: int = setting(30, check=in_range(1, 36500))
+    archive_expire_after_days: int = _archive_setting("expire_after_days")
+    archive_infrequent_access_after_days: int = _archive_setting("infrequent_access_after_days")
+    archive_glacier_after_days: int = _archive_setting("glacier_after_days")
+    archive_object_lock_days: int = _archive_setting("object_lock_days")
     archive_object_lock_mode: Literal["governance", "compliance"] | None = None
-    archive_noncurrent_versions_expire_after_days: int = setting(30, check=in_range(1, 36500))
+    archive_noncurrent_versions_expire_after_days: int = _archive_setting("noncurrent_versions_expire_after_days")
     cloudtrail_enabled: bool = True
-    athena_bytes_scanned_cutoff_gb: int = setting(10, check=in_range(1, 1024))
-    athena_results_expire_after_days: int = setting(30, check=in_range(1, 3650))
+    athena_bytes_scanned_cutoff_gb: int = setting(10, check=in_range(*QUERY_BOUNDS["athena_bytes_scanned_cutoff_gb"]))
+    athena_results_expire_after_days: int = setting(
+        30, check=in_range(*QUERY_BOUNDS["athena_results_expire_after_days"])
+    )
+
+    @property
+    def archive_lifecycle(self) -> ArchiveLifecycle:
+        """The archive's life cycle, checked by the same rules LogArchive applies."""
+        return ArchiveLifecycle(
+            expire_after_days=self.archive_expire_after_days,
+            infrequent_access_after_days=self.archive_infrequent_access_after_days,
+            glacier_after_days=self.archive_glacier_after_days,
+            object_lock_days=self.archive_object_lock_days,
+            object_lock_mode=self.archive_object_lock_mode,
+            noncurrent_versions_expire_after_days=self.archive_noncurrent_versions_expire_after_days,
+        )
 
     def problems(self) -> Iterable[tuple[str, Any, str]]:
         if self.error_lines_warning_per_5min > self.error_lines_critical_per_5min:
@@ -110,24 +130,8 @@ class LoggingConfig:
                 self.error_lines_warning_per_5min,
                 f"is above error_lines_critical_per_5min ({self.error_lines_critical_per_5min})",
             )
-        if self.archive_glacier_after_days <= self.archive_infrequent_access_after_days:
-            yield (
-                "archive_glacier_after_days",
-                self.archive_glacier_after_days,
-                f"must be after archive_infrequent_access_after_days ({self.archive_infrequent_access_after_days})",
-            )
-        if self.archive_expire_after_days <= self.archive_glacier_after_days:
-            yield (
-                "archive_expire_after_days",
-                self.archive_expire_after_days,
-                f"must be after archive_glacier_after_days ({self.archive_glacier_after_days})",
-            )
-        if self.archive_object_lock_days > self.archive_expire_after_days:
-            yield (
-                "archive_object_lock_days",
-                self.archive_object_lock_days,
-                f"is longer than archive_expire_after_days ({self.archive_expire_after_days})",
-            )
+        # The config keys are the LogArchive props with "archive_" in front.
+        yield from self.archive_lifecycle.problems(prefix="archive_")
         for key in ("application_log_retention_days", "audit_log_retention_days"):
             if getattr(self, key) > self.archive_expire_after_days:
                 yield (

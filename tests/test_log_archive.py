@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -207,7 +206,7 @@ def test_existing_bucket_is_used_instead_of_a_new_archive_bucket() -> None:
         r for r in resources(template, "AWS::S3::Bucket").values() if "ObjectLockConfiguration" in r["Properties"]
     ]
     (stream,) = streams(template).values()
-    assert "org-log-archive" in json.dumps(stream["ExtendedS3DestinationConfiguration"]["BucketARN"])
+    assert stream["ExtendedS3DestinationConfiguration"]["BucketARN"] == "arn:aws:s3:::org-log-archive"
 
 
 def test_cloudwatch_logs_vended_delivery_may_write_audit_findings_under_awslogs(default: Template) -> None:
@@ -215,7 +214,10 @@ def test_cloudwatch_logs_vended_delivery_may_write_audit_findings_under_awslogs(
     (write,) = [s for s in policy if s.get("Sid") == "AWSLogDeliveryWrite"]
     assert write["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
     assert write["Action"] == "s3:PutObject"
-    assert "/AWSLogs/" in json.dumps(write["Resource"])
+    bucket_id, _ = archive_bucket(default)
+    assert write["Resource"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/AWSLogs/", {"Ref": "AWS::AccountId"}, "/*"]]
+    }
     assert write["Condition"]["StringEquals"]["aws:SourceAccount"]
 
 
@@ -267,7 +269,9 @@ def test_stream_logs_delivery_errors_to_a_retained_encrypted_log_group(default: 
     assert options["Enabled"] is True
     log_group = resources(default, "AWS::Logs::LogGroup")[options["LogGroupName"]["Ref"]]
     assert log_group["Properties"]["RetentionInDays"] == 90
-    assert "KmsKeyId" in log_group["Properties"]
+    (key_id,) = [lid for lid in resources(default, "AWS::KMS::Key") if lid.startswith("ArchiveKey")]
+    assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert log_group["DeletionPolicy"] == "Retain"
 
 
 def test_each_log_group_has_exactly_one_archive_subscription_filter(default: Template) -> None:
@@ -290,8 +294,10 @@ def test_subscription_role_is_trusted_by_this_regions_cloudwatch_logs_only(defau
 def test_subscription_role_may_only_put_records_to_the_archive_streams(default: Template) -> None:
     policy = statements(default, "AWS::IAM::ManagedPolicy", where=lambda lid: "SubscriptionPolicy" in lid)
     assert {tuple(as_list(s["Action"])) for s in policy} == {("firehose:PutRecord", "firehose:PutRecordBatch")}
-    targets = {json.dumps(r) for s in policy for r in as_list(s["Resource"])}
-    assert len(targets) == 2 and all("Fn::GetAtt" in t for t in targets)
+    stream_ids = sorted(resources(default, "AWS::KinesisFirehose::DeliveryStream"))
+    targets = sorted(r["Fn::GetAtt"][0] for s in policy for r in as_list(s["Resource"]))
+    assert targets == stream_ids and len(targets) == 2
+    assert all(r["Fn::GetAtt"][1] == "Arn" for s in policy for r in as_list(s["Resource"]))
 
 
 def test_firehose_role_requires_this_account_as_external_id(default: Template) -> None:
@@ -306,8 +312,11 @@ def test_firehose_may_write_only_under_logs_and_errors_without_wildcard_actions(
     actions = [a for s in policy for a in as_list(s["Action"])]
     assert not [a for a in actions if "*" in a]
     (objects,) = [s for s in policy if s.get("Sid") == "ArchiveObjects"]
-    suffixes = sorted(json.dumps(r).split("/", 1)[1] for r in objects["Resource"])
-    assert suffixes == ['errors/*"]]}', 'logs/*"]]}']
+    bucket_arn = {"Fn::GetAtt": [archive_bucket(default)[0], "Arn"]}
+    assert sorted(objects["Resource"], key=str) == [
+        {"Fn::Join": ["", [bucket_arn, "/errors/*"]]},
+        {"Fn::Join": ["", [bucket_arn, "/logs/*"]]},
+    ]
 
 
 def test_no_iam_policy_in_the_archive_uses_a_wildcard_action(default: Template) -> None:
@@ -329,7 +338,12 @@ def test_freshness_alarms_watch_each_streams_data_freshness(default: Template) -
     assert critical["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert critical["TreatMissingData"] == "notBreaching"
     (dimension,) = critical["Dimensions"]
-    assert dimension["Name"] == "DeliveryStreamName" and "Ref" in dimension["Value"]
+    (app_stream_id,) = [
+        lid
+        for lid, r in resources(default, "AWS::KinesisFirehose::DeliveryStream").items()
+        if "log_group=app-logs/" in r["Properties"]["ExtendedS3DestinationConfiguration"]["Prefix"]
+    ]
+    assert dimension == {"Name": "DeliveryStreamName", "Value": {"Ref": app_stream_id}}
 
 
 def test_delivery_success_alarm_fires_when_any_delivery_fails(default: Template) -> None:
@@ -369,17 +383,21 @@ def test_grant_write_allows_writes_under_one_prefix_only() -> None:
     stack = new_stack()
     archive = LogArchive(stack, "Archive")
     role = iam.Role(stack, "Backup", assumed_by=iam.ServicePrincipal("firehose.amazonaws.com"))
-    archive.grant_write(role, "opensearch-failed/")
-    policy = statements(Template.from_stack(stack), "AWS::IAM::Policy")
+    grant = archive.grant_write(role, "opensearch-failed/")
+    assert isinstance(grant, iam.Grant) and grant.success
+    template = Template.from_stack(stack)
+    bucket_id, _ = archive_bucket(template)
+    policy = statements(template, "AWS::IAM::Policy")
     (put,) = [s for s in policy if "s3:PutObject" in as_list(s["Action"])]
-    assert json.dumps(put["Resource"]).endswith('/opensearch-failed/*"]]}')
+    assert put["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/opensearch-failed/*"]]}
 
 
 def test_grant_read_allows_reading_and_decrypting() -> None:
     stack = new_stack()
     archive = LogArchive(stack, "Archive")
     role = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
-    archive.grant_read(role)
+    grant = archive.grant_read(role)
+    assert isinstance(grant, iam.Grant) and grant.success
     actions = {a for s in statements(Template.from_stack(stack), "AWS::IAM::Policy") for a in as_list(s["Action"])}
     assert {"s3:GetObject", "s3:ListBucket", "kms:Decrypt"} <= actions
 
@@ -452,7 +470,7 @@ def test_query_results_are_kms_encrypted_in_their_own_expiring_bucket(default: T
     result = workgroup(default)["WorkGroupConfiguration"]["ResultConfiguration"]
     assert result["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
     results_id, results = bucket_by_prefix(default, "ArchiveQueryResults")
-    assert results_id in json.dumps(result["OutputLocation"])
+    assert result["OutputLocation"] == {"Fn::Join": ["", ["s3://", {"Ref": results_id}, "/results/"]]}
     (rule,) = results["Properties"]["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == 30
     assert "ObjectLockConfiguration" not in results["Properties"]
@@ -465,6 +483,7 @@ def test_results_expiry_is_configurable() -> None:
 
 def test_three_named_queries_in_the_workgroup(default: Template) -> None:
     queries = resources(default, "AWS::Athena::NamedQuery")
+    (workgroup_id,) = resources(default, "AWS::Athena::WorkGroup")
     names = sorted(q["Properties"]["Name"] for q in queries.values())
     assert names == [
         "Test: CloudTrail: who changed what, when (last 7 days)",
@@ -473,7 +492,7 @@ def test_three_named_queries_in_the_workgroup(default: Template) -> None:
     ]
     for q in queries.values():
         assert q["Properties"]["Database"] == "test_logs"
-        assert "Ref" in q["Properties"]["WorkGroup"]
+        assert q["Properties"]["WorkGroup"] == {"Ref": workgroup_id}
 
 
 # ---- CloudTrail ----------------------------------------------------------------------------
@@ -495,7 +514,18 @@ def test_archive_key_lets_cloudtrail_encrypt_for_this_trail_only(default: Templa
     key = statements(default, "AWS::KMS::Key", where=lambda lid: lid.startswith("ArchiveKey"))
     (encrypt,) = [s for s in key if s.get("Sid") == "AllowCloudTrailToEncryptLogs"]
     assert encrypt["Action"] == "kms:GenerateDataKey"
-    assert "trail/Test-trail" in json.dumps(encrypt["Condition"]["StringEquals"]["aws:SourceArn"])
+    assert encrypt["Condition"]["StringEquals"]["aws:SourceArn"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":cloudtrail:ap-northeast-1:",
+                {"Ref": "AWS::AccountId"},
+                ":trail/Test-trail",
+            ],
+        ]
+    }
 
 
 # ---- bad props -----------------------------------------------------------------------------
@@ -566,8 +596,12 @@ def test_dashboard_widgets_show_each_streams_freshness_and_success() -> None:
     archive = archive_with_logs(new_stack())
     widgets = archive.dashboard_widgets()
     assert len(widgets) == 2
-    rendered = json.dumps(new_stack().resolve(widgets[0].to_json()))
-    assert "DeliveryToS3.DataFreshness" in rendered and "DeliveryToS3.Success" in rendered
+    (rendered,) = new_stack().resolve(widgets[0].to_json())
+    metrics = [(namespace, name, stat["stat"]) for namespace, name, *_, stat in rendered["properties"]["metrics"]]
+    assert metrics == [
+        ("AWS/Firehose", "DeliveryToS3.DataFreshness", "Maximum"),
+        ("AWS/Firehose", "DeliveryToS3.Success", "Minimum"),
+    ]
 
 
 def test_firehose_may_put_log_events_to_its_error_log_streams_only(default: Template) -> None:
@@ -604,9 +638,13 @@ def test_encryption_key_prop_encrypts_bucket_stream_output_and_results_with_the_
     archive_keys = [lid for lid in resources(template, "AWS::KMS::Key") if lid.startswith("ArchiveKey")]
     assert archive_keys == []
     _, bucket = archive_bucket(template)
-    assert key_id in json.dumps(bucket["Properties"]["BucketEncryption"])
-    assert key_id in json.dumps(streams(template)["log_group=app-logs"]["ExtendedS3DestinationConfiguration"])
-    assert key_id in json.dumps(workgroup(template)["WorkGroupConfiguration"]["ResultConfiguration"])
+    key_arn = {"Fn::GetAtt": [key_id, "Arn"]}
+    (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"] == key_arn
+    s3_destination = streams(template)["log_group=app-logs"]["ExtendedS3DestinationConfiguration"]
+    assert s3_destination["EncryptionConfiguration"] == {"KMSEncryptionConfig": {"AWSKMSKeyARN": key_arn}}
+    results = workgroup(template)["WorkGroupConfiguration"]["ResultConfiguration"]
+    assert results["EncryptionConfiguration"] == {"EncryptionOption": "SSE_KMS", "KmsKey": key_arn}
 
 
 def test_alarm_factory_prop_names_the_alarms_and_sets_their_actions() -> None:
@@ -632,3 +670,45 @@ def test_trail_name_and_global_events_props_change_the_trail() -> None:
     (trail,) = resources(Template.from_stack(stack), "AWS::CloudTrail::Trail").values()
     assert trail["Properties"]["TrailName"] == "org-audit"
     assert trail["Properties"]["IncludeGlobalServiceEvents"] is False
+
+
+# ---- alarms as one AlarmSet, life cycle rules in one place ---------------------------------
+
+
+def test_alarms_are_one_alarm_set_looked_up_by_runbook_severity_and_subject() -> None:
+    from genba_constructs import AlarmSet, Severity
+
+    stack = new_stack()
+    archive = archive_with_logs(stack)
+    assert isinstance(archive.alarms, AlarmSet)
+    assert len(archive.alarms) == 6  # per log group: freshness warning and critical, delivery critical
+    assert archive.alarms.runbooks == ["firehose-freshness", "firehose-delivery"]
+    alarm = archive.alarms.get("firehose-delivery", Severity.CRITICAL, subject="archive-audit-logs")
+    assert alarm.node.path == "Test/Archive/AuditLogs/FirehoseDeliveryCriticalAlarm"
+    (record,) = [r for r in archive.alarms.records if r.alarm is alarm]
+    assert record.alarm_name == "Test-archive-audit-logs-firehose-delivery-critical"
+    assert list(archive.archived["audit-logs"].alarms) == list(archive.alarms)[3:]
+
+
+def test_lifecycle_lists_every_problem_with_the_prop_that_has_it() -> None:
+    from genba_constructs.log_archive import ArchiveLifecycle
+
+    assert list(ArchiveLifecycle().problems()) == []
+    bad = ArchiveLifecycle(infrequent_access_after_days=7, glacier_after_days=5, object_lock_days=9000)
+    assert list(bad.problems()) == [
+        ("infrequent_access_after_days", 7, "must be between 30 and 36500"),
+        ("glacier_after_days", 5, "must be after infrequent_access_after_days (7)"),
+        ("object_lock_days", 9000, "is longer than expire_after_days (2557)"),
+    ]
+
+
+def test_config_and_construct_report_the_same_lifecycle_rule() -> None:
+    from stacks.config import ConfigError, LoggingConfig, _parse_section
+
+    with pytest.raises(GenbaPropsError) as construct:
+        LogArchive(new_stack(), "Archive", glacier_after_days=60, expire_after_days=45)
+    with pytest.raises(ConfigError) as config:
+        _parse_section(LoggingConfig, {"archive_glacier_after_days": 60, "archive_expire_after_days": 45}, "logging")
+    assert str(construct.value) == "LogArchive: expire_after_days=45 must be after glacier_after_days (60)"
+    assert str(config.value) == "logging.archive_expire_after_days: 45 must be after archive_glacier_after_days (60)"
+    assert LoggingConfig().archive_lifecycle == LogArchive(new_stack(), "Archive").lifecycle

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 from aws_cdk import App
@@ -37,7 +36,9 @@ def test_audit_findings_of_both_log_groups_go_to_the_archive_bucket(stack_templa
         (group,) = [
             g for g in of_type(template, "AWS::Logs::LogGroup").values() if g["Properties"].get("LogGroupName") == name
         ]
-        assert archive_id in json.dumps(group["Properties"]["DataProtectionPolicy"])
+        statements = group["Properties"]["DataProtectionPolicy"]["Statement"]
+        (audit,) = [st["Operation"]["Audit"] for st in statements if "Audit" in st["Operation"]]
+        assert audit == {"FindingsDestination": {"S3": {"Bucket": {"Ref": archive_id}}}}
 
 
 def test_archive_is_sized_by_each_environments_config(stack_template: Any) -> None:

@@ -1,0 +1,206 @@
+"""The archive's key and buckets: the archive bucket itself, its access-logs bucket, and who may write to it.
+
+Every resource here is a direct child of the ``LogArchive`` (``Key``, ``AccessLogs``,
+``Resource``): their logical ids are a contract, so :class:`ArchiveBuckets` builds into the
+archive's scope instead of being a construct of its own.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, FeatureFlags, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from genba_constructs import archive_catalog as catalog
+from genba_constructs.log_archive.lifecycle import ArchiveLifecycle
+from genba_constructs.nag import acknowledge
+from genba_constructs.service_log_group import allow_cloudwatch_logs_to_use
+
+
+class ArchiveBuckets:
+    """The key, the access-logs bucket and the archive bucket (given or made), in the archive's scope.
+
+    :param bucket: an existing archive bucket. Default: make one from ``lifecycle``.
+    :param key: an existing key. Default: a new rotated key.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        bucket: s3.IBucket | None,
+        key: kms.Key | None,
+        lifecycle: ArchiveLifecycle,
+        production: bool,
+        removal: RemovalPolicy,
+    ) -> None:
+        self.key = key or archive_key(scope, removal)
+        allow_cloudwatch_logs_to_use(self.key)
+        self.access_logs = access_logs_bucket(scope, removal, lifecycle.expire_after_days)
+        #: the object lock mode of the bucket made here (None for a given bucket: genba does not know it).
+        self.object_lock_mode: str | None = None
+        if bucket is None:
+            self.object_lock_mode = lifecycle.lock_mode(production=production)
+            bucket = archive_bucket(
+                scope,
+                key=self.key,
+                access_logs=self.access_logs,
+                lifecycle=lifecycle,
+                mode=self.object_lock_mode,
+                removal=removal,
+            )
+        self.bucket: s3.IBucket = bucket
+        allow_vended_log_delivery(scope, bucket, self.key)
+
+
+def archive_key(scope: Construct, removal: RemovalPolicy) -> kms.Key:
+    """The rotated key of the bucket, Firehose output, Athena results and the error log."""
+    return kms.Key(
+        scope,
+        "Key",
+        description=f"Encrypts the log archive of {Stack.of(scope).stack_name}",
+        enable_key_rotation=True,
+        removal_policy=removal,
+        pending_window=Duration.days(30) if removal == RemovalPolicy.RETAIN else Duration.days(7),
+    )
+
+
+def access_logs_bucket(scope: Construct, removal: RemovalPolicy, expire_days: int) -> s3.Bucket:
+    """The bucket S3 server access logs of the archive (and Athena results) go to."""
+    # S3 server access logs can only be delivered to SSE-S3 buckets. With the feature flag
+    # serverAccessLogsUseBucketPolicy (genba's cdk.json) delivery is granted by bucket
+    # policy and ACLs can be off; an app without the flag gets the LogDeliveryWrite ACL,
+    # which needs ObjectWriter ownership.
+    policy_delivery = FeatureFlags.of(scope).is_enabled("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy")
+    access_logs = s3.Bucket(
+        scope,
+        "AccessLogs",
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED
+        if policy_delivery
+        else s3.ObjectOwnership.OBJECT_WRITER,
+        versioned=True,
+        removal_policy=removal,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="expire",
+                expiration=Duration.days(expire_days),
+                noncurrent_version_expiration=Duration.days(30),
+                abort_incomplete_multipart_upload_after=Duration.days(7),
+            )
+        ],
+    )
+    acknowledge(
+        access_logs,
+        "NIST.800.53.R5-S3DefaultEncryptionKMS",
+        "S3 delivers server access logs only to buckets encrypted with SSE-S3, not SSE-KMS.",
+    )
+    acknowledge(
+        access_logs,
+        "NIST.800.53.R5-S3BucketReplicationEnabled",
+        "Server access logs are a secondary record of reads of the archive; replication of them "
+        "is not worth a second region's bucket.",
+    )
+    return access_logs
+
+
+def archive_bucket(
+    scope: Construct,
+    *,
+    key: kms.IKey,
+    access_logs: s3.IBucket,
+    lifecycle: ArchiveLifecycle,
+    mode: str,
+    removal: RemovalPolicy,
+) -> s3.Bucket:
+    """The archive bucket: KMS, versioned, TLS only, object lock, colder classes, then expiry."""
+    lock = Duration.days(lifecycle.object_lock_days)
+    retention = (
+        s3.ObjectLockRetention.compliance(lock) if mode == "compliance" else s3.ObjectLockRetention.governance(lock)
+    )
+    bucket = s3.Bucket(
+        scope,
+        "Resource",
+        encryption=s3.BucketEncryption.KMS,
+        encryption_key=key,
+        bucket_key_enabled=True,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        object_lock_enabled=True,
+        object_lock_default_retention=retention,
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix="archive/",
+        removal_policy=removal,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="colder-then-expire",
+                transitions=[
+                    s3.Transition(
+                        storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                        transition_after=Duration.days(lifecycle.infrequent_access_after_days),
+                    ),
+                    s3.Transition(
+                        storage_class=s3.StorageClass.GLACIER,
+                        transition_after=Duration.days(lifecycle.glacier_after_days),
+                    ),
+                ],
+                expiration=Duration.days(lifecycle.expire_after_days),
+                noncurrent_version_expiration=Duration.days(lifecycle.noncurrent_versions_expire_after_days),
+                abort_incomplete_multipart_upload_after=Duration.days(7),
+            ),
+            s3.LifecycleRule(id="remove-expired-delete-markers", expired_object_delete_marker=True),
+        ],
+    )
+    acknowledge(
+        bucket,
+        "NIST.800.53.R5-S3BucketReplicationEnabled",
+        "The archive is the durable copy of logs that already exist in CloudWatch Logs; S3 stores "
+        "it across availability zones and object lock protects it. Cross-region replication is a "
+        "per-organization decision outside this construct.",
+    )
+    return bucket
+
+
+def allow_vended_log_delivery(scope: Construct, bucket: s3.IBucket, key: kms.IKey) -> None:
+    """CloudWatch Logs vended deliveries (data protection audit findings) write under AWSLogs/."""
+    source = {
+        "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+        "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:logs:{Stack.of(scope).region}:{Aws.ACCOUNT_ID}:*"},
+    }
+    principal = iam.ServicePrincipal("delivery.logs.amazonaws.com")
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AWSLogDeliveryAclCheck",
+            principals=[principal],
+            # ListBucket too: without it the delivery logs AccessDenied in CloudTrail.
+            actions=["s3:GetBucketAcl", "s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions=source,
+        )
+    )
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AWSLogDeliveryWrite",
+            principals=[principal],
+            actions=["s3:PutObject"],
+            resources=[bucket.arn_for_objects(f"{catalog.VENDED_LOGS_PREFIX}{Aws.ACCOUNT_ID}/*")],
+            conditions=source,
+        )
+    )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowLogDeliveryToEncryptArchiveObjects",
+            principals=[principal],
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resources=["*"],
+            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+        )
+    )
