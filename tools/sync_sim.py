@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -137,7 +138,8 @@ class CountingClient:
 def client_error(code: str, operation: str) -> Exception:
     from botocore.exceptions import ClientError
 
-    return ClientError({"Error": {"Code": code, "Message": f"injected {code}"}}, operation)
+    error: Exception = ClientError({"Error": {"Code": code, "Message": f"injected {code}"}}, operation)
+    return error
 
 
 @dataclass
@@ -378,7 +380,7 @@ class Pipeline:
         """A GetRecords record as Lambda delivers it (epoch seconds, event source ARN)."""
         change = dict(record["dynamodb"])
         created = change.get("ApproximateCreationDateTime")
-        if hasattr(created, "timestamp"):
+        if isinstance(created, datetime):
             change["ApproximateCreationDateTime"] = created.timestamp()
         return {
             "eventID": record.get("eventID", ""),
@@ -550,7 +552,7 @@ class Pipeline:
         """Drain the verification DLQ: [{"body": ..., "reason": ..., "source": ...}]."""
         from genba_sync import REASON_ATTRIBUTE, SOURCE_ATTRIBUTE
 
-        found = []
+        found: list[dict[str, Any]] = []
         while True:
             got = self.sqs.receive_message(
                 QueueUrl=self.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]

@@ -92,7 +92,7 @@ def master_credentials(settings: Settings) -> Credentials:
         session_credentials = boto3.Session().get_credentials()
         if session_credentials is None:
             raise OpenSearchRejected("no AWS credentials available to sign requests to the domain")
-        return session_credentials.get_frozen_credentials()  # type: ignore[no-any-return]
+        return session_credentials.get_frozen_credentials()
     answer = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="genba-opensearch-ism")
     c = answer["Credentials"]
     return Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])

@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Metrics, Tracer
@@ -27,6 +27,9 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from genba_logging import get_logger
 from genba_sync import METRICS, NAMESPACE, ForwardSettings, forward
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 logger = get_logger()
 metrics = Metrics(namespace=NAMESPACE)
@@ -57,7 +60,9 @@ class NotForwarded(RuntimeError):
 @metrics.log_metrics
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None) -> dict[str, Any]:
+def handler(
+    event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None
+) -> PartialItemFailureResponse:
     run = runtime or deployed()
     records = event.get("Records") or []
     result = forward(
@@ -72,7 +77,12 @@ def handler(event: dict[str, Any], context: LambdaContext, runtime: Runtime | No
     metrics.add_metric(name=METRICS["forwarded"], unit=MetricUnit.Count, value=result.sent)
     logger.info(
         "stream batch forwarded",
-        extra={"records": len(records), "sent": result.sent, "malformed": result.malformed, "failed": len(result.failed)},
+        extra={
+            "records": len(records),
+            "sent": result.sent,
+            "malformed": result.malformed,
+            "failed": len(result.failed),
+        },
     )
 
     def record_handler(record: DynamoDBRecord) -> None:

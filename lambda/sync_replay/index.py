@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Metrics, Tracer
@@ -30,6 +30,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from genba_logging import get_logger
 from genba_sync import NAMESPACE, ForwardSettings
 from replaying import replay
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 logger = get_logger()
 metrics = Metrics(namespace=NAMESPACE)
@@ -61,7 +64,9 @@ def deployed() -> Runtime:
 @metrics.log_metrics
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None) -> dict[str, Any]:
+def handler(
+    event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None
+) -> PartialItemFailureResponse:
     run = runtime or deployed()
 
     def record_handler(record: SQSRecord) -> None:

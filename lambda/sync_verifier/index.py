@@ -22,7 +22,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Metrics, Tracer
@@ -33,6 +33,9 @@ from genba_logging import get_logger
 from genba_sync import NAMESPACE
 from targets import DynamoDbTarget, HttpTarget, LambdaTarget, OpenSearchTarget
 from verification import Target, Verification, VerifierSettings, verify
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 logger = get_logger()
 metrics = Metrics(namespace=NAMESPACE)
@@ -95,7 +98,9 @@ class NotSyncedYet(RuntimeError):
 @metrics.log_metrics
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None) -> dict[str, Any]:
+def handler(
+    event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None
+) -> PartialItemFailureResponse:
     run = runtime or deployed()
     result = verify(
         event.get("Records") or [],

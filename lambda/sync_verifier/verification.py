@@ -44,7 +44,9 @@ class VerifierSettings:
     backoff_floor_seconds: int = BACKOFF_FLOOR_SECONDS
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str], *, backoff_floor_seconds: int = BACKOFF_FLOOR_SECONDS) -> VerifierSettings:
+    def from_environ(
+        cls, environ: Mapping[str, str], *, backoff_floor_seconds: int = BACKOFF_FLOOR_SECONDS
+    ) -> VerifierSettings:
         return cls(
             queue_url=environ[ENV["verification_queue_url"]],
             dlq_url=environ[ENV["verification_dlq_url"]],
