@@ -35,7 +35,7 @@ test: setup
 
 lint: setup
 	$(PY) -m ruff check .
-	$(PY) -m mypy
+	$(PY) -m tools.typecheck
 
 nag-report: synth
 	$(PY) -m tools.nag_report

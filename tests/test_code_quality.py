@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
+from tools.typecheck import HANDLER_RUNS, handler_mypy, mypy
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -19,8 +22,14 @@ def test_ruff_finds_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_strict_finds_nothing_in_the_library_and_stacks() -> None:
-    result = run("mypy", "--cache-dir", str(ROOT / ".cache" / "mypy"))
+def test_mypy_strict_finds_nothing_in_the_library_stacks_and_tools() -> None:
+    result = mypy()
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("function", sorted(HANDLER_RUNS))
+def test_mypy_strict_finds_nothing_in_the_handlers(function: str) -> None:
+    result = handler_mypy(function)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

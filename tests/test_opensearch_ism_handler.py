@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -145,11 +146,11 @@ def domain() -> Iterator[tuple[FakeOpenSearch, str]]:
         server.server_close()
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setattr(ism, "master_credentials", lambda: CREDENTIALS)
-    monkeypatch.setattr(ism.time, "sleep", lambda seconds: None)
+def runtime(credentials: Credentials = CREDENTIALS) -> Any:
+    """What the handler is given instead of the deployed environment: fixed credentials, no waiting."""
+    return ism.Runtime(
+        settings=ism.Settings(region=REGION), credentials=lambda settings: credentials, sleep=lambda seconds: None
+    )
 
 
 class Context:
@@ -183,8 +184,8 @@ def event(url: str, request_type: str = "Create", **overrides: Any) -> dict[str,
     }
 
 
-def run(fake: FakeOpenSearch, url: str, **kwargs: Any) -> dict[str, Any]:
-    ism.handler(event(url, **kwargs), Context())
+def run(fake: FakeOpenSearch, url: str, *, credentials: Credentials = CREDENTIALS, **kwargs: Any) -> dict[str, Any]:
+    ism.handler(event(url, **kwargs), Context(), runtime=runtime(credentials))
     assert len(fake.responses) == 1
     return fake.responses[0]
 
@@ -268,12 +269,9 @@ def test_fails_the_deployment_with_the_domains_reason_on_a_bad_policy(domain: tu
     assert answer["PhysicalResourceId"] == f"ism-policy-{POLICY_ID}"
 
 
-def test_fails_when_the_signature_is_refused(
-    domain: tuple[FakeOpenSearch, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fails_when_the_signature_is_refused(domain: tuple[FakeOpenSearch, str]) -> None:
     fake, url = domain
-    monkeypatch.setattr(ism, "master_credentials", lambda: Credentials("AKIDEXAMPLE", "wrong-secret", "session-token"))
-    answer = run(fake, url)
+    answer = run(fake, url, credentials=Credentials("AKIDEXAMPLE", "wrong-secret", "session-token"))
     assert answer["Status"] == "FAILED"
     assert "HTTP 403" in answer["Reason"] and "signature does not match" in answer["Reason"]
 
@@ -298,13 +296,12 @@ def test_master_credentials_come_from_assuming_the_master_role(monkeypatch: pyte
     server.start()
     try:
         host, port = server.get_host_and_port()
-        monkeypatch.undo()  # the real master_credentials, not the fixture's stand-in
         monkeypatch.setenv("AWS_ENDPOINT_URL_STS", f"http://{host}:{port}")
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
         monkeypatch.setenv(ism.ENV["master_role_arn"], "arn:aws:iam::123456789012:role/master")
-        credentials = ism.master_credentials()
+        credentials = ism.master_credentials(ism.Settings.from_environ(os.environ))
         assert credentials.access_key != "testing"
         assert credentials.token
     finally:

@@ -89,13 +89,10 @@ def test_forwarder_delays_each_message_by_the_grace_period(pipeline: Pipeline) -
     def spy(operation: str, kwargs: dict[str, Any]) -> None:
         sent.extend(kwargs["Entries"])
 
-    pipeline.forwarder.clients["sqs"] = CountingClient(pipeline.forwarder_sqs._real, spy)
-    pipeline.forwarder.os.environ[ENV["grace_period_seconds"]] = "45"
-    try:
-        write_users(pipeline, 3)
-        pipeline.run_forwarder(pipeline.read_stream())
-    finally:
-        pipeline.forwarder.os.environ[ENV["grace_period_seconds"]] = "0"
+    pipeline.forwarder_sqs = CountingClient(pipeline.forwarder_sqs._real, spy)
+    pipeline.environ[ENV["grace_period_seconds"]] = "45"
+    write_users(pipeline, 3)
+    pipeline.run_forwarder(pipeline.read_stream())
     assert [entry["DelaySeconds"] for entry in sent] == [45, 45, 45]
 
 
@@ -230,8 +227,7 @@ def test_target_unavailable_keeps_changes_until_it_answers(pipeline: Pipeline) -
     down = CountingClient(
         pipeline.verifier_dynamodb._real, lambda op, kw: (_ for _ in ()).throw(client_error("InternalServerError", op))
     )
-    pipeline.verifier.clients["dynamodb"] = down
-    pipeline.verifier.targets.clear()
+    pipeline.verifier_dynamodb = down
     pipeline.drain()
     assert pipeline.verified_sequences == []
     assert down.calls["batch_get_item"] >= 1
@@ -252,7 +248,7 @@ def test_target_that_answers_failed_sends_the_change_to_the_dlq_at_once(pipeline
 
     write_users(pipeline, 3)
     pipeline.run_forwarder(pipeline.read_stream())
-    pipeline.verifier.targets["target"] = Refuses()
+    pipeline.verifier_target = Refuses()
     pipeline.drain()
     dead = pipeline.dlq_messages()
     assert [d["reason"] for d in dead] == ["sync failed: schema mismatch"] * 3
@@ -270,7 +266,8 @@ def test_malformed_stream_records_go_to_the_dlq_and_the_rest_are_forwarded(pipel
         {"eventName": "TRUNCATE", "dynamodb": {"Keys": {"pk": {"S": "x"}}, "SequenceNumber": "900000000000000000002"}},
         {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "y"}}, "SequenceNumber": "not-a-number"}},
     ]
-    response = pipeline.forwarder.handler({"Records": records[:4] + broken + records[4:]}, _context())
+    event = {"Records": records[:4] + broken + records[4:]}
+    response = pipeline.forwarder.handler(event, _context(), runtime=pipeline.forwarder_runtime())
     assert response == {"batchItemFailures": []}
     dead = pipeline.dlq_messages()
     assert len(dead) == 3
@@ -310,7 +307,7 @@ def test_partial_send_failures_are_retried_and_none_is_lost(pipeline: Pipeline) 
         failed = [{"Id": e["Id"], "SenderFault": False, "Code": "InternalError"} for e in drop]
         return {"Successful": sent.get("Successful", []), "Failed": failed}
 
-    pipeline.forwarder.clients["sqs"] = CountingClient(pipeline.forwarder_sqs._real, flaky)
+    pipeline.forwarder_sqs = CountingClient(pipeline.forwarder_sqs._real, flaky)
     write_users(pipeline, 60)
     records = pipeline.read_stream()
     LossySyncWorker(pipeline).apply(records)
@@ -321,7 +318,7 @@ def test_partial_send_failures_are_retried_and_none_is_lost(pipeline: Pipeline) 
 
 
 def test_a_batch_that_keeps_failing_is_replayed_from_the_stream(pipeline: Pipeline) -> None:
-    pipeline.forwarder.clients["sqs"] = CountingClient(
+    pipeline.forwarder_sqs = CountingClient(
         pipeline.forwarder_sqs._real, lambda op, kw: (_ for _ in ()).throw(client_error("ThrottlingException", op))
     )
     write_users(pipeline, 15)
@@ -341,8 +338,7 @@ def test_an_expired_range_is_recorded_in_the_dlq_with_its_reason(pipeline: Pipel
         def get_shard_iterator(self, **kwargs: Any) -> Any:
             raise client_error("TrimmedDataAccessException", "GetShardIterator")
 
-    replay = handler_module("sync_replay")
-    replay.clients["dynamodbstreams"] = Expired()
+    pipeline.replay_streams = Expired()
     message = {
         "DDBStreamBatchInfo": {
             "shardId": "shardId-00000001700000000000-00000000",
@@ -492,20 +488,25 @@ def test_lambda_target_invokes_the_function_once_per_batch() -> None:
 
 
 def test_verifier_backoff_doubles_per_receive_and_stops_at_the_deadline() -> None:
-    verifier = handler_module("sync_verifier")
-    assert [verifier.backoff_seconds(n, grace=60, seconds_left=DAY) for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
-    assert verifier.backoff_seconds(30, grace=60, seconds_left=DAY) == 43200  # SQS's 12 h limit
-    assert verifier.backoff_seconds(5, grace=60, seconds_left=100) == 101  # looks again at the deadline
+    verification = verification_core()
+    assert [verification.backoff_seconds(n, grace=60, seconds_left=DAY) for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
+    assert verification.backoff_seconds(30, grace=60, seconds_left=DAY) == 43200  # SQS's 12 h limit
+    assert verification.backoff_seconds(5, grace=60, seconds_left=100) == 101  # looks again at the deadline
 
 
 def test_verifier_backoff_grows_even_without_a_grace_period() -> None:
-    verifier = handler_module("sync_verifier")
-    floor = verifier.BACKOFF_FLOOR_SECONDS
-    verifier.BACKOFF_FLOOR_SECONDS = 1  # as deployed (the simulator sets 0)
-    try:
-        assert [verifier.backoff_seconds(n, grace=0, seconds_left=DAY) for n in (1, 2, 3)] == [1, 2, 4]
-    finally:
-        verifier.BACKOFF_FLOOR_SECONDS = floor
+    verification = verification_core()
+    assert verification.BACKOFF_FLOOR_SECONDS == 1  # as deployed (the simulator passes 0)
+    assert [verification.backoff_seconds(n, grace=0, seconds_left=DAY) for n in (1, 2, 3)] == [1, 2, 4]
+    assert [verification.backoff_seconds(n, grace=0, seconds_left=DAY, floor=0) for n in (1, 2, 3)] == [0, 0, 0]
+
+
+def verification_core() -> Any:
+    """The verifier's pure core (lambda/sync_verifier/verification.py), with its folder on the path."""
+    handler_module("sync_verifier")
+    import verification
+
+    return verification
 
 
 def _context() -> Any:

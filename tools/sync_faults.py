@@ -95,15 +95,12 @@ def run_fault_scenario(
 ) -> dict[str, Any]:
     """Write ``changes`` changes through the faulty pipeline; return the counts (and what was lost)."""
     faults = Faults(seed)
-    pipeline.forwarder.clients["sqs"] = CountingClient(
+    pipeline.forwarder_sqs = CountingClient(
         pipeline.forwarder_sqs._real, faults.forwarder_sqs(pipeline.forwarder_sqs._real)
     )
-    pipeline.replay_fn.clients["sqs"] = CountingClient(
-        pipeline.replay_sqs._real, faults.forwarder_sqs(pipeline.replay_sqs._real)
-    )
-    pipeline.verifier.clients["sqs"] = CountingClient(pipeline.verifier_sqs._real, faults.verifier_sqs())
-    pipeline.verifier.clients["dynamodb"] = CountingClient(pipeline.verifier_dynamodb._real, faults.target())
-    pipeline.verifier.targets.clear()
+    pipeline.replay_sqs = CountingClient(pipeline.replay_sqs._real, faults.forwarder_sqs(pipeline.replay_sqs._real))
+    pipeline.verifier_sqs = CountingClient(pipeline.verifier_sqs._real, faults.verifier_sqs())
+    pipeline.verifier_dynamodb = CountingClient(pipeline.verifier_dynamodb._real, faults.target())
     worker = LossySyncWorker(pipeline, lose=lose, delay=delay, seed=seed)
     rng = random.Random(seed)  # noqa: S311 - a simulation
     written: dict[str, tuple[str, int]] = {}  # sequence -> (user, version)

@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -137,7 +138,8 @@ class CountingClient:
 def client_error(code: str, operation: str) -> Exception:
     from botocore.exceptions import ClientError
 
-    return ClientError({"Error": {"Code": code, "Message": f"injected {code}"}}, operation)
+    error: Exception = ClientError({"Error": {"Code": code, "Message": f"injected {code}"}}, operation)
+    return error
 
 
 @dataclass
@@ -241,28 +243,36 @@ class Pipeline:
         self.replay_fn = handler_module("sync_replay")
         from genba_sync import ENV as CONTRACT_ENV
 
-        env = os.environ
-        env.update(
-            {
-                CONTRACT_ENV["verification_queue_url"]: self.queue_url,
-                CONTRACT_ENV["verification_dlq_url"]: self.dlq_url,
-                CONTRACT_ENV["grace_period_seconds"]: str(grace_seconds),
-                CONTRACT_ENV["max_sync_lag_seconds"]: str(max_sync_lag_seconds),
-                CONTRACT_ENV["version_attribute"]: VERSION,
-                CONTRACT_ENV["canary_key"]: json.dumps(self.canary_key),
-                CONTRACT_ENV["source_table_name"]: self.source_table,
-                CONTRACT_ENV["target_kind"]: "dynamodb",
-                CONTRACT_ENV["target_config"]: json.dumps(
-                    {"table_name": self.replica_table, "version_attribute": VERSION}
-                ),
-            }
-        )
+        # The functions' environment as the construct sets it; the handlers get settings parsed
+        # from it with each call (a test may change a value between calls).
+        self.environ: dict[str, str] = {
+            CONTRACT_ENV["verification_queue_url"]: self.queue_url,
+            CONTRACT_ENV["verification_dlq_url"]: self.dlq_url,
+            CONTRACT_ENV["grace_period_seconds"]: str(grace_seconds),
+            CONTRACT_ENV["max_sync_lag_seconds"]: str(max_sync_lag_seconds),
+            CONTRACT_ENV["version_attribute"]: VERSION,
+            CONTRACT_ENV["canary_key"]: json.dumps(self.canary_key),
+            CONTRACT_ENV["source_table_name"]: self.source_table,
+            CONTRACT_ENV["target_kind"]: "dynamodb",
+            CONTRACT_ENV["target_config"]: json.dumps({"table_name": self.replica_table, "version_attribute": VERSION}),
+        }
         self.realistic_backoff = realistic_backoff
-        # Fresh clients (counting) for this pipeline; tests swap in faulty ones.
-        self.forwarder_sqs = CountingClient(boto3.client("sqs", region_name=REGION))
-        self.verifier_sqs = CountingClient(boto3.client("sqs", region_name=REGION))
-        self.verifier_dynamodb = CountingClient(boto3.client("dynamodb", region_name=REGION))
-        self.replay_sqs = CountingClient(boto3.client("sqs", region_name=REGION))
+        # Counting clients for this pipeline (tests and fault runs swap in faulty ones, and
+        # install_clients() puts these back).
+        self.base_clients = {
+            "forwarder_sqs": CountingClient(boto3.client("sqs", region_name=REGION)),
+            "verifier_sqs": CountingClient(boto3.client("sqs", region_name=REGION)),
+            "verifier_dynamodb": CountingClient(boto3.client("dynamodb", region_name=REGION)),
+            "replay_sqs": CountingClient(boto3.client("sqs", region_name=REGION)),
+            "replay_streams": boto3.client("dynamodbstreams", region_name=REGION),
+        }
+        self.forwarder_sqs: Any = None
+        self.verifier_sqs: Any = None
+        self.verifier_dynamodb: Any = None
+        self.replay_sqs: Any = None
+        self.replay_streams: Any = None
+        # A target in place of the replica table (None: the DynamoDB target over verifier_dynamodb).
+        self.verifier_target: Any = None
         self.install_clients()
         self.shard_iterators: dict[str, str | None] = {}
         self.stream_records: list[dict[str, Any]] = []
@@ -272,35 +282,65 @@ class Pipeline:
         self.clock_offset = 0.0
         self.unreplayable: list[dict[str, Any]] = []
         self.waiting: dict[str, tuple[str, str]] = {}
+        self.last_results: dict[str, str] = {}
 
     # ---- wiring -----------------------------------------------------------------------
     def install_clients(self) -> None:
-        self.forwarder.clients.clear()
-        self.forwarder.clients["sqs"] = self.forwarder_sqs
-        self.verifier.clients.clear()
-        self.verifier.clients["sqs"] = self.verifier_sqs
-        self.verifier.clients["dynamodb"] = self.verifier_dynamodb
-        self.verifier.targets.clear()
-        self.verifier.clock = lambda: time.time() + self.clock_offset
+        """The pipeline's own (counting, fault-free) clients and the replica table as the target."""
+        for name, client in self.base_clients.items():
+            setattr(self, name, client)
+        self.verifier_target = None
+
+    def clock(self) -> float:
+        """The verifier's clock: now, plus however far a test or the demo moved time on."""
+        return time.time() + self.clock_offset
+
+    def forwarder_runtime(self) -> Any:
+        from genba_sync import ForwardSettings
+
+        return self.forwarder.Runtime(sqs=self.forwarder_sqs, settings=ForwardSettings.from_environ(self.environ))
+
+    def verifier_runtime(self) -> Any:
+        from verification import VerifierSettings
+
         # Tests re-check a change at once; long runs keep the deployed backoff (1, 2, 4... s with
         # no grace period) so that changes not synced yet stop being re-read, and fast_forward()
         # plays the passing of time.
-        self.verifier.BACKOFF_FLOOR_SECONDS = 1 if self.realistic_backoff else 0
-        self.replay_fn.clients.clear()
-        self.replay_fn.clients["sqs"] = self.replay_sqs
-        import boto3
+        settings = VerifierSettings.from_environ(self.environ, backoff_floor_seconds=1 if self.realistic_backoff else 0)
+        target = self.verifier_target or self.verifier.make_target(settings, lambda name: self.verifier_dynamodb)
 
-        self.replay_fn.clients["dynamodbstreams"] = boto3.client("dynamodbstreams", region_name=REGION)
+        def observe(result: Any) -> None:
+            self.last_results = dict(result.outcomes)
+
+        return self.verifier.Runtime(
+            sqs=self.verifier_sqs, target=target, settings=settings, clock=self.clock, observe=observe
+        )
+
+    def replay_runtime(self) -> Any:
+        from genba_sync import ForwardSettings
+
+        return self.replay_fn.Runtime(
+            streams=self.replay_streams, sqs=self.replay_sqs, settings=ForwardSettings.from_environ(self.environ)
+        )
+
+    def runtime(self, module: ModuleType) -> Any:
+        """The clients, target, settings and clock the pipeline passes to a handler."""
+        if module is self.forwarder:
+            return self.forwarder_runtime()
+        if module is self.verifier:
+            return self.verifier_runtime()
+        return self.replay_runtime()
 
     def _call(self, module: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
+        runtime = self.runtime(module)
         if not self.capture_output:
-            return module.handler(event, FakeContext())  # type: ignore[no-any-return]
+            return module.handler(event, FakeContext(), runtime=runtime)  # type: ignore[no-any-return]
         buffer = io.StringIO()
         handler = module.logger.registered_handler
         previous = handler.setStream(buffer)
         try:
             with contextlib.redirect_stdout(buffer):
-                response = module.handler(event, FakeContext())
+                response = module.handler(event, FakeContext(), runtime=runtime)
         finally:
             handler.setStream(previous)
         self.emitted.feed(buffer.getvalue())
@@ -340,7 +380,7 @@ class Pipeline:
         """A GetRecords record as Lambda delivers it (epoch seconds, event source ARN)."""
         change = dict(record["dynamodb"])
         created = change.get("ApproximateCreationDateTime")
-        if hasattr(created, "timestamp"):
+        if isinstance(created, datetime):
             change["ApproximateCreationDateTime"] = created.timestamp()
         return {
             "eventID": record.get("eventID", ""),
@@ -462,14 +502,14 @@ class Pipeline:
     def run_verifier_once(self) -> int:
         """One verifier invocation; returns how many messages it finished (verified or sent to the DLQ)."""
         _, done = self._run_sqs_function(self.verifier, self.queue_url, self.verifier_batch)
-        results = dict(self.verifier.last_results)
+        results = self.last_results
         for message in done:
             if results.get(message["MessageId"]) != "verified":
                 continue
             body = json.loads(message["Body"])
             self.received[message["MessageId"]] = body
             self.verified_sequences.append(str(body["sequence"]))
-            self.verified_lags.append(self.verifier.clock() - float(body["event_time"]))
+            self.verified_lags.append(self.clock() - float(body["event_time"]))
         return len(done)
 
     def run_replay_once(self) -> int:
@@ -512,7 +552,7 @@ class Pipeline:
         """Drain the verification DLQ: [{"body": ..., "reason": ..., "source": ...}]."""
         from genba_sync import REASON_ATTRIBUTE, SOURCE_ATTRIBUTE
 
-        found = []
+        found: list[dict[str, Any]] = []
         while True:
             got = self.sqs.receive_message(
                 QueueUrl=self.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]

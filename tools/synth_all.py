@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 from app import build_app, cdk_json_context  # noqa: E402
 from genba_constructs import GenbaPropsError  # noqa: E402
 from stacks.config import ConfigError  # noqa: E402
-from tools.assembly import nag_counts, nag_report, stacks_in  # noqa: E402
+from tools.assembly import SynthesizedStack, nag_counts, nag_report, stacks_in  # noqa: E402
 from tools.cfn_lint import IGNORED_RULES, lint_template  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def main(outdir: Path = ROOT / "cdk.out") -> int:
     lint_problems = [line for stack in stacks for line in lint_template(stack.template_path, stack.region)]
     violations, acknowledged = nag_counts(outdir)
 
-    by_env: dict[str, list] = defaultdict(list)
+    by_env: dict[str, list[SynthesizedStack]] = defaultdict(list)
     for stack in stacks:
         by_env[stack.environment].append(stack)
     print(f"genba synth: {len(stacks)} stacks in {len(by_env)} environments -> {outdir.relative_to(ROOT)}/")

@@ -17,29 +17,36 @@ Every request is signed with SigV4 (service ``es``) and sent with the standard l
 asset stays small (botocore comes with the Lambda runtime). When the domain rejects a request
 the deployment fails with the domain's own reason. Delete changes nothing: the domain is
 retained with its policy.
+
+``provision()`` is the pure core (it is given how to reach the domain and how to wait);
+``handler`` is the Powertools shell that answers CloudFormation.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
+from aws_lambda_powertools import Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from genba_logging import get_logger
 
 CONTRACT = json.loads((Path(__file__).resolve().parent / "contract.json").read_text())
-ENV = CONTRACT["environment"]
-PROPS = CONTRACT["properties"]
+ENV: dict[str, str] = CONTRACT["environment"]
+PROPS: dict[str, str] = CONTRACT["properties"]
 
 SERVICE = "es"
 TIMEOUT_SECONDS = 20
@@ -47,6 +54,7 @@ CONFLICT_RETRIES = 3
 MAX_REASON = 1000  # CloudFormation shows the reason in the stack events; keep it readable
 
 logger = get_logger(service="genba-opensearch-ism")
+tracer = Tracer(service="genba-opensearch-ism")
 
 
 class OpenSearchRejected(Exception):
@@ -59,20 +67,32 @@ class Response:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What the function needs from its environment (the construct sets the contract's names)."""
+
+    master_role_arn: str = ""
+    region: str = ""
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        return cls(master_role_arn=environ.get(ENV["master_role_arn"], ""), region=environ.get("AWS_REGION", ""))
+
+
 def base_url(endpoint: str) -> str:
     """The domain endpoint as a URL (CloudFormation gives the bare host name)."""
     endpoint = endpoint.rstrip("/")
     return endpoint if endpoint.startswith(("https://", "http://")) else f"https://{endpoint}"
 
 
-def master_credentials() -> Credentials:
+def master_credentials(settings: Settings) -> Credentials:
     """Credentials of the fine-grained-access master role (the function's own when none is set)."""
-    role_arn = os.environ.get(ENV["master_role_arn"], "")
+    role_arn = settings.master_role_arn
     if not role_arn:
         session_credentials = boto3.Session().get_credentials()
         if session_credentials is None:
             raise OpenSearchRejected("no AWS credentials available to sign requests to the domain")
-        return session_credentials.get_frozen_credentials()  # type: ignore[no-any-return]
+        return session_credentials.get_frozen_credentials()
     answer = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="genba-opensearch-ism")
     c = answer["Credentials"]
     return Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
@@ -130,7 +150,9 @@ def _expect(response: Response, ok: tuple[int, ...], what: str) -> Response:
     return response
 
 
-def put_ism_policy(domain: Domain, policy_id: str, policy: dict[str, Any]) -> str:
+def put_ism_policy(
+    domain: Domain, policy_id: str, policy: dict[str, Any], *, sleep: Callable[[float], None] = time.sleep
+) -> str:
     """Create the policy, or update the version that exists. Returns 'created' or 'updated'."""
     path = f"/_plugins/_ism/policies/{urllib.parse.quote(policy_id, safe='')}"
     for attempt in range(1, CONFLICT_RETRIES + 1):
@@ -147,7 +169,7 @@ def put_ism_policy(domain: Domain, policy_id: str, policy: dict[str, Any]) -> st
         answer = domain.request("PUT", f"{path}?{query}", policy)
         if answer.status == 409 and attempt < CONFLICT_RETRIES:
             logger.warning("ISM policy changed while updating it; reading it again", extra={"attempt": attempt})
-            time.sleep(attempt)
+            sleep(attempt)
             continue
         _expect(answer, (200, 201), f"ISM policy {policy_id!r} (update)")
         return "updated"
@@ -172,7 +194,9 @@ def put_index_template(domain: Domain, name: str, template: dict[str, Any]) -> N
     _expect(domain.request("PUT", path, template), (200, 201), f"index template {name!r}")
 
 
-def apply(properties: dict[str, Any], domain: Domain) -> dict[str, str]:
+def apply(
+    properties: Mapping[str, Any], domain: Domain, *, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, str]:
     template_name = properties.get(PROPS["index_template_name"])
     if template_name:
         put_index_template(domain, template_name, json.loads(properties[PROPS["index_template"]]))
@@ -185,7 +209,7 @@ def apply(properties: dict[str, Any], domain: Domain) -> dict[str, str]:
             list(properties.get(PROPS["writer_backend_roles"], [])),
         )
     policy_id = properties[PROPS["policy_id"]]
-    outcome = put_ism_policy(domain, policy_id, json.loads(properties[PROPS["policy"]]))
+    outcome = put_ism_policy(domain, policy_id, json.loads(properties[PROPS["policy"]]), sleep=sleep)
     logger.info("ISM policy applied", extra={"policy_id": policy_id, "outcome": outcome})
     return {"PolicyId": policy_id, "Outcome": outcome}
 
@@ -210,16 +234,29 @@ def send(event: dict[str, Any], status: str, reason: str, physical_id: str, data
         pass
 
 
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: Any) -> None:
-    logger.set_correlation_id(event.get("RequestId"))
+@dataclass(frozen=True)
+class Outcome:
+    """The answer to one CloudFormation request."""
+
+    status: str
+    reason: str
+    physical_id: str
+    data: dict[str, str]
+
+
+def provision(
+    event: Mapping[str, Any],
+    *,
+    connect: Callable[[str], Domain],
+    sleep: Callable[[float], None] = time.sleep,
+) -> Outcome:
+    """Apply a Create or Update (through ``connect(endpoint)``); any failure becomes a FAILED answer."""
     properties = event.get("ResourceProperties", {})
     physical_id = event.get("PhysicalResourceId") or f"ism-policy-{properties.get(PROPS['policy_id'], 'unknown')}"
     status, reason, data = "SUCCESS", "", {}
     try:
         if event["RequestType"] in ("Create", "Update"):
-            domain = Domain(properties[PROPS["endpoint"]], master_credentials(), os.environ["AWS_REGION"])
-            data = apply(properties, domain)
+            data = apply(properties, connect(properties[PROPS["endpoint"]]), sleep=sleep)
             physical_id = f"ism-policy-{data['PolicyId']}"
         else:
             logger.info("Delete: the retained domain keeps its ISM policy")
@@ -229,4 +266,34 @@ def handler(event: dict[str, Any], context: Any) -> None:
     except Exception as error:  # any other failure must still answer CloudFormation
         status, reason = "FAILED", f"{type(error).__name__}: {error}"
         logger.exception("applying the index policy failed")
-    send(event, status, reason, physical_id, data)
+    return Outcome(status, reason, physical_id, data)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How an invocation reaches the domain and answers: the deployed way, or a test's."""
+
+    settings: Settings
+    credentials: Callable[[Settings], Credentials] = master_credentials
+    sleep: Callable[[float], None] = time.sleep
+    respond: Callable[[dict[str, Any], str, str, str, dict[str, str]], None] = send
+
+    def connect(self, endpoint: str) -> Domain:
+        if not self.settings.region:
+            raise KeyError("AWS_REGION")
+        return Domain(endpoint, self.credentials(self.settings), self.settings.region)
+
+
+@functools.cache
+def deployed() -> Runtime:
+    """The function's own settings, read once per execution environment."""
+    return Runtime(settings=Settings.from_environ(os.environ))
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None) -> None:
+    run = runtime or deployed()
+    logger.set_correlation_id(event.get("RequestId"))
+    outcome = provision(event, connect=run.connect, sleep=run.sleep)
+    run.respond(event, outcome.status, outcome.reason, outcome.physical_id, outcome.data)

@@ -6,41 +6,73 @@ sync normally needs. A change whose message could not be sent is reported as a b
 failure, so Lambda retries it (and, after the retry limit, its range reaches the on-failure
 queue, from which the replay function re-reads it). Malformed records go to the verification
 DLQ with their reason and never block the rest of the batch.
+
+The work is done by ``genba_sync.forward()``; this module is the Powertools shell around it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Any
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools import Metrics
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from genba_logging import get_logger
-from genba_sync import METRICS, NAMESPACE, forward, forward_settings
+from genba_sync import METRICS, NAMESPACE, ForwardSettings, forward
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 logger = get_logger()
 metrics = Metrics(namespace=NAMESPACE)
-clients: dict[str, Any] = {}
+tracer = Tracer()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
-def client(name: str) -> Any:
-    if name not in clients:
-        clients[name] = boto3.client(name)
-    return clients[name]
+@dataclass(frozen=True)
+class Runtime:
+    """What an invocation works with: the deployed client and settings, or the simulator's."""
+
+    sqs: Any
+    settings: ForwardSettings
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+
+
+@functools.cache
+def deployed() -> Runtime:
+    """The function's own client and settings, made once per execution environment."""
+    return Runtime(sqs=boto3.client("sqs"), settings=ForwardSettings.from_environ(os.environ))
+
+
+class NotForwarded(RuntimeError):
+    """The change's verification message could not be sent: Lambda delivers the change again."""
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@tracer.capture_lambda_handler
+def handler(
+    event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None
+) -> PartialItemFailureResponse:
+    run = runtime or deployed()
     records = event.get("Records") or []
     result = forward(
         records,
-        sqs=client("sqs"),
+        sqs=run.sqs,
+        settings=run.settings,
         source="forwarder",
+        clock=run.clock,
+        sleep=run.sleep,
         log=lambda message, extra: logger.warning(message, extra=extra),
-        **forward_settings(os.environ),
     )
     metrics.add_metric(name=METRICS["forwarded"], unit=MetricUnit.Count, value=result.sent)
     logger.info(
@@ -53,10 +85,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         },
     )
 
-    def record_handler(record: Any) -> None:
+    def record_handler(record: DynamoDBRecord) -> None:
         sequence = record.dynamodb.sequence_number if record.dynamodb else None
         if sequence in result.failed:
-            raise RuntimeError(f"verification message for {sequence} not sent")
+            raise NotForwarded(f"verification message for {sequence} not sent")
 
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

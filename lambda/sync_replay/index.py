@@ -8,124 +8,78 @@ GetRecords) and forwards the changes exactly as the forwarder does. A range that
 longer be read (the records expired) goes to the verification DLQ with that reason: it is
 recorded, never silently lost. A range that fails for another reason stays on the queue and
 is retried; the queue's "replay window" alarm says how long the records have left.
+
+The work is done by ``replaying.replay()``; this module is the Powertools shell around it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from genba_logging import get_logger
-from genba_sync import METRICS, NAMESPACE, forward, forward_settings, send_to_dlq
+from genba_sync import NAMESPACE, ForwardSettings
+from replaying import replay
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 logger = get_logger()
 metrics = Metrics(namespace=NAMESPACE)
-clients: dict[str, Any] = {}
-EXPIRED_ERRORS = frozenset({"TrimmedDataAccessException", "ExpiredIteratorException", "ResourceNotFoundException"})
-MAX_GET_RECORDS_CALLS = 200
+tracer = Tracer()
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def client(name: str) -> Any:
-    if name not in clients:
-        clients[name] = boto3.client(name)
-    return clients[name]
+@dataclass(frozen=True)
+class Runtime:
+    """What an invocation works with: the deployed clients and settings, or the simulator's."""
+
+    streams: Any
+    sqs: Any
+    settings: ForwardSettings
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
 
 
-class RangeExpired(Exception):
-    """The range's records are no longer in the stream."""
-
-
-def read_range(info: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The stream records of one on-failure range (DDBStreamBatchInfo), in order."""
-    streams = client("dynamodbstreams")
-    first, last = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
-    try:
-        iterator = streams.get_shard_iterator(
-            StreamArn=info["streamArn"],
-            ShardId=info["shardId"],
-            ShardIteratorType="AT_SEQUENCE_NUMBER",
-            SequenceNumber=info["startSequenceNumber"],
-        )["ShardIterator"]
-        records: list[dict[str, Any]] = []
-        for _ in range(MAX_GET_RECORDS_CALLS):
-            if not iterator:
-                break
-            response = streams.get_records(ShardIterator=iterator, Limit=1000)
-            batch = response.get("Records") or []
-            records += [r for r in batch if first <= int(r["dynamodb"]["SequenceNumber"]) <= last]
-            if not batch or int(batch[-1]["dynamodb"]["SequenceNumber"]) >= last:
-                break
-            iterator = response.get("NextShardIterator")
-        return records
-    except Exception as error:
-        code = getattr(error, "response", {}).get("Error", {}).get("Code")
-        if code in EXPIRED_ERRORS:
-            raise RangeExpired(f"{code}: {error}") from error
-        raise
-
-
-def replay(body: Mapping[str, Any]) -> int:
-    """Replay one on-failure message; returns the number of changes forwarded."""
-    info = body["DDBStreamBatchInfo"]
-    correlation = f"{info['shardId']}@{info['startSequenceNumber']}-{info['endSequenceNumber']}"
-    logger.append_keys(correlation_id=correlation)
-    first_arrival = info.get("approximateArrivalOfFirstRecord")
-    try:
-        records = read_range(info)
-    except RangeExpired as expired:
-        reason = f"stream records expired before replay ({correlation}, first written {first_arrival}): {expired}"
-        dlq_url = forward_settings(os.environ)["dlq_url"]
-        not_sent, _ = send_to_dlq(client("sqs"), dlq_url, [(correlation, json.dumps(body), reason)], source="replay")
-        if not_sent:
-            raise RuntimeError("expired range could not be recorded in the DLQ") from expired
-        metrics.add_metric(name=METRICS["replay_expired"], unit=MetricUnit.Count, value=1)
-        logger.error("stream range expired before replay", extra={"reason": reason})
-        return 0
-    result = forward(
-        records,
-        sqs=client("sqs"),
-        source="replay",
-        log=lambda message, extra: logger.warning(message, extra=extra),
-        **forward_settings(os.environ),
+@functools.cache
+def deployed() -> Runtime:
+    """The function's own clients and settings, made once per execution environment."""
+    return Runtime(
+        streams=boto3.client("dynamodbstreams"),
+        sqs=boto3.client("sqs"),
+        settings=ForwardSettings.from_environ(os.environ),
     )
-    if result.failed:
-        raise RuntimeError(f"{len(result.failed)} replayed changes not forwarded; the range is retried")
-    metrics.add_metric(name=METRICS["replayed"], unit=MetricUnit.Count, value=result.sent)
-    logger.info(
-        "stream range replayed",
-        extra={
-            "records": len(records),
-            "forwarded": result.sent,
-            "malformed": result.malformed,
-            "age_seconds": _age(first_arrival),
-        },
-    )
-    return result.sent
-
-
-def _age(timestamp: Any) -> float | None:
-    if not isinstance(timestamp, str):
-        return None
-    from datetime import datetime
-
-    try:
-        return round(time.time() - datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp(), 1)
-    except ValueError:
-        return None
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    def record_handler(record: Any) -> None:
-        replay(json.loads(record.body))
+@tracer.capture_lambda_handler
+def handler(
+    event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None
+) -> PartialItemFailureResponse:
+    run = runtime or deployed()
 
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    def record_handler(record: SQSRecord) -> None:
+        replayed = replay(
+            json.loads(record.body),
+            streams=run.streams,
+            sqs=run.sqs,
+            settings=run.settings,
+            logger=logger,
+            clock=run.clock,
+            sleep=run.sleep,
+        )
+        for name, unit, value in replayed.metrics:
+            metrics.add_metric(name=name, unit=unit, value=value)
+
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

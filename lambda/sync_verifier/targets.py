@@ -129,7 +129,9 @@ class DynamoDbTarget:
     def _batch_get(self, requests: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, dict[str, Any]], set[str]]:
         """Items found per (table, key id); key ids whose read was still unprocessed after retries."""
         found: dict[str, dict[str, Any]] = {}
-        pending = {table: {"Keys": keys, "ConsistentRead": True} for table, keys in requests.items() if keys}
+        pending: dict[str, Any] = {
+            table: {"Keys": keys, "ConsistentRead": True} for table, keys in requests.items() if keys
+        }
         for attempt in range(4):
             if not pending:
                 break
@@ -282,11 +284,10 @@ def _answers(changes: Sequence[Change], answer: Any) -> dict[str, Outcome]:
     outcomes = {}
     for change in changes:
         result = results.get(change.id)
-        status = result.get("status") if isinstance(result, Mapping) else None
-        if status not in STATUSES:
-            outcomes[change.id] = Outcome(NOT_YET, "target gave no answer for this change")
+        if isinstance(result, Mapping) and result.get("status") in STATUSES:
+            outcomes[change.id] = Outcome(str(result["status"]), str(result.get("reason", "")))
         else:
-            outcomes[change.id] = Outcome(status, str(result.get("reason", "")))
+            outcomes[change.id] = Outcome(NOT_YET, "target gave no answer for this change")
     return outcomes
 
 

@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.logging.types import LogRecord
 
 MASK = "****"
 REQUEST_ID = "request_id"
@@ -76,7 +79,7 @@ class GenbaFormatter(LambdaPowertoolsFormatter):
         kwargs.setdefault("utc", True)
         super().__init__(**kwargs)
 
-    def serialize(self, log: dict[str, Any]) -> str:
+    def serialize(self, log: LogRecord) -> str:
         record = dict(log)
         correlation_id = record.pop("correlation_id", None)
         record[REQUEST_ID] = (

@@ -172,19 +172,37 @@ def send_to_dlq(
     return not_sent, result.sqs_calls
 
 
+@dataclass(frozen=True)
+class ForwardSettings:
+    """What ``forward()`` needs from the function's environment (the construct sets it; names in the contract)."""
+
+    queue_url: str
+    dlq_url: str
+    delay_seconds: int = 0
+    version_attribute: str = "version"
+    canary_key: Mapping[str, Mapping[str, Any]] | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ForwardSettings:
+        canary = environ.get(ENV["canary_key"])
+        return cls(
+            queue_url=environ[ENV["verification_queue_url"]],
+            dlq_url=environ[ENV["verification_dlq_url"]],
+            delay_seconds=int(environ.get(ENV["grace_period_seconds"], "0")),
+            version_attribute=environ.get(ENV["version_attribute"], "version"),
+            canary_key=json.loads(canary) if canary else None,
+        )
+
+
 def forward(
     records: Iterable[Mapping[str, Any]],
     *,
     sqs: Any,
-    queue_url: str,
-    dlq_url: str,
-    delay_seconds: int,
-    version_attribute: str,
-    canary_key: Mapping[str, Mapping[str, Any]] | None,
+    settings: ForwardSettings,
     source: str,
-    log: Callable[[str, Mapping[str, Any]], None] = lambda message, extra: None,
+    clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
-    now: Callable[[], float] = time.time,
+    log: Callable[[str, Mapping[str, Any]], None] = lambda message, extra: None,
 ) -> ForwardResult:
     """Send one verification message per change, 10 per SendMessageBatch, each delayed by the grace period.
 
@@ -194,30 +212,28 @@ def forward(
     result = ForwardResult()
     messages: list[tuple[str, dict[str, Any]]] = []
     malformed: list[tuple[str, str, str]] = []
-    stamp = now()
+    stamp = clock()
     for index, record in enumerate(records):
         dynamodb = record.get("dynamodb") if isinstance(record, Mapping) else None
         sequence = dynamodb.get("SequenceNumber") if isinstance(dynamodb, Mapping) else None
         item_id = sequence if isinstance(sequence, str) else f"record-{index}"
         try:
-            messages.append(
-                (
-                    item_id,
-                    verification_message(record, version_attribute=version_attribute, canary_key=canary_key, now=stamp),
-                )
+            message = verification_message(
+                record, version_attribute=settings.version_attribute, canary_key=settings.canary_key, now=stamp
             )
+            messages.append((item_id, message))
         except MalformedRecord as problem:
             malformed.append((item_id, json.dumps(record, default=str), f"malformed stream record: {problem}"))
             log("malformed stream record sent to the DLQ", {"correlation_id": item_id, "reason": str(problem)})
 
-    delay = max(0, min(int(delay_seconds), MAX_DELAY_SECONDS))
+    delay = max(0, min(int(settings.delay_seconds), MAX_DELAY_SECONDS))
     for start in range(0, len(messages), SQS_BATCH):
         chunk = messages[start : start + SQS_BATCH]
         entries = [
             {"Id": str(i), "MessageBody": json.dumps(message), "DelaySeconds": delay}
             for i, (_, message) in enumerate(chunk)
         ]
-        unsent = _send_batch(sqs, queue_url, entries, result, sleep)
+        unsent = _send_batch(sqs, settings.queue_url, entries, result, sleep)
         for entry in unsent:
             item_id, message = chunk[int(entry["Id"])]
             result.failed.add(item_id)
@@ -228,20 +244,8 @@ def forward(
         result.sent += len(chunk) - len(unsent)
 
     if malformed:
-        not_sent, calls = send_to_dlq(sqs, dlq_url, malformed, source=source, sleep=sleep)
+        not_sent, calls = send_to_dlq(sqs, settings.dlq_url, malformed, source=source, sleep=sleep)
         result.sqs_calls += calls
         result.failed |= {item_id for item_id in not_sent if not item_id.startswith("record-")}
         result.malformed = len(malformed) - len(not_sent)
     return result
-
-
-def forward_settings(environ: Mapping[str, str]) -> dict[str, Any]:
-    """``forward()``'s settings from the function's environment (as the construct sets it)."""
-    canary = environ.get(ENV["canary_key"])
-    return {
-        "queue_url": environ[ENV["verification_queue_url"]],
-        "dlq_url": environ[ENV["verification_dlq_url"]],
-        "delay_seconds": int(environ.get(ENV["grace_period_seconds"], "0")),
-        "version_attribute": environ.get(ENV["version_attribute"], "version"),
-        "canary_key": json.loads(canary) if canary else None,
-    }
