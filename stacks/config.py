@@ -321,6 +321,11 @@ def _type_name_without_null(hint: Any) -> str:
     return _type_name(hint)
 
 
+def _key(key: Any) -> str:
+    """A key as it goes into a one-line message: as it is when plain, else quoted (a newline shows as \\n)."""
+    return key if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", key) else repr(key)
+
+
 def check_raw_context(raw: Any, path: str = CONTEXT_KEY) -> None:
     """Limits of a raw (JSON) context value, checked iteratively before it is parsed or passed to jsii.
 
@@ -341,7 +346,7 @@ def check_raw_context(raw: Any, path: str = CONTEXT_KEY) -> None:
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise ConfigError(f"{where}: key {_show(key)} is not a string")
-                pending.append((item, f"{where}.{key}", depth + 1))
+                pending.append((item, f"{where}.{_key(key)}", depth + 1))
         elif isinstance(value, list | tuple):
             pending.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
         elif isinstance(value, str):
@@ -433,7 +438,7 @@ def _parse_section(cls: Any, raw: Any, path: str, **given: Any) -> Any:
     known = {f.name for f in settings}
     for key in raw:
         if key not in known:
-            raise ConfigError(f"{path}.{key}: unknown key (known keys: {', '.join(sorted(known))})")
+            raise ConfigError(f"{path}.{_key(key)}: unknown key (known keys: {', '.join(sorted(known))})")
     values = dict(given)
     for f in settings:
         key_path = f"{path}.{f.name}"

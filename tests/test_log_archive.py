@@ -568,7 +568,7 @@ def test_fails_to_archive_the_same_subject_twice() -> None:
     stack = new_stack()
     archive = archive_with_logs(stack)
     with pytest.raises(GenbaPropsError, match="subject='app-logs' is already archived"):
-        archive.archive_log_group(ServiceLogGroup(stack, "Again", subject="app-logs"))
+        archive.archive_log_group(logs.LogGroup(stack, "Again"), subject="app-logs")
 
 
 def test_fails_to_archive_a_plain_log_group_without_a_subject() -> None:

@@ -7,13 +7,14 @@ archive's scope instead of being a construct of its own.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, FeatureFlags, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
+from genba_constructs._secure import access_logs_by_bucket_policy, finish_server_access_logging
 from genba_constructs.log_archive.lifecycle import ArchiveLifecycle
 from genba_constructs.nag import acknowledge
 from genba_constructs.service_log_group import allow_cloudwatch_logs_to_use
@@ -69,11 +70,9 @@ def archive_key(scope: Construct, removal: RemovalPolicy) -> kms.Key:
 
 def access_logs_bucket(scope: Construct, removal: RemovalPolicy, expire_days: int) -> s3.Bucket:
     """The bucket S3 server access logs of the archive (and Athena results) go to."""
-    # S3 server access logs can only be delivered to SSE-S3 buckets. With the feature flag
-    # serverAccessLogsUseBucketPolicy (genba's cdk.json) delivery is granted by bucket
-    # policy and ACLs can be off; an app without the flag gets the LogDeliveryWrite ACL,
-    # which needs ObjectWriter ownership.
-    policy_delivery = FeatureFlags.of(scope).is_enabled("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy")
+    # S3 server access logs can only be delivered to SSE-S3 buckets. Delivery is granted by
+    # bucket policy in every app (genba_constructs._secure: CDK does it with the feature flag
+    # serverAccessLogsUseBucketPolicy, genba without it), so ACLs stay off.
     access_logs = s3.Bucket(
         scope,
         "AccessLogs",
@@ -81,9 +80,7 @@ def access_logs_bucket(scope: Construct, removal: RemovalPolicy, expire_days: in
         enforce_ssl=True,
         minimum_tls_version=1.2,
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED
-        if policy_delivery
-        else s3.ObjectOwnership.OBJECT_WRITER,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         versioned=True,
         removal_policy=removal,
         lifecycle_rules=[
@@ -136,8 +133,10 @@ def archive_bucket(
         versioned=True,
         object_lock_enabled=True,
         object_lock_default_retention=retention,
-        server_access_logs_bucket=access_logs,
-        server_access_logs_prefix="archive/",
+        # Where CDK grants access-log delivery by bucket policy itself (the feature flag); else
+        # genba does, without ACLs, below.
+        server_access_logs_bucket=access_logs if access_logs_by_bucket_policy(scope) else None,
+        server_access_logs_prefix="archive/" if access_logs_by_bucket_policy(scope) else None,
         removal_policy=removal,
         lifecycle_rules=[
             s3.LifecycleRule(
@@ -166,6 +165,7 @@ def archive_bucket(
         "it across availability zones and object lock protects it. Cross-region replication is a "
         "per-organization decision outside this construct.",
     )
+    finish_server_access_logging(bucket, access_logs, "archive/")
     return bucket
 
 

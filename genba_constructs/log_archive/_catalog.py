@@ -18,6 +18,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
+from genba_constructs._secure import access_logs_by_bucket_policy, finish_server_access_logging
 from genba_constructs._validation import fail
 from genba_constructs.log_archive.lifecycle import QUERY_BOUNDS, range_problem
 from genba_constructs.nag import acknowledge
@@ -152,8 +153,10 @@ class ArchiveQueries:
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             versioned=True,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="athena-results/",
+            # Where CDK grants access-log delivery by bucket policy itself (the feature flag);
+            # else genba does, without ACLs, below.
+            server_access_logs_bucket=access_logs if access_logs_by_bucket_policy(scope) else None,
+            server_access_logs_prefix="athena-results/" if access_logs_by_bucket_policy(scope) else None,
             removal_policy=removal,
             lifecycle_rules=[
                 s3.LifecycleRule(
@@ -164,6 +167,7 @@ class ArchiveQueries:
                 )
             ],
         )
+        finish_server_access_logging(self.results_bucket, access_logs, "athena-results/")
         acknowledge(
             self.results_bucket,
             "NIST.800.53.R5-S3BucketReplicationEnabled",
