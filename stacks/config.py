@@ -16,13 +16,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, field
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from aws_cdk import Duration
+
 from genba_constructs._validation import EMAIL_PATTERN
 from genba_constructs.alarms import DEFAULT_RUNBOOK_URL
 from genba_constructs.cloudwatch_agent_config import timestamp_format_problem
 from genba_constructs.log_archive.lifecycle import LIFECYCLE_BOUNDS, QUERY_BOUNDS, ArchiveLifecycle
 from genba_constructs.log_search import SearchSizing
 from genba_constructs.retention import CLOUDWATCH_LOGS_RETENTION_DAYS
-from genba_constructs.sync_verification import backoff_coverage_seconds
+from genba_constructs.sync_verification.timing import ATTRIBUTE_NAME_PATTERN, MAX_PARALLELIZATION_FACTOR, SyncTiming
 
 CONTEXT_KEY = "genba"
 ENVIRONMENT_SELECTOR = "env"  # cdk synth -c env=prod (comma-separated); default: every environment
@@ -145,9 +147,28 @@ class LoggingConfig:
 TABLE_NAME = matches(r"[A-Za-z0-9_.-]{3,255}", "a DynamoDB table name")
 
 
+def _amount(value: Any) -> str | None:
+    # Only what a Duration can be built from; which amounts are allowed is SyncTiming's rule.
+    return "must not be negative" if value < 0 else None
+
+
+# The sync keys that set SyncTiming's props (its problems are reported under these keys).
+_SYNC_TIMING_KEYS = {
+    "max_sync_lag": "max_sync_lag_hours",
+    "grace_period": "grace_period_seconds",
+    "lag_slo": "lag_slo_minutes",
+    "max_receive_count": "max_receives",
+    "canary_interval": "canary_interval_minutes",
+    "canary_silent_for": "canary_silent_minutes",
+}
+
+
 @dataclass(frozen=True)
 class SyncConfig:
-    """The sync-verification pipeline: the reference user table proven synced to its replica."""
+    """The sync-verification pipeline: the reference user table proven synced to its replica.
+
+    The timing keys are checked by genba_constructs' ``SyncTiming`` (the construct's own rules).
+    """
 
     source_table_name: str = setting(check=TABLE_NAME)
     replica_table_name: str = setting(check=TABLE_NAME)
@@ -155,40 +176,33 @@ class SyncConfig:
     source_stream_label: str | None = setting(
         None, check=matches(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}", "a stream label (2026-01-31T00:00:00.000)")
     )
-    version_attribute: str = setting("version", check=matches(r"[A-Za-z0-9_.-]{1,255}", "an attribute name"))
-    max_sync_lag_hours: int = setting(24, check=in_range(1, 240))
-    grace_period_seconds: int = setting(60, check=in_range(0, 900))
-    lag_slo_minutes: int = setting(60, check=in_range(1, 20160))
-    parallelization_factor: int = setting(1, check=in_range(1, 10))
-    max_receives: int = setting(20, check=in_range(1, 1000))
-    canary_interval_minutes: int = setting(5, check=in_range(1, 60))
-    canary_silent_minutes: int = setting(20, check=in_range(2, 1440))
+    version_attribute: str = setting("version", check=matches(ATTRIBUTE_NAME_PATTERN, "an attribute name"))
+    max_sync_lag_hours: int = setting(24, check=_amount)
+    grace_period_seconds: int = setting(60, check=_amount)
+    lag_slo_minutes: int = setting(60, check=_amount)
+    parallelization_factor: int = setting(1, check=in_range(1, MAX_PARALLELIZATION_FACTOR))
+    max_receives: int = 20
+    canary_interval_minutes: int = setting(5, check=_amount)
+    canary_silent_minutes: int = setting(20, check=_amount)
+
+    @property
+    def timing(self) -> SyncTiming:
+        """The pipeline's timing as ``SyncVerification`` takes it."""
+        return SyncTiming(
+            max_sync_lag=Duration.hours(self.max_sync_lag_hours),
+            grace_period=Duration.seconds(self.grace_period_seconds),
+            lag_slo=Duration.minutes(self.lag_slo_minutes),
+            max_receive_count=self.max_receives,
+            canary_interval=Duration.minutes(self.canary_interval_minutes),
+            canary_silent_for=Duration.minutes(self.canary_silent_minutes),
+        )
 
     def problems(self) -> Iterable[tuple[str, Any, str]]:
         if not self.create_tables and self.source_stream_label is None:
             yield "source_stream_label", None, "is required when create_tables is false (names an existing stream)"
-        if self.max_sync_lag_hours * 3600 <= self.grace_period_seconds:
-            yield "max_sync_lag_hours", self.max_sync_lag_hours, "must be longer than grace_period_seconds"
-        if not self.grace_period_seconds < self.lag_slo_minutes * 60 < self.max_sync_lag_hours * 3600:
-            yield (
-                "lag_slo_minutes",
-                self.lag_slo_minutes,
-                "must be longer than grace_period_seconds and shorter than max_sync_lag_hours",
-            )
-        needed = 2 * self.canary_interval_minutes * 60 + self.grace_period_seconds
-        if self.canary_silent_minutes * 60 < needed:
-            yield (
-                "canary_silent_minutes",
-                self.canary_silent_minutes,
-                f"must be at least 2 x canary_interval_minutes + grace_period_seconds ({needed / 60:g} minutes)",
-            )
-        covered = backoff_coverage_seconds(self.grace_period_seconds, self.max_receives)
-        if covered < self.max_sync_lag_hours * 3600:
-            yield (
-                "max_receives",
-                self.max_receives,
-                f"is too small: the verifier's backoff covers only {covered / 3600:.1f} h of max_sync_lag_hours",
-            )
+        for prop, value, problem in self.timing.problems(names=_SYNC_TIMING_KEYS):
+            key = _SYNC_TIMING_KEYS.get(prop)
+            yield (key, getattr(self, key), problem) if key else (prop, value, problem)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
@@ -55,6 +55,7 @@ class SyncStack(Stack):
                 table_stream_arn=f"arn:{Aws.PARTITION}:dynamodb:{Aws.REGION}:{Aws.ACCOUNT_ID}:table/"
                 f"{sync.source_table_name}/stream/{sync.source_stream_label}",
             )
+        timing = sync.timing  # the config's keys as the construct's props (checked by the config loader)
         self.sync = SyncVerification(
             self,
             "UserTableSync",
@@ -65,12 +66,12 @@ class SyncStack(Stack):
             target=DynamoDbReplicaTarget(table=replica),
             version_attribute=sync.version_attribute,
             removal_policy=removal,
-            max_sync_lag=Duration.hours(sync.max_sync_lag_hours),
-            grace_period=Duration.seconds(sync.grace_period_seconds),
-            lag_slo=Duration.minutes(sync.lag_slo_minutes),
+            max_sync_lag=timing.max_sync_lag,
+            grace_period=timing.grace_period,
+            lag_slo=timing.lag_slo,
             parallelization_factor=sync.parallelization_factor,
-            max_receive_count=sync.max_receives,
-            canary_interval=Duration.minutes(sync.canary_interval_minutes),
-            canary_silent_for=Duration.minutes(sync.canary_silent_minutes),
+            max_receive_count=timing.max_receive_count,
+            canary_interval=timing.canary_interval,
+            canary_silent_for=timing.canary_silent_for,
             alarm_factory=alarm_factory,
         )

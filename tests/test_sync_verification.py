@@ -10,17 +10,20 @@ from typing import Any
 import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk.assertions import Template
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Match, Template
 
 from genba_constructs import GenbaPropsError
+from genba_constructs.alarms import AlarmSet, Severity
 from genba_constructs.sync_targets import (
     DynamoDbReplicaTarget,
     HttpEndpointTarget,
     LambdaFunctionTarget,
     OpenSearchIndexTarget,
 )
-from genba_constructs.sync_verification import CONTRACT, SyncVerification
+from genba_constructs.sync_verification import CONTRACT, SyncTiming, SyncVerification, grant_send
 from tests.conftest import ROOT
 
 PK = dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
@@ -223,20 +226,32 @@ def test_canary_schedule_bumps_the_canary_item_version_every_5_minutes(default: 
     schedule = only(default, "AWS::Scheduler::Schedule")
     assert schedule["ScheduleExpression"] == "rate(5 minutes)"
     target = schedule["Target"]
-    assert json.dumps(target["Arn"]).endswith(':scheduler:::aws-sdk:dynamodb:updateItem"]]}')
-    assert "DeadLetterConfig" in target
-    text = json.dumps(target["Input"])
-    assert "genba-sync-canary" in text and "ADD #v :one" in text and "<aws.scheduler.scheduled-time>" in text
+    assert target["Arn"] == {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":scheduler:::aws-sdk:dynamodb:updateItem"]]
+    }
+    assert target["DeadLetterConfig"] == {
+        "Arn": {"Fn::GetAtt": [logical_id(default, "AWS::SQS::Queue", "SyncCanaryDeadLetterQueue"), "Arn"]}
+    }
+    table = {"Ref": logical_id(default, "AWS::DynamoDB::Table", "SyncSourceTable")}
+    parts = target["Input"]["Fn::Join"][1]
+    assert [part for part in parts if not isinstance(part, str)] == [table]
+    assert json.loads("".join(part if isinstance(part, str) else "<table>" for part in parts)) == {
+        "TableName": "<table>",
+        "Key": {"pk": {"S": "genba-sync-canary"}},
+        "UpdateExpression": "ADD #v :one SET #t = :t",
+        "ExpressionAttributeNames": {"#v": "version", "#t": "genba_canary_scheduled_time"},
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":t": {"S": "<aws.scheduler.scheduled-time>"}},
+    }
 
 
-def alarm(template: dict[str, Any], name_part: str) -> dict[str, Any]:
-    found = [
+def alarm(template: dict[str, Any], name: str) -> dict[str, Any]:
+    """The alarm named ``Test-<name>`` (the default factory names alarms after the stack)."""
+    (found,) = [
         a["Properties"]
         for a in resources(template, "AWS::CloudWatch::Alarm").values()
-        if name_part in a["Properties"]["AlarmName"]
+        if a["Properties"]["AlarmName"] == f"Test-{name}"
     ]
-    assert found, name_part
-    return found[0]
+    return found
 
 
 def test_oldest_change_alarm_watches_the_verification_queue_age(default: dict[str, Any]) -> None:
@@ -287,6 +302,66 @@ def test_sync_lag_metric_offers_percentiles(fresh_stack: Stack) -> None:
     assert (metric.namespace, metric.metric_name, metric.statistic) == ("genba/Sync", "SyncLagSeconds", "p50")
 
 
+def test_alarms_are_an_alarm_set_found_by_runbook_and_subject(fresh_stack: Stack) -> None:
+    sync = build(fresh_stack)
+    assert isinstance(sync.alarms, AlarmSet)
+    assert sync.alarms.runbooks == [
+        "sync-lag",
+        "dlq-not-empty",
+        "sync-replay-window",
+        "stream-iterator-age",
+        "lambda-errors",
+        "sync-canary-silent",
+    ]
+    canary_dlq = sync.alarms.get("dlq-not-empty", subject="sync-canary-dlq")
+    assert canary_dlq.node.path == f"{sync.node.path}/CanaryDlqAlarms/DlqNotEmptyCriticalAlarm"  # the id kept
+    assert set(sync.alarms.by_runbook("sync-lag", subject="sync-verification-queue")) == set(Severity)
+
+
+def _granted_actions(stack: Stack, role: iam.Role) -> set[str]:
+    policy = role.node.find_child("DefaultPolicy")
+    assert isinstance(policy, iam.Policy)
+    actions: set[str] = set()
+    for statement in stack.resolve(policy.document)["Statement"]:
+        action = statement["Action"]
+        actions |= set(action if isinstance(action, list) else [action])
+    return actions
+
+
+def test_grant_send_returns_the_grant_with_exact_kms_actions(fresh_stack: Stack) -> None:
+    sync = build(fresh_stack)
+    sender = iam.Role(fresh_stack, "Sender", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    grant = grant_send(sender, sync.queue)
+    assert isinstance(grant, iam.Grant) and grant.success
+    assert _granted_actions(fresh_stack, sender) == {"sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"}
+
+
+def test_grant_send_to_a_queue_without_a_key_grants_no_kms(fresh_stack: Stack) -> None:
+    sender = iam.Role(fresh_stack, "Sender", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    queue = sqs.Queue(fresh_stack, "Plain", encryption=sqs.QueueEncryption.SQS_MANAGED)
+    assert isinstance(grant_send(sender, queue), iam.Grant)
+    assert _granted_actions(fresh_stack, sender) == {"sqs:SendMessage"}
+
+
+def test_sync_timing_defaults_have_no_problems() -> None:
+    assert list(SyncTiming().problems()) == []
+
+
+def test_sync_timing_problems_name_the_callers_keys() -> None:
+    timing = SyncTiming(lag_slo=Duration.hours(30))
+    ((prop, value, problem),) = timing.problems(names={"max_sync_lag": "max_sync_lag_hours"})
+    assert (prop, value.to_human_string()) == ("lag_slo", "1 day 6 hours")
+    assert problem == "must be longer than grace_period (1 minute) and shorter than max_sync_lag_hours (1 day)"
+
+
+def test_sync_timing_reports_a_wrong_type_before_the_rules() -> None:
+    timing = SyncTiming(max_sync_lag=24, max_receive_count=True)  # type: ignore[arg-type]
+    assert [(prop, problem) for prop, _, problem in timing.problems()] == [
+        ("max_sync_lag", "must be an aws_cdk.Duration"),
+        ("max_receive_count", "must be a whole number"),
+    ]
+
+
 def test_keys_only_stream_is_accepted(fresh_stack: Stack) -> None:
     build(fresh_stack, stream_view_type=dynamodb.StreamViewType.KEYS_ONLY)
     table = only(Template.from_stack(fresh_stack).to_json(), "AWS::DynamoDB::Table")
@@ -310,20 +385,39 @@ def test_an_existing_table_stream_is_used(fresh_stack: Stack) -> None:
 @pytest.mark.parametrize(
     ("make_target", "action"),
     [
-        (lambda s: OpenSearchIndexTarget(domain=_domain(s), index="users"), "es:ESHttpPost"),
+        (lambda s: OpenSearchIndexTarget(domain=_domain(s), index="users"), ["es:ESHttpGet", "es:ESHttpPost"]),
         (lambda s: LambdaFunctionTarget(function=_function(s)), "lambda:InvokeFunction"),
     ],
 )
-def test_targets_grant_the_verifier_what_it_reads(fresh_stack: Stack, make_target: Any, action: str) -> None:
-    build(fresh_stack, target=make_target(fresh_stack))
-    text = json.dumps(resources(Template.from_stack(fresh_stack).to_json(), "AWS::IAM::Policy"))
-    assert action in text
+def test_targets_grant_the_verifier_what_it_reads(fresh_stack: Stack, make_target: Any, action: Any) -> None:
+    sync = build(fresh_stack, target=make_target(fresh_stack))
+    assert sync.verifier.role is not None
+    Template.from_stack(fresh_stack).has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [fresh_stack.resolve(sync.verifier.role.role_name)],
+            "PolicyDocument": {
+                "Statement": Match.array_with([Match.object_like({"Action": action, "Effect": "Allow"})])
+            },
+        },
+    )
 
 
 def test_http_target_config_reaches_the_verifier(fresh_stack: Stack) -> None:
     build(fresh_stack, target=HttpEndpointTarget(url="https://sync.example.com/check"))
-    text = json.dumps(Template.from_stack(fresh_stack).to_json())
-    assert "https://sync.example.com/check" in text
+    Template.from_stack(fresh_stack).has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "GENBA_SYNC_TARGET_KIND": "http",
+                        "GENBA_SYNC_TARGET_CONFIG": '{"url":"https://sync.example.com/check","timeout_seconds":10}',
+                    }
+                )
+            }
+        },
+    )
 
 
 def _domain(stack: Stack) -> Any:

@@ -1,0 +1,167 @@
+"""The pipeline's alarms, as data: one :class:`AlarmSpec` per kind, in the order they are made.
+
+Each spec's ``group`` (``<Name>Alarms``) keeps the alarm's construct path, and so its logical
+id, as it was before alarms were data. Metrics come from the L2s (``queue.metric_*``,
+``function.metric_*``) and from :meth:`SyncVerification.metric` for the handlers' own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import aws_cloudwatch as cloudwatch
+
+from genba_constructs.alarms import AlarmSpec, Thresholds
+
+if TYPE_CHECKING:
+    from genba_constructs.sync_verification import SyncVerification
+    from genba_constructs.sync_verification.timing import SyncTiming
+
+_ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+_QUIET = cloudwatch.TreatMissingData.NOT_BREACHING
+_NOT_SYNCED_YET = "the verifier's 'change not synced yet' log lines (their reason) and the sync worker."
+
+
+def _above(
+    name: str,
+    subject: str,
+    runbook: str,
+    summary: str,
+    first_check: str,
+    metric: cloudwatch.IMetric,
+    thresholds: Thresholds,
+) -> AlarmSpec:
+    """An alarm on a count or an age: above the threshold fires, no data (an idle queue or function) is fine."""
+    return AlarmSpec(
+        runbook=runbook,
+        summary=summary,
+        first_check=first_check,
+        metric=metric,
+        thresholds=thresholds,
+        comparison=_ABOVE,
+        missing_data=_QUIET,
+        subject=subject,
+        group=f"{name}Alarms",
+    )
+
+
+def alarm_specs(sync: SyncVerification, timing: SyncTiming) -> list[AlarmSpec]:
+    """Every alarm of ``sync``: lag, DLQs, replay window, iterator age, errors and the canary."""
+    subject = sync.subject
+    lag_seconds = int(timing.max_sync_lag.to_seconds())
+    lag = Thresholds(warning=int(timing.lag_slo.to_seconds()), critical=lag_seconds // 2)
+    specs = [
+        _above(
+            "OldestChange",
+            f"{subject}-verification-queue",
+            "sync-lag",
+            f"A change has waited on the sync verification queue longer than the lag objective; "
+            f"at {lag_seconds / 3600:g} h it goes to the DLQ as not synced.",
+            _NOT_SYNCED_YET,
+            sync.queue.metric_approximate_age_of_oldest_message(),
+            lag,
+        ),
+        # SQS stops counting a message received 3+ times in ApproximateAgeOfOldestMessage: the
+        # verifier publishes the age of every change it leaves for later.
+        _above(
+            "PendingChange",
+            f"{subject}-pending-changes",
+            "sync-lag",
+            "The verifier found a change still not synced after the lag objective.",
+            _NOT_SYNCED_YET,
+            sync.metric("pending_age", statistic="Maximum"),
+            lag,
+        ),
+    ]
+    dlqs = [
+        (
+            "VerificationDlq",
+            "verification-dlq",
+            sync.dead_letter_queue,
+            "Changes were not synced (or could not be checked); each message's genba-reason attribute says why.",
+            "the genba-reason attribute of the messages, then resync those keys.",
+        ),
+        (
+            "StreamFailureDlq",
+            "stream-failure-dlq",
+            sync.stream_failure_dead_letter_queue,
+            "The replay function gave up on failed stream ranges: those changes were never verified.",
+            "the replay function's errors; replay the ranges by hand while the 24 h stream retention lasts.",
+        ),
+    ]
+    if sync.canary_dead_letter_queue is not None:
+        dlqs.append(
+            (
+                "CanaryDlq",
+                "canary-dlq",
+                sync.canary_dead_letter_queue,
+                "The scheduler could not write the canary item to the source table.",
+                "the messages' ERROR_CODE / ERROR_MESSAGE attributes and the scheduler role.",
+            )
+        )
+    for name, dlq, queue, summary, first_check in dlqs:
+        specs.append(
+            _above(
+                name,
+                f"{subject}-{dlq}",
+                "dlq-not-empty",
+                summary,
+                first_check,
+                queue.metric_approximate_number_of_messages_visible(),
+                Thresholds(critical=0),
+            )
+        )
+    window = timing.replay_window_seconds
+    specs.append(
+        _above(
+            "ReplayWindow",
+            f"{subject}-stream-failures",
+            "sync-replay-window",
+            f"Failed stream ranges wait for replay. Their records are at most "
+            f"{timing.max_record_age.to_hours():g} h old when they arrive and expire at 24 h: at warning about "
+            f"{(window - 900) / 3600:.1f} h are left, at critical about 6 h.",
+            "the replay function's errors and the stream failure queue; fix the cause before the records expire.",
+            sync.stream_failure_queue.metric_approximate_age_of_oldest_message(),
+            Thresholds(warning=900, critical=int(max(window - 6 * 3600, 1800))),
+        )
+    )
+    specs.append(
+        _above(
+            "IteratorAge",
+            f"{subject}-forwarder",
+            "stream-iterator-age",
+            "The forwarder is behind the source table's stream; records expire 24 h after they were written.",
+            "the forwarder's errors and throttles, and its reserved concurrency.",
+            sync.forwarder.metric("IteratorAge", statistic="Maximum"),
+            Thresholds(warning=600_000, critical=int(timing.max_record_age.to_seconds() * 1000 / 2)),
+        )
+    )
+    for name, function in (("Forwarder", sync.forwarder), ("Verifier", sync.verifier), ("Replay", sync.replay)):
+        specs.append(
+            _above(
+                f"{name}Errors",
+                f"{subject}-{name.lower()}",
+                "lambda-errors",
+                f"The sync {name.lower()} function failed invocations.",
+                "the function's ERROR log lines (request_id is the table key and sequence number).",
+                function.metric_errors(),
+                Thresholds(warning=0, critical=10),
+            )
+        )
+    if sync.canary_schedule is not None:
+        silent_for = timing.canary_silent_for
+        specs.append(
+            AlarmSpec(
+                runbook="sync-canary-silent",
+                summary=f"No canary change was verified for {int(silent_for.to_minutes())} minutes: the stream, "
+                "forwarder, sync or verifier is stuck (even if nothing else changed).",
+                first_check="the forwarder's IteratorAge, the verification queue's age and the canary DLQ.",
+                metric=sync.metric("canary_verified", period=silent_for),
+                thresholds=Thresholds(critical=1),
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                missing_data=cloudwatch.TreatMissingData.BREACHING,  # no canary verified publishes nothing
+                subject=f"{subject}-canary",
+                group="CanarySilentAlarms",
+            )
+        )
+    return specs

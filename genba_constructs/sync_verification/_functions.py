@@ -1,0 +1,277 @@
+"""The three sync functions and how they are wired: forwarder, replay and verifier.
+
+Each is a :class:`SyncFunction` (its own log group, an explicit role, genba's runtime and
+layers, the shared acknowledgements). :func:`build_functions` connects them: the stream to the
+forwarder, failed stream ranges to the replay, the verification queue to the verifier, and
+grants each exactly the queues it sends to.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from genba_constructs.handler_code import handler_code_path
+from genba_constructs.handler_runtime import (
+    ARCHITECTURE,
+    POWERTOOLS_LOG_LEVEL,
+    POWERTOOLS_METRICS_NAMESPACE,
+    POWERTOOLS_SERVICE_NAME,
+    PYTHON_RUNTIME,
+    handler_layers,
+)
+from genba_constructs.nag import acknowledge
+from genba_constructs.service_log_group import log_group_encryption_key
+from genba_constructs.sync_targets import SyncTarget
+from genba_constructs.sync_verification._contract import ENV, SYNC_METRICS_NAMESPACE
+from genba_constructs.sync_verification._queues import REPLAY_TIMEOUT, OnFailureQueue, SyncQueues, grant_send
+from genba_constructs.sync_verification.timing import SyncTiming
+
+_VPC_REASON = (
+    "The sync functions call only AWS APIs (DynamoDB Streams, SQS, the target) over TLS with IAM; "
+    "a VPC would add NAT or endpoints but no control over those calls."
+)
+_DLQ_REASON = (
+    "Invoked synchronously by an event source mapping: failures go to the mapping's on-failure "
+    "queue (stream) or the queue's redrive DLQ (SQS); an async DLQ would never receive anything."
+)
+_RUNTIME_REASON = (
+    "The runtime is pinned in genba_constructs/handler_runtime.py to the newest Python for which "
+    "the pinned Powertools layer is published; it moves with that layer."
+)
+_FUNCTION_ACKNOWLEDGEMENTS = (
+    ("NIST.800.53.R5-LambdaInsideVPC", _VPC_REASON),
+    ("NIST.800.53.R5-LambdaDLQ", _DLQ_REASON),
+    ("Serverless-LambdaDLQ", _DLQ_REASON),
+    ("AwsSolutions-L1", _RUNTIME_REASON),
+    ("Serverless-LambdaLatestVersion", _RUNTIME_REASON),
+)
+
+
+class SyncFunction(Construct):
+    """One sync function: ``LogGroup``, an explicit ``Role`` (logs to that group only) and the ``Resource``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        code: str,
+        purpose: str,
+        subject: str,
+        service_name: str,
+        env: dict[str, str],
+        timeout: Duration,
+        concurrency: int,
+        log_key: kms.IKey,
+        retention: logs.RetentionDays,
+        removal: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        description = f"genba sync verification ({subject}): {purpose}"
+        self.log_group = logs.LogGroup(
+            self, "LogGroup", retention=retention, encryption_key=log_key, removal_policy=removal
+        )
+        # An explicit role instead of AWSLambdaBasicExecutionRole: logs go to this log group only.
+        self.role = iam.Role(
+            self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],  # the Arn attribute ends in ":*" (its streams)
+            )
+        )
+        self.function = lambda_.Function(
+            self,
+            "Resource",
+            description=description,
+            runtime=PYTHON_RUNTIME,
+            architecture=ARCHITECTURE,
+            layers=handler_layers(self),
+            code=lambda_.Code.from_asset(handler_code_path(code)),
+            handler="index.handler",
+            role=self.role,
+            timeout=timeout,
+            memory_size=256,
+            reserved_concurrent_executions=concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            environment={
+                **env,
+                POWERTOOLS_SERVICE_NAME: service_name,
+                POWERTOOLS_METRICS_NAMESPACE: SYNC_METRICS_NAMESPACE,
+                POWERTOOLS_LOG_LEVEL: "INFO",
+            },
+        )
+        for rule, reason in _FUNCTION_ACKNOWLEDGEMENTS:
+            acknowledge(self.function, rule, reason)
+        acknowledge(
+            self.role,
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "The statements are least-privilege grants for this one role's resources (named queues, "
+            "tables, key, log group), created and deleted with it; a managed policy would add nothing.",
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5",
+            "X-Ray's PutTraceSegments/PutTelemetryRecords and DynamoDB's ListStreams support no "
+            "resource-level permissions; every other statement names its resources.",
+            finding="Resource::*",
+        )
+
+    def depend_on_policy_only(self) -> None:
+        """The role is already a GetAtt dependency: keep only the policy in DependsOn (cfn-lint W3005)."""
+        policy = self.role.node.try_find_child("DefaultPolicy")
+        if policy is None:
+            return
+        function_cfn = self.function.node.default_child
+        assert isinstance(function_cfn, lambda_.CfnFunction)
+        policy_cfn = policy.node.default_child
+        assert isinstance(policy_cfn, iam.CfnPolicy)
+        function_cfn.add_override("DependsOn", [Stack.of(self).get_logical_id(policy_cfn)])
+
+
+@dataclass(frozen=True)
+class StreamProps:
+    """How the forwarder reads the stream and the verifier reads its queue (validated by the construct)."""
+
+    parallelization_factor: int
+    forwarder_batch_size: int
+    retry_attempts: int
+    verifier_batch_size: int
+    reserved_concurrency: tuple[int, int, int]
+    version_attribute: str
+
+
+@dataclass(frozen=True)
+class SyncFunctions:
+    forwarder: lambda_.Function
+    replay: lambda_.Function
+    verifier: lambda_.Function
+
+
+def build_functions(
+    scope: Construct,
+    *,
+    subject: str,
+    service_name: str,
+    table: dynamodb.ITable,
+    target: SyncTarget,
+    queues: SyncQueues,
+    timing: SyncTiming,
+    props: StreamProps,
+    canary_key: dict[str, dict[str, str]],
+    retention: logs.RetentionDays,
+    removal: RemovalPolicy,
+) -> SyncFunctions:
+    """Forwarder, replay and verifier with their event sources and grants, in the order their policies list them."""
+    log_key = log_group_encryption_key(scope, "LogKey", removal_policy=removal)
+    common_env = {
+        ENV["verification_queue_url"]: queues.verification_queue.queue_url,
+        ENV["verification_dlq_url"]: queues.dead_letter_queue.queue_url,
+        ENV["grace_period_seconds"]: str(timing.grace_seconds),
+        ENV["max_sync_lag_seconds"]: str(int(timing.max_sync_lag.to_seconds())),
+        ENV["version_attribute"]: props.version_attribute,
+        ENV["canary_key"]: json.dumps(canary_key),
+    }
+    forwarder_concurrency, verifier_concurrency, replay_concurrency = props.reserved_concurrency
+
+    def function(
+        id: str, code: str, purpose: str, env: dict[str, str], timeout: Duration, concurrency: int
+    ) -> SyncFunction:
+        return SyncFunction(
+            scope,
+            id,
+            code=code,
+            purpose=purpose,
+            env=env,
+            timeout=timeout,
+            concurrency=concurrency,
+            removal=removal,
+            subject=subject,
+            service_name=service_name,
+            log_key=log_key,
+            retention=retention,
+        )
+
+    forwarder = function(
+        "Forwarder",
+        "sync_forwarder",
+        "forwards each stream change to the verification queue",
+        common_env,
+        Duration.seconds(60),
+        forwarder_concurrency,
+    )
+    forwarder.function.add_event_source(
+        sources.DynamoEventSource(
+            table,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=props.forwarder_batch_size,
+            bisect_batch_on_error=True,
+            retry_attempts=props.retry_attempts,
+            max_record_age=timing.max_record_age,
+            report_batch_item_failures=True,
+            parallelization_factor=props.parallelization_factor,
+            on_failure=OnFailureQueue(queues.stream_failure_queue),
+        )
+    )
+    replay = function(
+        "Replay",
+        "sync_replay",
+        "re-reads failed stream ranges from the stream and forwards them",
+        common_env,
+        REPLAY_TIMEOUT,
+        replay_concurrency,
+    )
+    table.grant_stream_read(replay.function)
+    replay.function.add_event_source(
+        sources.SqsEventSource(queues.stream_failure_queue, batch_size=1, report_batch_item_failures=True)
+    )
+    verifier_env = {**common_env, ENV["source_table_name"]: table.table_name, ENV["target_kind"]: target.kind}
+    verifier = function(
+        "Verifier",
+        "sync_verifier",
+        "checks each change against the sync target",
+        verifier_env,
+        timing.verifier_timeout,
+        verifier_concurrency,
+    )
+    verifier.function.add_environment(
+        ENV["target_config"],
+        Stack.of(scope).to_json_string(target.bind(verifier.function, version_attribute=props.version_attribute)),
+    )
+    table.grant(verifier.function, "dynamodb:BatchGetItem")
+    verifier.function.add_event_source(
+        sources.SqsEventSource(
+            queues.verification_queue,
+            batch_size=props.verifier_batch_size,
+            max_batching_window=timing.verifier_batching_window if props.verifier_batch_size > 10 else None,
+            report_batch_item_failures=True,
+        )
+    )
+    for queue_consumer in (verifier, replay):
+        acknowledge(
+            queue_consumer.function,
+            "Serverless-LambdaEventSourceMappingDestination",
+            "An SQS event source mapping has no on-failure destination: a message that keeps failing "
+            "goes to the queue's redrive DLQ, which has a 'DLQ not empty' alarm.",
+        )
+    grant_send(forwarder.function, queues.stream_failure_queue)
+    for sender in (forwarder, replay):
+        grant_send(sender.function, queues.verification_queue)
+    for sender in (forwarder, replay, verifier):
+        grant_send(sender.function, queues.dead_letter_queue)
+        # (The event source grants the verifier ReceiveMessage, DeleteMessage and ChangeMessageVisibility,
+        # which its backoff uses.)
+        sender.depend_on_policy_only()
+    return SyncFunctions(forwarder=forwarder.function, replay=replay.function, verifier=verifier.function)

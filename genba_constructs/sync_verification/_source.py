@@ -1,0 +1,71 @@
+"""The source table and its stream: created with secure defaults, or an existing one checked for a stream.
+
+Also the canary item's key, built from the table's key schema (the canary schedule writes it,
+the verifier recognises it).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from genba_constructs._validation import fail
+from genba_constructs.nag import acknowledge
+from genba_constructs.sync_verification._contract import CANARY_PARTITION_VALUE, NAME
+
+# The canary key's value per key type (B is base64, as DynamoDB's typed form carries it).
+_CANARY_VALUES = {
+    dynamodb.AttributeType.STRING: ("S", CANARY_PARTITION_VALUE),
+    dynamodb.AttributeType.NUMBER: ("N", "-1"),
+    dynamodb.AttributeType.BINARY: ("B", "Z2VuYmEtc3luYy1jYW5hcnk="),
+}
+
+
+def build_source_table(
+    scope: Construct,
+    *,
+    existing: dynamodb.ITable | None,
+    table_name: str | None,
+    partition_key: dynamodb.Attribute,
+    sort_key: dynamodb.Attribute | None,
+    stream_view_type: dynamodb.StreamViewType,
+    removal: RemovalPolicy,
+) -> dynamodb.ITable:
+    """``existing`` if given (it must have a stream), else a new table ``SourceTable`` with a stream."""
+    table = existing
+    if table is None:
+        table = dynamodb.Table(
+            scope,
+            "SourceTable",
+            table_name=table_name,
+            partition_key=partition_key,
+            sort_key=sort_key,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            stream=stream_view_type,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            removal_policy=removal,
+            deletion_protection=removal == RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            table,
+            "NIST.800.53.R5-DynamoDBInBackupPlan",
+            "Point-in-time recovery (35 days) is on; AWS Backup plans are an account-level choice "
+            "outside this construct.",
+        )
+    if table.table_stream_arn is None:
+        raise fail(NAME, "source_table", table.node.path, "has no stream (table_stream_arn is unset)")
+    return table
+
+
+def canary_key(partition_key: dynamodb.Attribute, sort_key: dynamodb.Attribute | None) -> dict[str, dict[str, str]]:
+    """The canary item's key in DynamoDB's typed form."""
+    key = {}
+    for attribute in (partition_key, sort_key):
+        if attribute is not None:
+            kind, value = _CANARY_VALUES[attribute.type]
+            key[attribute.name] = {kind: value}
+    return key
