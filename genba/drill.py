@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from genba.assembly import Environment, InputError
 from genba.aws import Clients
-from genba.report import FAIL, INFO, Report
+from genba.report import FAIL, INFO, WARN, Report
 
 REASON = "genba drill: proving the notification path (the alarm returns to its real state at the end)"
 
@@ -94,8 +94,10 @@ def run_drill(
         if topics:
             _deliver(env, sns, sqs, cloudwatch, report, topics, real, subscriptions, queue_holder, timeout_seconds)
     finally:
-        _restore(cloudwatch, real, report)
-        _clean_up(sns, sqs, subscriptions, queue_holder, report)
+        try:
+            _restore(cloudwatch, real, report)
+        finally:
+            _clean_up(sns, sqs, subscriptions, queue_holder, report)
     return _end(report, env)
 
 
@@ -125,12 +127,19 @@ def _deliver(
                 ]
             )
         step.note = queue_url.rsplit("/", 1)[-1]
+    drilled: set[str] = set()
     with report.step("set ALARM") as step:
-        for name in real:
+        for name, alarm in real.items():
             step.checked += 1
+            if alarm.get("StateValue") == "ALARM":
+                # CloudWatch notifies on a state change only; forcing it OK first would tell the
+                # subscribers that a real incident is over.
+                report.finding(step, WARN, name, "in ALARM for real: not drilled (no state change, no notification)")
+                continue
             cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason=REASON)
+            drilled.add(name)
     with report.step("notifications") as step:
-        waiting = set(real)
+        waiting = set(drilled)
         deadline = time.monotonic() + timeout_seconds
         while waiting and time.monotonic() < deadline:
             messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)

@@ -24,26 +24,26 @@ from genba.assembly import Environment, Resolver, load_environment
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"
 ENV = "dev"
-SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots" / ENV
+SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots"
 
 
-def write_assembly(outdir: Path) -> Path:
-    """A cloud assembly of the dev stage whose templates are the dev snapshots."""
-    stage = outdir / f"assembly-{ENV}"
+def write_assembly(outdir: Path, env: str = ENV) -> Path:
+    """A cloud assembly of one stage whose templates are that environment's snapshots."""
+    stage = outdir / f"assembly-{env}"
     stage.mkdir(parents=True)
     artifacts: dict[str, Any] = {}
-    for template in sorted(SNAPSHOTS.glob("*.json")):
+    for template in sorted((SNAPSHOTS / env).glob("*.json")):
         name = template.stem
         (stage / template.name).write_text(template.read_text())
-        artifacts[f"{ENV}{name}"] = {
+        artifacts[f"{env}{name}"] = {
             "type": "aws:cloudformation:stack",
             "environment": f"aws://{ACCOUNT}/{REGION}",
-            "displayName": f"{ENV}/{name.rsplit('-', 1)[-1]}",
-            "properties": {"templateFile": template.name, "stackName": name, "terminationProtection": False},
+            "displayName": f"{env}/{name.rsplit('-', 1)[-1]}",
+            "properties": {"templateFile": template.name, "stackName": name, "terminationProtection": env == "prod"},
         }
     (stage / "manifest.json").write_text(json.dumps({"artifacts": artifacts}))
-    top = {"type": "cdk:cloud-assembly", "properties": {"directoryName": stage.name, "displayName": ENV}}
-    (outdir / "manifest.json").write_text(json.dumps({"artifacts": {f"assembly-{ENV}": top}}))
+    top = {"type": "cdk:cloud-assembly", "properties": {"directoryName": stage.name, "displayName": env}}
+    (outdir / "manifest.json").write_text(json.dumps({"artifacts": {f"assembly-{env}": top}}))
     return outdir
 
 
