@@ -106,10 +106,19 @@ def synth_environment(name: str, assembly: Path = DEFAULT_ASSEMBLY) -> None:
 
     sys.path.insert(0, str(ROOT))
     from app import build_app, cdk_json_context
+    from genba_constructs import GenbaPropsError
+    from stacks.config import ConfigError
 
     shutil.rmtree(assembly, ignore_errors=True)
-    app = build_app({**cdk_json_context(), "env": name}, outdir=str(assembly))
-    app.synth()
+    try:
+        app = build_app({**cdk_json_context(), "env": name}, outdir=str(assembly))
+        app.synth()
+    except (ConfigError, GenbaPropsError) as error:
+        raise InputError(f"configuration error: {error}") from None
+    except RuntimeError as error:
+        if "ValidationFailed" not in str(error):
+            raise
+        raise InputError(f"cdk-nag found unacknowledged findings in {name} (run `make synth` for the list)") from None
 
 
 class Resolver:

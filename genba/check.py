@@ -36,7 +36,7 @@ def make_resolver(environment: Environment, clients: Clients, report: Report, st
         try:
             for page in pages(clients("cloudformation").list_stack_resources, StackName=stack_name):
                 ids.update({r["LogicalResourceId"]: r["PhysicalResourceId"] for r in page["StackResourceSummaries"]})
-        except (ClientError, BotoCoreError) as error:
+        except ClientError as error:  # not deployed, or not readable; no connection at all is exit 2 (cli)
             report.finding(step, FAIL, stack_name, f"cannot read the deployed stack ({error})")
         return ids
 
