@@ -295,7 +295,7 @@ def run_check(
     with report.step("sync canary") as step:
         check_canary(env, resolver, clients, report, step, now())
     if since:
-        with report.step(f"alarm history ({since})") as step:
+        with report.step(f"alarm history ({since.total_seconds() / 3600:g} h)") as step:
             alarm_history(env, clients, report, step, now(), since)
     report.summary(f"genba check {env.name}")
     return 1 if report.failed else 0
