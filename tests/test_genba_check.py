@@ -258,3 +258,49 @@ def test_fails_on_bad_input_with_one_line(argv: list[str], message: str, capsys:
     captured = capsys.readouterr()
     assert captured.err.startswith(message)
     assert len(captured.err.strip().splitlines()) == 1
+
+
+def _replace_alarm(account: Account, name: str, **changes: Any) -> None:
+    cloudwatch = account.client("cloudwatch")
+    (alarm,) = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    keys = (
+        "AlarmName",
+        "Namespace",
+        "MetricName",
+        "Statistic",
+        "Period",
+        "ComparisonOperator",
+        "EvaluationPeriods",
+        "TreatMissingData",
+        "Dimensions",
+        "Metrics",
+        "Threshold",
+        "AlarmActions",
+        "OKActions",
+    )
+    params = {k: alarm[k] for k in keys if alarm.get(k) not in (None, [])}
+    cloudwatch.put_metric_alarm(**{**params, **changes})
+
+
+def test_changed_metric_math_is_caught(account: Account, assembly: Path) -> None:
+    name = "genba-dev-service-hosts-disk-full-soon-critical"
+    (alarm,) = account.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    metrics = [{**q, "Expression": "used + RATE(used) * 3600"} if "Expression" in q else q for q in alarm["Metrics"]]
+    _replace_alarm(account, name, Metrics=metrics)
+    code, output = run(account, assembly)
+    assert code == 1
+    assert fails(output) == [
+        f"FAIL alarms: {name}: metric expr_1 Expression used + RATE(used) * 3600 in the "
+        "account, used + RATE(used) * 3600 * 24 in the template"
+    ]
+
+
+def test_alarm_notifying_another_topic_is_caught(account: Account, assembly: Path) -> None:
+    other = account.client("sns").create_topic(Name="someone-elses-topic")["TopicArn"]
+    name = "genba-dev-app-logs-log-silence-critical"
+    _replace_alarm(account, name, AlarmActions=[other])
+    code, output = run(account, assembly)
+    assert code == 1
+    assert fails(output) == [
+        f"FAIL alarms: {name}: AlarmActions ['{other}'] in the account, ['{account.topic_arn}'] missing (template)"
+    ]
