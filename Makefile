@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export AWS_EC2_METADATA_DISABLED := true
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup synth test lint nag-report bench snapshots cost demo bench-sync soak-sync detect clean
+.PHONY: setup synth test lint nag-report bench snapshots cost demo bench-sync soak-sync detect clean check drill docs
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -57,6 +57,19 @@ soak-sync: setup
 # alarm semantics); exits 1 when a mode goes undetected or past its goal. Writes docs/detection.md.
 detect: setup
 	$(PY) -m tools.detect --write docs/detection.md
+
+# The deployed environment against its templates (read-only), and an alarm drill, with the
+# operator's AWS credentials: `make check ENV=prod [SINCE=24h]`, `make drill ENV=dev [ALARM=name]`
+# (PRODUCTION=yes to drill a production environment). Each synthesizes ENV offline first.
+check: setup
+	$(if $(ENV),,$(error give the environment: make check ENV=dev))
+	$(PY) -m genba synth --env $(ENV)
+	$(PY) -m genba check --env $(ENV) $(if $(SINCE),--since $(SINCE))
+
+drill: setup
+	$(if $(ENV),,$(error give the environment: make drill ENV=dev))
+	$(PY) -m genba synth --env $(ENV)
+	$(PY) -m genba drill --env $(ENV) $(if $(ALARM),--alarm $(ALARM)) $(if $(filter yes,$(PRODUCTION)),--i-know-this-is-production)
 
 clean:
 	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
