@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export AWS_EC2_METADATA_DISABLED := true
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup synth test lint nag-report bench snapshots cost demo bench-sync soak-sync clean
+.PHONY: setup synth test lint nag-report bench snapshots docs cost demo bench-sync soak-sync clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -58,6 +58,11 @@ clean:
 
 snapshots: setup
 	$(PY) -m tools.snapshots
+
+# Generated reference pages (tests fail when they are stale): configuration keys, alarms.
+docs: setup
+	$(PY) -m tools.config_docs
+	$(PY) -m tools.alarm_docs
 
 cost: setup
 	$(PY) -m tools.cost_estimate
