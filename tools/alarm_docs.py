@@ -53,6 +53,11 @@ class Alarm:
     datapoints_to_alarm: int
 
     @property
+    def periods(self) -> str:
+        """``3 of 3 x 10 min``: breaching periods of evaluated periods, times the period."""
+        return f"{self.datapoints_to_alarm} of {self.evaluation_periods} x {_duration(self.period_seconds)}"
+
+    @property
     def pattern(self) -> str:
         """The alarm's name with the environment left open: ``genba-<env>-app-logs-log-errors``."""
         return f"genba-<env>-{self.subject}-{self.runbook}"
@@ -211,15 +216,14 @@ def render() -> str:
         rows = dict.fromkeys((a.pattern, a.severity) for a in of_kind)
         for pattern, severity in rows:
             same = [a for a in of_kind if (a.pattern, a.severity) == (pattern, severity)]
-            first = same[0]
-            thresholds = {a.environment: f"{first.comparison} {_number(a.threshold)}" for a in same}
+            thresholds = {a.environment: f"{a.comparison} {_number(a.threshold)}" for a in same}
             cells = [
                 f"`{pattern}-{severity}`",
                 severity,
                 f"`{_texts(same, 'metric', environments)}`",
-                first.comparison,
-                f"{first.datapoints_to_alarm} of {first.evaluation_periods} x {_duration(first.period_seconds)}",
-                first.missing_data,
+                _texts(same, "comparison", environments),
+                _texts(same, "periods", environments),
+                _texts(same, "missing_data", environments),
                 *(thresholds.get(env, "-") for env in environments),
             ]
             out.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
