@@ -77,5 +77,10 @@ clean:
 snapshots: setup
 	$(PY) -m tools.snapshots
 
+# Generated reference pages (tests fail when they are stale): configuration keys, alarms.
+docs: setup
+	$(PY) -m tools.config_docs
+	$(PY) -m tools.alarm_docs
+
 cost: setup
 	$(PY) -m tools.cost_estimate

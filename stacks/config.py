@@ -95,7 +95,25 @@ def _archive_setting(prop: str) -> Any:
 
 @dataclass(frozen=True)
 class LoggingConfig:
-    """Log groups, the archive and CloudTrail of one environment."""
+    """Log groups, the archive and CloudTrail of one environment.
+
+    :param application_log_retention_days: days CloudWatch Logs keeps the application log group.
+    :param audit_log_retention_days: days CloudWatch Logs keeps the audit log group (login history,
+        operations on mail templates).
+    :param error_lines_warning_per_5min: ERROR lines in 5 minutes that raise the ``log-errors`` warning.
+    :param error_lines_critical_per_5min: ERROR lines in 5 minutes that raise the ``log-errors`` critical alarm.
+    :param archive_expire_after_days: days after which archived objects expire (the end of their life).
+    :param archive_infrequent_access_after_days: days after which archived objects move to Standard-IA.
+    :param archive_glacier_after_days: days after which archived objects move to Glacier Flexible Retrieval.
+    :param archive_object_lock_days: object lock retention of archived objects, in days.
+    :param archive_object_lock_mode: object lock mode. Default (none): compliance in production,
+        governance elsewhere.
+    :param archive_noncurrent_versions_expire_after_days: days after which noncurrent versions expire.
+    :param cloudtrail_enabled: create a multi-region trail into the archive; false where an
+        organization trail exists (the ``cloudtrail`` table stays, empty).
+    :param athena_bytes_scanned_cutoff_gb: the Athena workgroup's per-query scan limit, enforced.
+    :param athena_results_expire_after_days: days after which Athena query results expire.
+    """
 
     application_log_retention_days: int = setting(30, check=RETENTION)
     audit_log_retention_days: int = setting(400, check=RETENTION)
@@ -167,6 +185,20 @@ _SYNC_TIMING_KEYS = {
 class SyncConfig:
     """The sync-verification pipeline: the reference user table proven synced to its replica.
 
+    :param source_table_name: the user table (with a stream).
+    :param replica_table_name: the replica the user table is synced to.
+    :param create_tables: create both tables (dev).
+    :param source_stream_label: the existing table's stream label (required unless ``create_tables``).
+    :param version_attribute: numeric attribute that grows with every write.
+    :param max_sync_lag_hours: after this, a change not synced goes to the DLQ with its reason;
+        the ``sync-lag`` critical alarm fires at half of it.
+    :param grace_period_seconds: delay of each verification.
+    :param lag_slo_minutes: the lag objective (the ``sync-lag`` warning).
+    :param parallelization_factor: forwarder batches per shard.
+    :param max_receives: receives before SQS redrives (must let the backoff reach the max lag).
+    :param canary_interval_minutes: how often the canary item is written.
+    :param canary_silent_minutes: silence of the canary that raises ``sync-canary-silent``.
+
     The timing keys are checked by genba_constructs' ``SyncTiming`` (the construct's own rules).
     """
 
@@ -207,7 +239,14 @@ class SyncConfig:
 
 @dataclass(frozen=True)
 class CostConfig:
-    """Volumes the monthly cost estimate (`make cost`) assumes; they change no resource."""
+    """Volumes the monthly cost estimate (`make cost`) assumes; they change no resource.
+
+    :param log_ingestion_gb_per_month: GB of logs ingested into CloudWatch Logs a month.
+    :param log_compression_ratio: archived (gzip) size as a share of the ingested size.
+    :param sync_changes_per_month: changes of the synced table a month (priced only with a sync stack).
+    :param custom_metric_values_per_dimension: distinct values per dimension of a metric filter
+        with dimensions (each value is a custom metric).
+    """
 
     log_ingestion_gb_per_month: float = setting(50.0, check=in_range(0, 1_000_000))
     log_compression_ratio: float = setting(0.15, check=in_range(0.01, 1))
@@ -217,7 +256,13 @@ class CostConfig:
 
 @dataclass(frozen=True)
 class HostLogFileConfig:
-    """One log file on the reference service's hosts, shipped by the CloudWatch agent."""
+    """One log file on the reference service's hosts, shipped by the CloudWatch agent.
+
+    :param file_path: the file (glob) on the host.
+    :param log_group: the log group it is shipped to (one stream per instance).
+    :param timestamp_format: the agent's format of each line's timestamp (``%Y-%m-%dT%H:%M:%S``).
+        Default: the time the agent reads the line.
+    """
 
     file_path: str = setting(check=matches(r"/\S*", "an absolute path"))
     log_group: Literal["application", "audit"] = setting()
@@ -226,7 +271,26 @@ class HostLogFileConfig:
 
 @dataclass(frozen=True)
 class HostsConfig:
-    """The reference service's hosts: its Auto Scaling group (an Elastic Beanstalk environment's)."""
+    """The reference service's hosts: its Auto Scaling group (an Elastic Beanstalk environment's).
+
+    :param auto_scaling_group_name: the group (from the EB console or
+        ``aws elasticbeanstalk describe-environment-resources``; never looked up at synth).
+    :param instance_role_name: the instances' role; the agent's managed policy is attached to it.
+        Default: not attached (the stack outputs the policy's ARN).
+    :param target_tag_key: associations target instances with this tag instead of the group's
+        ``aws:autoscaling:groupName`` tag (given with ``target_tag_value``).
+    :param target_tag_value: the value of ``target_tag_key``.
+    :param log_files: the application log files the agent ships.
+    :param disk_used_warning_percent: ``disk-used`` warning threshold.
+    :param disk_used_critical_percent: ``disk-used`` critical threshold.
+    :param disk_full_forecast_hours: ``disk-full-soon`` fires when a filesystem would be full within these hours.
+    :param inodes_free_warning: ``inodes-low`` warning: at most this many free inodes.
+    :param inodes_free_critical: ``inodes-low`` critical: at most this many free inodes.
+    :param memory_used_warning_percent: ``memory-used`` warning threshold.
+    :param memory_used_critical_percent: ``memory-used`` critical threshold.
+    :param reapply_every_minutes: the associations run again this often, so drift heals.
+    :param agent_log_retention_days: retention of the agent's own log group.
+    """
 
     auto_scaling_group_name: str = setting(check=matches(r"\S(?:.{0,253}\S)?", "an Auto Scaling group name"))
     instance_role_name: str | None = setting(None, check=matches(r"[\w+=,.@-]{1,64}", "an IAM role name"))
@@ -265,7 +329,22 @@ class HostsConfig:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """The log search domain of one environment (sizing checked by genba_constructs.SearchSizing)."""
+    """The log search domain of one environment (sizing checked by genba_constructs.SearchSizing).
+
+    :param instance_type: data node instance type, ``<family>.<size>.search``.
+    :param data_nodes: data nodes (a multiple of the zone count).
+    :param volume_gib: EBS storage per data node, GiB.
+    :param availability_zones: zones the data nodes are spread over.
+    :param master_instance_type: dedicated master instance type (with ``master_nodes``).
+    :param master_nodes: dedicated masters: 0, 3 or 5.
+    :param multi_az_with_standby: Multi-AZ with Standby (needs three zones and dedicated masters).
+    :param index_retention_days: indices older than this are deleted (the ISM policy).
+    :param log_retention_days: retention of the domain's slow, error and audit log groups.
+    :param free_storage_alarm_percent: ``opensearch-free-storage`` fires at or below this share of
+        one node's storage.
+    :param cpu_alarm_percent: ``opensearch-cpu`` threshold (Maximum, 3 x 15 minutes).
+    :param jvm_memory_pressure_alarm_percent: ``opensearch-jvm-memory`` threshold (Maximum, 3 x 1 minute).
+    """
 
     instance_type: str = "t3.small.search"
     data_nodes: int = setting(1, check=in_range(1, 1000))
@@ -298,7 +377,21 @@ class SearchConfig:
 
 @dataclass(frozen=True)
 class EnvironmentConfig:
-    """One deployment environment (a CDK Stage named after it)."""
+    """One deployment environment (a CDK Stage named after it).
+
+    :param region: AWS region.
+    :param owner: value of the ``owner`` tag on every resource.
+    :param alarm_emails: addresses subscribed to the environment's alarm topic.
+    :param account: 12-digit account id; leave out for an environment-agnostic synth.
+    :param production: a production environment: termination protection, no destroy.
+    :param allow_destroy: stateful resources are destroyed with their stack (never in production).
+    :param runbook_url: the runbook every alarm description links to.
+    :param logging: log retention, error-line thresholds, archive life cycle, CloudTrail, Athena.
+    :param cost: volumes the cost estimate (``make cost``) assumes; no resource depends on them.
+    :param hosts: the reference service's hosts. Default: no hosts stack.
+    :param search: the log search domain.
+    :param sync: the user table and its replica. Default: no sync stack.
+    """
 
     name: str = field(metadata={"from_key": True})
     region: str = setting(check=matches(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", "an AWS region name"))

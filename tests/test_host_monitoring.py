@@ -411,15 +411,14 @@ def test_every_application_log_group_the_agent_ships_to_has_a_silence_alarm(
     assert application_groups <= watched
 
 
-def readme_detection_minutes() -> dict[str, int]:
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Host monitoring", 1)[1].split("\n## ", 1)[0]
+def documented_detection_minutes() -> dict[str, int]:
+    section = (ROOT / "docs" / "constructs" / "host_monitoring.md").read_text()
     rows = re.findall(r"^\| `([a-z-]+)`[^|]*\|[^|]*\|[^|]*\| (\d+) minutes \|$", section, flags=re.MULTILINE)
     return {slug: int(minutes) for slug, minutes in rows}
 
 
-def test_readme_states_the_detection_time_of_every_host_alarm(templates: dict[str, dict[str, Any]]) -> None:
-    stated = readme_detection_minutes()
+def test_docs_state_the_detection_time_of_every_host_alarm(templates: dict[str, dict[str, Any]]) -> None:
+    stated = documented_detection_minutes()
     assert set(stated) == {
         "disk-used",
         "disk-full-soon",
@@ -437,7 +436,7 @@ def test_readme_states_the_detection_time_of_every_host_alarm(templates: dict[st
             slug = next((s for s in stated if f"-{s}-" in name), None)
             if slug is None:
                 continue
-            assert detection_seconds(alarm) == stated[slug] * 60, f"{name}: README says {stated[slug]} minutes"
+            assert detection_seconds(alarm) == stated[slug] * 60, f"{name}: the docs say {stated[slug]} minutes"
 
 
 def test_prod_thresholds_come_from_config(templates: dict[str, dict[str, Any]]) -> None:

@@ -1,10 +1,15 @@
-"""Every alarm links a runbook section that exists, and every section belongs to an alarm."""
+"""Every alarm links a runbook section that exists, and every section belongs to an alarm.
+
+Checked twice: against the alarm specs the environments' AlarmFactory recorded (what
+docs/alarms.md is generated from) and against the synthesized templates' descriptions.
+"""
 
 from __future__ import annotations
 
 import re
 
 from tests.conftest import ROOT
+from tools.alarm_docs import environment_records, runbooks_used
 from tools.assembly import SynthesizedStack
 
 RUNBOOKS = ROOT / "docs" / "runbooks.md"
@@ -48,6 +53,24 @@ def test_every_alarm_links_an_existing_runbook_section(synthesized_stacks: list[
 def test_every_runbook_section_has_an_alarm(synthesized_stacks: list[SynthesizedStack]) -> None:
     used = set(alarm_runbooks(synthesized_stacks).values())
     assert runbook_sections() - used == set()
+
+
+def test_every_runbook_an_alarm_spec_names_has_a_section() -> None:
+    assert runbooks_used() - runbook_sections() == set()
+
+
+def test_every_runbook_section_is_named_by_an_alarm_spec() -> None:
+    assert runbook_sections() - runbooks_used() == set()
+
+
+def test_the_recorded_specs_are_every_alarm_in_the_templates(synthesized_stacks: list[SynthesizedStack]) -> None:
+    in_templates = {
+        alarm["Properties"]["AlarmName"]
+        for stack in synthesized_stacks
+        for alarm in stack.resources_of_type("AWS::CloudWatch::Alarm").values()
+    }
+    recorded = {record.alarm_name for records in environment_records().values() for record in records}
+    assert recorded == in_templates
 
 
 def test_every_section_answers_the_four_questions() -> None:
