@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
-from genba_constructs import GenbaPropsError, LogSearch, LogSearchAlarmSettings, SearchSizing
+from genba_constructs import AlarmSet, GenbaPropsError, LogSearch, LogSearchAlarmSettings, SearchSizing, Severity
 from genba_constructs.log_search import ISM_CONTRACT, free_storage_threshold_mib
 from tests.conftest import cdk_json_context
 
@@ -59,6 +60,23 @@ def domain_props(template: Template) -> dict[str, Any]:
     return dict(domain["Properties"])
 
 
+def logical_id(construct: Any) -> str:
+    """The logical id of a construct's CloudFormation resource (or of the resource itself)."""
+    resource = getattr(construct.node, "default_child", None) or construct
+    return Stack.of(construct).get_logical_id(resource)
+
+
+def arn_of(construct: Any) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id(construct), "Arn"]}
+
+
+def joined_json(value: Any) -> Any:
+    """A JSON document CloudFormation joins from strings and references, parsed; ``GetAtt X Arn`` reads ``<X.Arn>``."""
+    separator, parts = value["Fn::Join"]
+    text = separator.join(p if isinstance(p, str) else "<{}.{}>".format(*p["Fn::GetAtt"]) for p in parts)
+    return json.loads(text)
+
+
 def alarms(template: Template) -> dict[str, dict[str, Any]]:
     return {
         a["Properties"]["MetricName"]: a["Properties"]
@@ -68,10 +86,9 @@ def alarms(template: Template) -> dict[str, dict[str, Any]]:
 
 # ------------------------------------------------------------------------------ secure defaults
 def test_domain_is_encrypted_at_rest_with_its_own_rotated_key(default: tuple[LogSearch, Template]) -> None:
-    _, template = default
+    search, template = default
     encryption = domain_props(template)["EncryptionAtRestOptions"]
-    assert encryption["Enabled"] is True
-    assert "SearchKey" in json.dumps(encryption["KmsKeyId"])
+    assert encryption == {"Enabled": True, "KmsKeyId": {"Ref": logical_id(search.encryption_key)}}
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
 
 
@@ -83,10 +100,11 @@ def test_domain_encrypts_between_nodes_and_accepts_only_tls_1_2(default: tuple[L
 
 
 def test_fine_grained_access_control_has_an_iam_master_role(default: tuple[LogSearch, Template]) -> None:
-    options = domain_props(default[1])["AdvancedSecurityOptions"]
+    search, template = default
+    options = domain_props(template)["AdvancedSecurityOptions"]
     assert options["Enabled"] is True
     assert options["InternalUserDatabaseEnabled"] is False
-    assert "MasterRole" in json.dumps(options["MasterUserOptions"]["MasterUserARN"])
+    assert options["MasterUserOptions"] == {"MasterUserARN": arn_of(search.master_role)}
 
 
 def test_access_policy_admits_only_the_accounts_principals_for_rest_verbs(default: tuple[LogSearch, Template]) -> None:
@@ -120,9 +138,19 @@ def test_all_four_domain_logs_go_to_encrypted_retained_log_groups(default: tuple
 
 
 def test_logs_resource_policy_lets_only_this_domain_write(default: tuple[LogSearch, Template]) -> None:
-    (policy,) = default[1].find_resources("AWS::Logs::ResourcePolicy").values()
-    document = json.dumps(policy["Properties"]["PolicyDocument"])
-    assert "es.amazonaws.com" in document and "aws:SourceArn" in document and "aws:SourceAccount" in document
+    search, template = default
+    (policy,) = template.find_resources("AWS::Logs::ResourcePolicy").values()
+    (statement,) = joined_json(policy["Properties"]["PolicyDocument"])["Statement"]
+    assert statement == {
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": "123456789012"},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:es:ap-northeast-1:123456789012:domain/{search.domain_name}"},
+        },
+        "Effect": "Allow",
+        "Principal": {"Service": "es.amazonaws.com"},
+        "Resource": [f"<{logical_id(group)}.Arn>" for group in search.log_groups.values()],
+    }
 
 
 def test_domain_is_retained_by_default(default: tuple[LogSearch, Template]) -> None:
@@ -262,8 +290,20 @@ def test_default_backup_bucket_is_encrypted_versioned_tls_only_and_access_logged
             "LoggingConfiguration": Match.object_like({"LogFilePrefix": "backup-bucket/"}),
         },
     )
-    policies = json.dumps(template.find_resources("AWS::S3::BucketPolicy"))
-    assert '"aws:SecureTransport": "false"' in policies
+    # Both buckets (the backup and its access logs) refuse requests without TLS.
+    template.resource_count_is("AWS::S3::BucketPolicy", 2)
+    template.all_resources_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": Match.object_like(
+                {
+                    "Statement": Match.array_with(
+                        [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                    )
+                }
+            )
+        },
+    )
 
 
 def test_given_backup_bucket_is_used_and_none_is_created() -> None:
@@ -273,17 +313,60 @@ def test_given_backup_bucket_is_used_and_none_is_created() -> None:
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::S3::Bucket", 1)
     s3_config = firehose(template)["AmazonopensearchserviceDestinationConfiguration"]["S3Configuration"]
-    assert "Archive" in json.dumps(s3_config["BucketARN"])
+    assert s3_config["BucketARN"] == arn_of(archive)
 
 
 def test_subscription_uses_a_role_cloudwatch_logs_can_assume(default: tuple[LogSearch, Template]) -> None:
-    template = default[1]
+    search, template = default
     (subscription,) = template.find_resources("AWS::Logs::SubscriptionFilter").values()
-    assert "DeliveryStream" in json.dumps(subscription["Properties"]["DestinationArn"])
-    role_id = subscription["Properties"]["RoleArn"]["Fn::GetAtt"][0]
-    trust = json.dumps(template.to_json()["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"])
-    assert "logs.ap-northeast-1.amazonaws.com" in trust
-    assert "firehose:PutRecordBatch" in json.dumps(template.find_resources("AWS::IAM::Policy"))
+    assert subscription["Properties"]["DestinationArn"] == arn_of(search.delivery_stream)
+    assert subscription["Properties"]["RoleArn"] == arn_of(search.subscription_role)
+    role = template.to_json()["Resources"][logical_id(search.subscription_role)]
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert (trust["Action"], trust["Principal"]) == ("sts:AssumeRole", {"Service": "logs.ap-northeast-1.amazonaws.com"})
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": logical_id(search.subscription_role)}],
+            "PolicyDocument": Match.object_like(
+                {
+                    "Statement": [
+                        {
+                            "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
+                            "Effect": "Allow",
+                            "Resource": arn_of(search.delivery_stream),
+                        }
+                    ]
+                }
+            ),
+        },
+    )
+
+
+def test_grant_http_returns_the_grant_of_the_domains_rest_paths() -> None:
+    stack = _stack()
+    search = LogSearch(stack, "Search")
+    reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    grant = search.grant_http(reader, "es:ESHttpGet")
+    assert isinstance(grant, iam.Grant) and grant.success
+    domain_arn = stack.resolve(search.domain_arn)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": logical_id(reader)}],
+            "PolicyDocument": Match.object_like(
+                {
+                    "Statement": [
+                        {
+                            "Action": "es:ESHttpGet",
+                            "Effect": "Allow",
+                            "Resource": [domain_arn, stack.resolve(f"{search.domain_arn}/*")],
+                        }
+                    ]
+                }
+            ),
+        },
+    )
 
 
 # ---------------------------------------------------------------------------- index lifecycle
@@ -414,6 +497,16 @@ def test_dead_letter_queue_has_an_alarm(default: tuple[LogSearch, Template]) -> 
     assert alarm["Namespace"] == "AWS/SQS" and alarm["Threshold"] == 1
 
 
+def test_alarms_are_one_set_with_lookup_by_runbook_and_severity(prod: tuple[LogSearch, Template]) -> None:
+    search, template = prod
+    assert isinstance(search.alarms, AlarmSet)
+    assert len(search.alarms) == len(template.find_resources("AWS::CloudWatch::Alarm"))
+    assert search.alarms.runbooks[0] == "dlq-not-empty"  # the ISM function's, then the domain's and delivery's
+    assert {"opensearch-master-cpu", "firehose-freshness"} <= set(search.alarms.runbooks)
+    red = search.alarms.get("opensearch-cluster-red", Severity.CRITICAL)
+    assert red.node.path.endswith("/Alarms/OpensearchClusterRedCriticalAlarm")
+
+
 # -------------------------------------------------------------------------------- VPC placement
 @pytest.fixture(scope="module")
 def in_vpc() -> Template:
@@ -427,8 +520,12 @@ def in_vpc() -> Template:
 
 def test_domain_in_a_vpc_takes_one_private_subnet_per_zone(in_vpc: Template) -> None:
     options = domain_props(in_vpc)["VPCOptions"]
-    assert len(options["SubnetIds"]) == 3
-    assert all("PrivateSubnet" in json.dumps(subnet) for subnet in options["SubnetIds"])
+    private = in_vpc.find_resources(
+        "AWS::EC2::Subnet",
+        {"Properties": {"Tags": Match.array_with([{"Key": "aws-cdk:subnet-type", "Value": "Private"}])}},
+    )
+    assert len(private) == 3
+    assert sorted(subnet["Ref"] for subnet in options["SubnetIds"]) == sorted(private)
     assert len(options["SecurityGroupIds"]) == 1
 
 
@@ -476,11 +573,13 @@ def test_dashboard_widgets_show_health_storage_and_delivery(prod: tuple[LogSearc
 
     search = prod[0]
     assert isinstance(search, DashboardSource)
-    rendered = json.dumps([Stack.of(search).resolve(w.to_json()) for w in search.dashboard_widgets()])
-    for metric in (
-        "ClusterStatus.red",
-        "MasterJVMMemoryPressure",
-        "DeliveryToAmazonOpenSearchService.Records",
-    ):
-        assert metric in rendered
-    assert "OpensearchFreeStorageCriticalAlarm" in rendered  # the storage graph shows its alarm threshold
+    widgets = [Stack.of(search).resolve(w.to_json())[0]["properties"] for w in search.dashboard_widgets()]
+    graphed = {(row[0], row[1]) for widget in widgets for row in widget.get("metrics", [])}
+    assert {
+        ("AWS/ES", "ClusterStatus.red"),
+        ("AWS/ES", "MasterJVMMemoryPressure"),
+        ("AWS/Firehose", "DeliveryToAmazonOpenSearchService.Records"),
+    } <= graphed
+    # The storage graph shows its alarm (and so the alarm's threshold).
+    (storage,) = [w for w in widgets if w["title"] == f"{search.subject}: free storage (MiB, least node)"]
+    assert storage["annotations"] == {"alarms": [arn_of(search.alarms.get("opensearch-free-storage"))]}

@@ -21,8 +21,12 @@ def of_type(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 def test_only_the_audit_log_group_is_subscribed(stack_template: Templates) -> None:
     for env in ("dev", "stg", "prod"):
         (subscription,) = of_type(stack_template(env, "search"), "AWS::Logs::SubscriptionFilter")
-        name = json.dumps(subscription["Properties"]["LogGroupName"])
-        assert "AuditLogs" in name and "ApplicationLogs" not in name, env
+        # The log group's name is read from an output of the logging stack: follow it to the group.
+        output = subscription["Properties"]["LogGroupName"]["Fn::GetStackOutput"]
+        assert output["StackName"] == f"genba-{env}-logging"
+        logging = stack_template(env, "logging")
+        group = logging["Resources"][logging["Outputs"][output["OutputName"]]["Value"]["Ref"]]
+        assert (group["Type"], group["Properties"]["LogGroupName"]) == ("AWS::Logs::LogGroup", f"/genba/{env}/audit")
 
 
 @pytest.mark.parametrize("env", ["dev", "stg", "prod"])

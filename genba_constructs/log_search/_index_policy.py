@@ -1,0 +1,297 @@
+"""How old indices go away and who may write them: the ISM policy, index template and writer role.
+
+CloudFormation cannot reach inside OpenSearch, so a custom resource does: a Lambda function
+(handler: ``lambda/opensearch_ism``) assumes the domain's master role and, with SigV4-signed
+requests to the domain's REST API, puts
+
+* an ISM policy that deletes ``<index_name>-*`` indices ``index_retention_days`` after creation,
+* an index template (one shard, one copy per zone the domain spans),
+* a security-plugin role that may write only those indices, with Firehose's delivery role
+  mapped to it as a backend role (fine-grained access control answers 403 to an unmapped role).
+
+What the construct and the handler agree on (environment variable and property names) is
+``lambda/opensearch_ism/contract.json``, read here once. Everything is made under the
+``IndexPolicy`` construct; its ``Resource`` is the custom resource.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnResource, CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_opensearchservice as opensearch
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from genba_constructs.alarms import AlarmFactory, AlarmSet, AlarmSpec, Thresholds
+from genba_constructs.handler_code import handler_code_path
+from genba_constructs.handler_runtime import ARCHITECTURE, POWERTOOLS_SERVICE_NAME, PYTHON_RUNTIME, handler_layers
+from genba_constructs.log_search._domain import acknowledge_inline_policy
+from genba_constructs.log_search._ingestion import default_policy
+from genba_constructs.log_search.sizing import SearchSizing
+from genba_constructs.nag import acknowledge
+
+ISM_FUNCTION = "opensearch_ism"
+ISM_CONTRACT: dict[str, Any] = json.loads((Path(handler_code_path(ISM_FUNCTION)) / "contract.json").read_text())
+
+
+def ism_policy(index_name: str, retention_days: int) -> dict[str, Any]:
+    """The ISM policy body: indices of ``index_name`` are deleted ``retention_days`` after creation."""
+    return {
+        "policy": {
+            "description": f"genba: delete {index_name} indices {retention_days} days after creation",
+            "default_state": "hot",
+            "states": [
+                {
+                    "name": "hot",
+                    "actions": [],
+                    "transitions": [{"state_name": "delete", "conditions": {"min_index_age": f"{retention_days}d"}}],
+                },
+                {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
+            ],
+            "ism_template": [{"index_patterns": [f"{index_name}-*"], "priority": 100}],
+        }
+    }
+
+
+def index_template(index_name: str, sizing: SearchSizing) -> dict[str, Any]:
+    """Settings of new log indices: one copy per zone (primary + replicas), at most two on one zone."""
+    zones = sizing.availability_zones
+    copies = zones if zones > 1 else min(2, sizing.data_nodes)
+    return {
+        "index_patterns": [f"{index_name}-*"],
+        "priority": 100,
+        "template": {"settings": {"index": {"number_of_shards": 1, "number_of_replicas": copies - 1}}},
+    }
+
+
+def writer_role(index_name: str) -> dict[str, Any]:
+    """The security-plugin role Firehose's delivery role is mapped to: write its own indices, nothing else."""
+    return {
+        "cluster_permissions": ["cluster_composite_ops", "cluster_monitor"],
+        "index_permissions": [
+            {"index_patterns": [f"{index_name}-*"], "allowed_actions": ["create_index", "crud", "manage"]}
+        ],
+    }
+
+
+class IndexPolicy(Construct):
+    """The custom resource (``Resource``) that applies the ISM policy, index template and writer role.
+
+    :param subject: the search's subject; its dead-letter alarm is ``<subject>-index-policy``.
+    :param domain: the domain whose REST API the function calls (via ``master_role``).
+    :param delivery_role: mapped to the writer role in the domain's security plugin.
+    :param vpc: with ``subnets`` and ``domain_security_group``: the function runs in the VPC.
+        Default: none (outside a VPC).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        subject: str,
+        domain: opensearch.Domain,
+        domain_name: str,
+        index_name: str,
+        sizing: SearchSizing,
+        retention_days: int,
+        master_role: iam.IRole,
+        delivery_role: iam.IRole,
+        encryption_key: kms.IKey,
+        log_encryption_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        removal: RemovalPolicy,
+        alarm_factory: AlarmFactory,
+        vpc: ec2.IVpc | None = None,
+        subnets: list[ec2.ISubnet] | None = None,
+        domain_security_group: ec2.ISecurityGroup | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=encryption_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=removal,
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "Serverless-SQSRedrivePolicy",
+            "This queue is the dead-letter queue of the ISM policy function; nothing consumes it automatically.",
+        )
+        self.function = self._function(
+            domain_name=domain_name,
+            master_role=master_role,
+            encryption_key=encryption_key,
+            log_encryption_key=log_encryption_key,
+            log_retention=log_retention,
+            removal=removal,
+            vpc=vpc,
+            subnets=subnets or [],
+            domain_security_group=domain_security_group,
+        )
+        self.alarms: AlarmSet = alarm_factory.create_all(
+            self,
+            subject=f"{subject}-index-policy",
+            specs=[
+                AlarmSpec(
+                    runbook="dlq-not-empty",
+                    summary=f"A deployment event for the ISM policy of {domain_name} failed every retry.",
+                    first_check="the messages in the dead-letter queue and the function's log group.",
+                    metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                        statistic="Maximum", period=Duration.minutes(5)
+                    ),
+                    thresholds=Thresholds(critical=1),
+                    comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            ],
+        )
+        props = ISM_CONTRACT["properties"]
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=self.function.function_arn,
+            resource_type=ISM_CONTRACT["resource_type"],
+            properties={
+                props["endpoint"]: domain.domain_endpoint,
+                props["policy_id"]: f"{index_name}-retention",
+                props["policy"]: json.dumps(ism_policy(index_name, retention_days), sort_keys=True),
+                props["index_template_name"]: f"{index_name}-template",
+                props["index_template"]: json.dumps(index_template(index_name, sizing), sort_keys=True),
+                props["writer_role_name"]: f"{index_name}_writer",
+                props["writer_role"]: json.dumps(writer_role(index_name), sort_keys=True),
+                props["writer_backend_roles"]: [delivery_role.role_arn],
+            },
+            removal_policy=RemovalPolicy.RETAIN if removal == RemovalPolicy.RETAIN else RemovalPolicy.DESTROY,
+        )
+
+    def _function(
+        self,
+        *,
+        domain_name: str,
+        master_role: iam.IRole,
+        encryption_key: kms.IKey,
+        log_encryption_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        removal: RemovalPolicy,
+        vpc: ec2.IVpc | None,
+        subnets: list[ec2.ISubnet],
+        domain_security_group: ec2.ISecurityGroup | None,
+    ) -> lambda_.Function:
+        """The handler: its own log group and role (no AWSLambdaBasicExecutionRole), the master role to assume."""
+        function_logs = logs.LogGroup(
+            self, "FunctionLogs", retention=log_retention, encryption_key=log_encryption_key, removal_policy=removal
+        )
+        role = iam.Role(
+            self,
+            "FunctionRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"The ISM policy function of {domain_name}: its own logs, the master role",
+        )
+        if subnets:  # ENIs in the VPC: AWS's managed policy is the documented way
+            role.add_managed_policy(
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
+            )
+            acknowledge(
+                role,
+                "AwsSolutions-IAM4",
+                "AWS's managed policy is the documented minimum for a function's network interfaces in a VPC.",
+                finding="Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+            )
+        layers = handler_layers(self)
+        security_groups = None
+        if vpc is not None and domain_security_group is not None:
+            security_groups = [self._security_group(vpc, domain_security_group, domain_name)]
+        function = lambda_.Function(
+            self,
+            "Function",
+            role=role,
+            description=f"Applies the ISM policy and log writer role of {domain_name}",
+            runtime=PYTHON_RUNTIME,
+            architecture=ARCHITECTURE,
+            layers=layers,
+            code=lambda_.Code.from_asset(handler_code_path(ISM_FUNCTION), exclude=["__pycache__", "*.pyc"]),
+            handler="index.handler",
+            timeout=Duration.minutes(2),
+            memory_size=256,
+            environment={
+                ISM_CONTRACT["environment"]["master_role_arn"]: master_role.role_arn,
+                POWERTOOLS_SERVICE_NAME: "genba-opensearch-ism",
+            },
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=function_logs,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=2,
+            reserved_concurrent_executions=1,
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnets=subnets) if subnets else None,
+            security_groups=security_groups,
+        )
+        master_role.grant_assume_role(role)
+        # Lambda sends failed events to the dead-letter queue as the function: the queue's key too.
+        encryption_key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
+        # Its own log group instead of AWSLambdaBasicExecutionRole's logs:* on every log group.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[function_logs.log_group_arn],
+            )
+        )
+        # CDK repeats the role (already a GetAtt) in DependsOn; wait only for its policy.
+        cfn_function = function.node.default_child
+        assert isinstance(cfn_function, CfnResource)
+        cfn_function.add_override("DependsOn", [Stack.of(self).get_logical_id(default_policy(role))])
+        self._acknowledge(role, function)
+        return function
+
+    def _security_group(
+        self, vpc: ec2.IVpc, domain_security_group: ec2.ISecurityGroup, domain_name: str
+    ) -> ec2.SecurityGroup:
+        """The function calls STS and answers CloudFormation's pre-signed S3 URL: it needs egress."""
+        group = ec2.SecurityGroup(
+            self,
+            "FunctionSecurityGroup",
+            vpc=vpc,
+            description=f"{domain_name} ISM function: HTTPS to the domain, STS and CloudFormation",
+            allow_all_outbound=True,
+        )
+        domain_security_group.add_ingress_rule(group, ec2.Port.tcp(443), "HTTPS from the ISM function")
+        return group
+
+    def acknowledge_outside_vpc(self, reason: str) -> None:
+        """Acknowledge that the function runs outside a VPC (as the domain does), with the caller's reason."""
+        acknowledge(self.function, "NIST.800.53.R5-LambdaInsideVPC", reason)
+
+    @staticmethod
+    def _acknowledge(role: iam.Role, function: lambda_.Function) -> None:
+        acknowledge_inline_policy(role)
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords accept no resource narrower than '*'.",
+            finding="Resource::*",
+        )
+        acknowledge(
+            function,
+            "Serverless-LambdaAsyncFailureDestination",
+            "Events that fail every retry go to the function's dead-letter queue, which has a 'DLQ not empty' alarm.",
+        )
+        for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
+            acknowledge(
+                function,
+                rule,
+                "genba pins one Python runtime for all handlers (handler_runtime.PYTHON_RUNTIME) to match its layers.",
+            )

@@ -1,0 +1,345 @@
+"""How logs get into OpenSearch: CloudWatch Logs subscription -> Firehose -> the domain (failures -> S3).
+
+A log group is subscribed (:func:`subscribe`) with a role CloudWatch Logs assumes to put its
+records on the Firehose delivery stream (:func:`new_subscription_role`). Firehose
+(:func:`new_delivery_stream`) gunzips each record, keeps each event's message, buffers, and bulk-
+indexes into ``<index_name>-YYYY-MM-DD`` (daily rotation). A bulk request that fails is
+retried for ``retry_duration``; every document OpenSearch still rejects is backed up under
+``search-failed/<index_name>/`` of the backup bucket (:func:`new_backup_bucket`, or the log
+archive), records that fail before delivery under ``search-errors/<index_name>/``, and every
+delivery error is logged to its own log group (:func:`new_delivery_errors`). The delivery role may
+write only into the domain's indices (the security plugin maps it to a writer role, see
+``_index_policy``) and those two prefixes.
+
+Everything is made directly in the LogSearch construct: construct ids are a contract.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_opensearchservice as opensearch
+from aws_cdk import aws_s3 as s3
+from constructs import Construct, IDependable
+
+from genba_constructs._firehose import cloudwatch_logs_processing
+from genba_constructs.log_search._domain import acknowledge_domain_paths, acknowledge_inline_policy, grant_http
+from genba_constructs.nag import acknowledge
+
+FIREHOSE_NAMESPACE = "AWS/Firehose"
+
+_LOOP = "This bucket is the destination of the backup bucket's server access logs; logging it would loop."
+
+
+def backup_prefix(index_name: str) -> str:
+    """Where failed documents land in the backup bucket (Firehose adds YYYY/MM/DD/HH/)."""
+    return f"search-failed/{index_name}/"
+
+
+def error_prefix(index_name: str) -> str:
+    """Where records that failed before delivery (processing errors) land."""
+    return f"search-errors/{index_name}/"
+
+
+def new_backup_bucket(scope: Construct, *, encryption_key: kms.IKey, removal: RemovalPolicy) -> s3.Bucket:
+    """The default backup bucket: encrypted with the domain's key, versioned, TLS-only, access-logged."""
+    access_logs = s3.Bucket(
+        scope,
+        "BackupAccessLogs",
+        encryption=s3.BucketEncryption.S3_MANAGED,  # the only encryption S3 server access logging supports
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        versioned=True,
+        # Ownership left to CDK: ACL-based log delivery (apps without the bucket-policy feature
+        # flag) needs ObjectWriter; with the flag S3's default (owner enforced) applies.
+        removal_policy=removal,
+    )
+    acknowledge(access_logs, "AwsSolutions-S1", _LOOP)
+    acknowledge(access_logs, "NIST.800.53.R5-S3BucketLoggingEnabled", _LOOP)
+    acknowledge(
+        access_logs,
+        "NIST.800.53.R5-S3DefaultEncryptionKMS",
+        "S3 server access logging delivers only to buckets encrypted with SSE-S3, not SSE-KMS.",
+    )
+    acknowledge(
+        access_logs,
+        "NIST.800.53.R5-S3BucketReplicationEnabled",
+        "Access logs of the failed-document backup; cross-region replication is the log archive's concern.",
+    )
+    bucket = s3.Bucket(
+        scope,
+        "BackupBucket",
+        encryption=s3.BucketEncryption.KMS,
+        encryption_key=encryption_key,
+        bucket_key_enabled=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        versioned=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix="backup-bucket/",
+        removal_policy=removal,
+    )
+    acknowledge(
+        bucket,
+        "NIST.800.53.R5-S3BucketReplicationEnabled",
+        "Holds only documents OpenSearch rejected, for replay; cross-region durability is the log archive's job.",
+    )
+    return bucket
+
+
+def new_delivery_errors(
+    scope: Construct, *, retention: logs.RetentionDays, encryption_key: kms.IKey, removal: RemovalPolicy
+) -> tuple[logs.LogGroup, logs.LogStream]:
+    """The log group and stream Firehose logs its delivery errors to."""
+    group = logs.LogGroup(
+        scope, "DeliveryErrors", retention=retention, encryption_key=encryption_key, removal_policy=removal
+    )
+    stream = logs.LogStream(
+        scope, "DeliveryErrorStream", log_group=group, log_stream_name="OpenSearchDelivery", removal_policy=removal
+    )
+    return group, stream
+
+
+def new_delivery_role(scope: Construct, *, domain_name: str) -> iam.Role:
+    """The role Firehose delivers with (only this account's Firehose may assume it)."""
+    return iam.Role(
+        scope,
+        "DeliveryRole",
+        assumed_by=iam.ServicePrincipal(
+            "firehose.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}}
+        ),
+        description=f"Firehose delivery into {domain_name} and failed documents into S3",
+    )
+
+
+def _allow_delivery(
+    role: iam.Role, *, domain_arn: str, backup_bucket: s3.IBucket, log_group: logs.ILogGroup, in_vpc: bool
+) -> None:
+    """The delivery role's policy: describe and write the domain, back up into S3, log errors, ENIs in the VPC."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="DescribeDomain",
+            actions=["es:DescribeDomain", "es:DescribeDomains", "es:DescribeDomainConfig"],
+            resources=[domain_arn, f"{domain_arn}/*"],
+        )
+    )
+    grant_http(role, domain_arn, ("es:ESHttpGet", "es:ESHttpPost", "es:ESHttpPut"))
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="BackupFailedDocuments",
+            actions=[
+                "s3:AbortMultipartUpload",
+                "s3:GetBucketLocation",
+                "s3:GetObject",
+                "s3:ListBucket",
+                "s3:ListBucketMultipartUploads",
+                "s3:PutObject",
+            ],
+            resources=[backup_bucket.bucket_arn, backup_bucket.arn_for_objects("search-*")],
+        )
+    )
+    if backup_bucket.encryption_key is not None:
+        backup_bucket.encryption_key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
+    role.add_to_principal_policy(
+        iam.PolicyStatement(sid="LogDeliveryErrors", actions=["logs:PutLogEvents"], resources=[log_group.log_group_arn])
+    )
+    if in_vpc:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DeliverIntoTheVpc",
+                actions=[
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeVpcAttribute",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                ],
+                resources=["*"],  # ENIs Firehose creates do not exist yet: EC2 takes no narrower resource
+            )
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5",
+            "Firehose creates and describes its network interfaces in the VPC; these EC2 actions take no "
+            "resource narrower than '*'.",
+            finding="Resource::*",
+        )
+
+
+def new_delivery_stream(
+    scope: Construct,
+    *,
+    role: iam.Role,
+    domain: opensearch.Domain,
+    domain_arn: str,
+    index_name: str,
+    encryption_key: kms.IKey,
+    backup_bucket: s3.IBucket,
+    log_group: logs.LogGroup,
+    log_stream: logs.LogStream,
+    buffer_interval: Duration,
+    retry_duration: Duration,
+    subnets: list[ec2.ISubnet],
+    security_group: ec2.ISecurityGroup | None,
+) -> firehose.CfnDeliveryStream:
+    """The Firehose delivery stream into the domain (an L1: the Firehose L2 has no OpenSearch destination)."""
+    _allow_delivery(role, domain_arn=domain_arn, backup_bucket=backup_bucket, log_group=log_group, in_vpc=bool(subnets))
+    bucket_key = backup_bucket.encryption_key
+    stream_type = firehose.CfnDeliveryStream
+    logging_options = stream_type.CloudWatchLoggingOptionsProperty(
+        enabled=True, log_group_name=log_group.log_group_name, log_stream_name=log_stream.log_stream_name
+    )
+    stream = stream_type(
+        scope,
+        "DeliveryStream",
+        delivery_stream_type="DirectPut",
+        delivery_stream_encryption_configuration_input=stream_type.DeliveryStreamEncryptionConfigurationInputProperty(
+            key_type="CUSTOMER_MANAGED_CMK", key_arn=encryption_key.key_arn
+        ),
+        amazonopensearchservice_destination_configuration=stream_type.AmazonopensearchserviceDestinationConfigurationProperty(
+            domain_arn=domain.domain_arn,
+            index_name=index_name,
+            index_rotation_period="OneDay",
+            role_arn=role.role_arn,
+            buffering_hints=stream_type.AmazonopensearchserviceBufferingHintsProperty(
+                interval_in_seconds=int(buffer_interval.to_seconds()), size_in_m_bs=5
+            ),
+            retry_options=stream_type.AmazonopensearchserviceRetryOptionsProperty(
+                duration_in_seconds=int(retry_duration.to_seconds())
+            ),
+            s3_backup_mode="FailedDocumentsOnly",
+            s3_configuration=stream_type.S3DestinationConfigurationProperty(
+                bucket_arn=backup_bucket.bucket_arn,
+                role_arn=role.role_arn,
+                prefix=backup_prefix(index_name),
+                error_output_prefix=error_prefix(index_name),
+                compression_format="GZIP",
+                buffering_hints=stream_type.BufferingHintsProperty(interval_in_seconds=300, size_in_m_bs=5),
+                encryption_configuration=stream_type.EncryptionConfigurationProperty(
+                    kms_encryption_config=stream_type.KMSEncryptionConfigProperty(awskms_key_arn=bucket_key.key_arn)
+                )
+                if bucket_key is not None
+                else None,
+                cloud_watch_logging_options=logging_options,
+            ),
+            processing_configuration=cloudwatch_logs_processing(one_line_per_event=False),
+            cloud_watch_logging_options=logging_options,
+            document_id_options=stream_type.DocumentIdOptionsProperty(default_document_id_format="FIREHOSE_DEFAULT"),
+            vpc_configuration=stream_type.VpcConfigurationProperty(
+                role_arn=role.role_arn,
+                subnet_ids=[subnet.subnet_id for subnet in subnets],
+                security_group_ids=[security_group.security_group_id],
+            )
+            if subnets and security_group is not None
+            else None,
+        ),
+    )
+    # The role's policy must exist before Firehose checks it while creating the stream.
+    stream.node.add_dependency(default_policy(role))
+    return stream
+
+
+def new_subscription_role(scope: Construct, *, delivery_stream: firehose.CfnDeliveryStream) -> iam.Role:
+    """The role CloudWatch Logs (of this account's log groups) assumes to put records on the stream."""
+    stack = Stack.of(scope)
+    role = iam.Role(
+        scope,
+        "SubscriptionRole",
+        assumed_by=iam.ServicePrincipal(
+            f"logs.{stack.region}.amazonaws.com",
+            conditions={
+                "StringLike": {
+                    "aws:SourceArn": stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                }
+            },
+        ),
+        description=f"CloudWatch Logs subscriptions into {delivery_stream.ref}",
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["firehose:PutRecord", "firehose:PutRecordBatch"], resources=[delivery_stream.attr_arn]
+        )
+    )
+    return role
+
+
+def acknowledge_ingestion_roles(
+    scope: Construct, *, delivery_role: iam.Role, subscription_role: iam.Role, backup_bucket: s3.IBucket, nag_arn: str
+) -> None:
+    """The ingestion roles' findings: inline policies, the domain's REST paths, the backup prefixes."""
+    for role in (delivery_role, subscription_role):
+        acknowledge_inline_policy(role)
+    acknowledge_domain_paths(delivery_role, nag_arn)
+    bucket = backup_bucket.node.default_child
+    if isinstance(bucket, s3.CfnBucket) and Stack.of(bucket) is Stack.of(scope):
+        # A bucket from another stack shows up differently in the finding: its owner acknowledges.
+        acknowledge(
+            delivery_role,
+            "AwsSolutions-IAM5",
+            "Firehose writes failed documents under this construct's own prefixes of the backup bucket.",
+            finding=f"Resource::<{Stack.of(scope).get_logical_id(bucket)}.Arn>/search-*",
+        )
+
+
+def subscribe(
+    scope: Construct,
+    log_group: logs.ILogGroup,
+    *,
+    index: int,
+    filter_name: str,
+    filter_pattern: logs.IFilterPattern | None,
+    delivery_stream: firehose.CfnDeliveryStream,
+    role: iam.Role,
+    index_policy: IDependable,
+) -> logs.CfnSubscriptionFilter:
+    """The ``index``-th subscription filter of the search: ``log_group``'s events onto the delivery stream."""
+    subscription = logs.CfnSubscriptionFilter(
+        scope,
+        f"Subscription{index}" if index else "Subscription",
+        log_group_name=log_group.log_group_name,
+        destination_arn=delivery_stream.attr_arn,
+        role_arn=role.role_arn,
+        filter_pattern=(filter_pattern or logs.FilterPattern.all_events()).log_pattern_string,
+        filter_name=filter_name,
+    )
+    subscription.node.add_dependency(default_policy(role))
+    # Events flow only once the domain lets the delivery role write (the writer role mapping).
+    subscription.node.add_dependency(index_policy)
+    return subscription
+
+
+def delivery_metric(
+    delivery_stream: firehose.CfnDeliveryStream, metric_name: str, *, statistic: str, period: Duration
+) -> cloudwatch.Metric:
+    """A Firehose metric of the delivery stream (``DeliveryToAmazonOpenSearchService.*``).
+
+    Built by hand: the stream is an L1 (``CfnDeliveryStream``), which has no ``metric_*`` methods.
+    """
+    return cloudwatch.Metric(
+        namespace=FIREHOSE_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map={"DeliveryStreamName": delivery_stream.ref},
+        statistic=statistic,
+        period=period,
+    )
+
+
+def default_policy(role: iam.Role) -> CfnResource:
+    """The role's DefaultPolicy resource (what a resource waits for before it uses the role)."""
+    policy = role.node.find_child("DefaultPolicy").node.default_child
+    assert isinstance(policy, CfnResource)
+    return policy
