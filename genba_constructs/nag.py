@@ -1,4 +1,4 @@
-"""cdk-nag 3 wiring: the packs genba runs, and narrow acknowledgements."""
+"""genba's synth gates: cdk-nag 3's packs and cfn-lint as validation plugins, and narrow acknowledgements."""
 
 from __future__ import annotations
 
@@ -12,10 +12,18 @@ from genba_constructs._validation import GenbaPropsError
 _PACKS = {"AwsSolutions-": "AwsSolutions", "Serverless-": "Serverless", "NIST.800.53.R5-": "NIST.800.53.R5"}
 
 
-def add_nag_packs(scope: IConstruct) -> None:
-    """Run the AwsSolutions, Serverless and NIST 800-53 R5 packs on every synth of ``scope``."""
+def add_nag_packs(scope: IConstruct, *, cfn_lint: bool = True) -> None:
+    """Run the AwsSolutions, Serverless and NIST 800-53 R5 packs, and cfn-lint, on every synth of ``scope``.
+
+    :param cfn_lint: also lint every template with cfn-lint (genba_constructs.cfn_lint), so that
+        ``cdk synth``, ``cdk deploy`` and plain-Python synths run the same gates. Default: true.
+    """
     for pack in (AwsSolutionsChecks(scope), ServerlessChecks(scope), NIST80053R5Checks(scope)):
         Validations.of(scope).add_plugins(pack)
+    if cfn_lint:
+        from genba_constructs.cfn_lint import CfnLintChecks
+
+        Validations.of(scope).add_plugins(CfnLintChecks())
 
 
 def acknowledge(construct: IConstruct, rule: str, reason: str, *, finding: str | None = None) -> None:

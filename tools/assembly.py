@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genba_constructs.cfn_lint import PLUGIN_NAME as CFN_LINT_PLUGIN
+
 
 @dataclass(frozen=True)
 class SynthesizedStack:
@@ -53,6 +55,18 @@ def stacks_in(outdir: Path) -> list[SynthesizedStack]:
     return found
 
 
+def cfn_lint_findings(outdir: Path) -> list[str]:
+    """cfn-lint's findings from the synth's validation report, one printable line each."""
+    lines = []
+    for plugin in nag_report(outdir)["pluginReports"]:
+        if plugin.get("pluginName") != CFN_LINT_PLUGIN:
+            continue
+        for violation in plugin.get("violations", []):
+            for construct in violation.get("violatingConstructs", []):
+                lines.append(f"{violation['ruleName']} {violation['description']} ({construct['constructPath']})")
+    return lines
+
+
 def nag_report(outdir: Path) -> dict[str, Any]:
     """cdk-nag's findings from the synth's validation report: violations and acknowledgements."""
     path = outdir / "validation-report.json"
@@ -64,6 +78,8 @@ def nag_counts(outdir: Path) -> tuple[int, int]:
     """(unacknowledged findings, acknowledged findings), counted per construct."""
     violations = acknowledged = 0
     for plugin in nag_report(outdir)["pluginReports"]:
+        if plugin.get("pluginName") == CFN_LINT_PLUGIN:
+            continue
         for v in plugin.get("violations", []):
             violations += len(v["violatingConstructs"])
         for v in plugin.get("suppressedViolations", []):

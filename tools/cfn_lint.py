@@ -1,20 +1,19 @@
-"""cfn-lint over synthesized templates, with every ignored rule listed and explained."""
+"""cfn-lint over synthesized templates, for tests and tools that lint one template by hand.
+
+The gate itself runs inside synth (genba_constructs.cfn_lint.CfnLintChecks, added by
+add_nag_packs): this module lints outside a synth with the same rules and ignored list.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from cfnlint.api import ManualArgs, lint_file
+from genba_constructs.cfn_lint import IGNORED_RULES, TemplateLinter, finding_line
 
-# rule id -> why genba ignores it. Keep this list short; every entry is a decision.
-IGNORED_RULES: dict[str, str] = {}
+__all__ = ["IGNORED_RULES", "lint_template"]
 
 
 def lint_template(template: Path, region: str) -> list[str]:
     """cfn-lint errors and warnings for one template, as printable lines (empty: clean)."""
-    config = ManualArgs(regions=[region], ignore_checks=list(IGNORED_RULES))
-    return [
-        f"{template.name}: {match.rule.id} {match.message} "
-        f"({'/'.join(str(p) for p in match.path) if getattr(match, 'path', None) else 'line ' + str(match.linenumber)})"
-        for match in lint_file(template, config=config)
-    ]
+    findings = TemplateLinter(workers=1).lint([(template, region)])[template]
+    return [finding_line(template, finding) for finding in findings]
