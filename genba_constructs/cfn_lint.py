@@ -27,11 +27,12 @@ from typing import Any, ClassVar
 
 import jsii
 from aws_cdk import (
-    IPolicyValidationContextBeta1,
-    IPolicyValidationPluginBeta1,
-    PolicyValidationPluginReportBeta1,
-    PolicyViolatingResourceBeta1,
-    PolicyViolationBeta1,
+    IPolicyValidationContext,
+    IPolicyValidationPlugin,
+    PolicyValidationPluginReport,
+    PolicyViolatingResource,
+    PolicyViolation,
+    Token,
 )
 
 PLUGIN_NAME = "cfn-lint"
@@ -183,7 +184,7 @@ def finding_line(template: Path, finding: dict[str, Any]) -> str:
     return f"{template.name}: {finding['rule']} {finding['message']} ({where})"
 
 
-@jsii.implements(IPolicyValidationPluginBeta1)
+@jsii.implements(IPolicyValidationPlugin)
 class CfnLintChecks:
     """cfn-lint over every template of the synth, as a CDK validation plugin.
 
@@ -212,9 +213,17 @@ class CfnLintChecks:
     def rule_ids(self) -> list[str] | None:
         return None
 
-    def validate(self, context: IPolicyValidationContextBeta1) -> PolicyValidationPluginReportBeta1:
+    def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
+        # Each stack's own region (an environment-agnostic stack has none: DEFAULT_REGION).
+        regions = {
+            str(Path(stack.template_path).resolve()): stack.region
+            if stack.region and not Token.is_unresolved(stack.region) and stack.region != "unknown-region"
+            else DEFAULT_REGION
+            for stack in context.stack_templates
+        }
         paths = [str(Path(p).resolve()) for p in context.template_paths]
-        regions = template_regions(paths)
+        for path, region in template_regions(paths).items():
+            regions.setdefault(path, region)
         linted, cached = self.linter.linted, self.linter.cached
         results = self.linter.lint([(Path(p), regions.get(p, DEFAULT_REGION)) for p in paths])
         CfnLintChecks.runs.append(
@@ -225,25 +234,25 @@ class CfnLintChecks:
                 "findings": sum(len(found) for found in results.values()),
             }
         )
-        violations: dict[str, list[PolicyViolatingResourceBeta1]] = {}
+        violations: dict[str, list[PolicyViolatingResource]] = {}
         descriptions: dict[str, str] = {}
         for template, findings in results.items():
             for finding in findings:
                 path = finding["path"]
                 logical_id = path[1] if len(path) > 1 and path[0] == "Resources" else "-"
                 violations.setdefault(finding["rule"], []).append(
-                    PolicyViolatingResourceBeta1(
+                    PolicyViolatingResource(
                         resource_logical_id=logical_id,
                         template_path=str(template),
                         locations=["/".join(path) or f"line {finding['line']}"],
                     )
                 )
                 descriptions.setdefault(finding["rule"], finding["message"])
-        return PolicyValidationPluginReportBeta1(
+        return PolicyValidationPluginReport(
             success=not violations,
             plugin_version=_cfn_lint_version(),
             violations=[
-                PolicyViolationBeta1(rule_name=rule, description=descriptions[rule], violating_resources=resources)
+                PolicyViolation(rule_name=rule, description=descriptions[rule], violating_resources=resources)
                 for rule, resources in violations.items()
             ],
             metadata={"linted": str(self.linter.linted), "cached": str(self.linter.cached)},
