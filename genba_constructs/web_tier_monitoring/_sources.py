@@ -67,7 +67,14 @@ def target_group_dimension(construct: str, prop: str, value: Any) -> str:
 
 def _has_metrics(value: Any, full_name: str) -> bool:
     # jsii interfaces are not runtime-checkable protocols: recognise the CDK objects by shape.
-    return not isinstance(value, str) and hasattr(value, full_name) and hasattr(value, "metrics")
+    if isinstance(value, str) or not hasattr(value, full_name):
+        return False
+    try:
+        return hasattr(value, "metrics")
+    except RuntimeError:  # jsii: "The TargetGroup needs to be attached to a LoadBalancer ..."
+        raise GenbaPropsError(
+            f"WebTierMonitoring: target_groups={value} has no load balancer; attach it to the ALB first"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -144,13 +151,7 @@ class TargetGroupMetrics:
                 "UnHealthyHostCount": self.target_group.metrics.unhealthy_host_count,
                 "HealthyHostCount": self.target_group.metrics.healthy_host_count,
             }[name]
-            try:
-                return method(statistic="Maximum", period=period)
-            except RuntimeError as error:  # jsii: "The TargetGroup needs to be attached to a LoadBalancer."
-                raise GenbaPropsError(
-                    f"WebTierMonitoring: target_groups[{self.name!r}]={self.target_group} has no load balancer "
-                    f"({error}); attach it or give its 'targetgroup/<name>/<id>'"
-                ) from None
+            return method(statistic="Maximum", period=period)  # attached: checked by of()
         return cloudwatch.Metric(
             namespace=NAMESPACE,
             metric_name=name,
