@@ -347,3 +347,17 @@ def test_fails_target_group_without_load_balancer() -> None:
     group = elbv2.ApplicationTargetGroup(stack, "Group", vpc=ec2.Vpc(stack, "Vpc", max_azs=1, nat_gateways=0), port=80)
     with pytest.raises(GenbaPropsError, match=r"target_groups=.* has no load balancer"):
         WebTierMonitoring(stack, "Web", load_balancer=LB, target_groups={"app": group})
+
+
+def test_the_documented_usage_example_runs_as_written() -> None:
+    """docs/constructs/web_tier_monitoring.md: its Python example synthesizes unchanged."""
+    import re
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "constructs" / "web_tier_monitoring.md").read_text()
+    (code,) = re.findall(r"```python\n(.*?)```", text, re.S)
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "web_tier_monitoring.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert len(namespace["web"].alarms) == 13
+    assert len(namespace["pages"]) == 6
