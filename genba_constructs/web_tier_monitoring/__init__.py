@@ -10,7 +10,7 @@ environment behind it) and defines
 * Elastic Beanstalk ``EnvironmentHealth`` (needs enhanced health *and* the metric published,
   see docs/constructs/web_tier_monitoring.md).
 
-Parts: ``thresholds`` (when alarms fire), ``_sources`` (names, ARNs or CDK objects to metrics),
+Parts: ``thresholds`` (when alarms fire), ``_sources`` (names, ARNs or CDK objects to metrics), ``_metrics``,
 ``_alarms`` (the alarms, as data), ``_dashboard`` (the widgets).
 """
 
