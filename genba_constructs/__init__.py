@@ -26,6 +26,7 @@ from genba_constructs.sync_targets import (
     SyncTarget,
 )
 from genba_constructs.sync_verification import SyncVerification
+from genba_constructs.web_tier_monitoring import WebTierMonitoring, WebTierThresholds
 
 __all__ = [
     "DEFAULT_RUNBOOK_URL",
@@ -51,6 +52,8 @@ __all__ = [
     "SyncTarget",
     "SyncVerification",
     "Thresholds",
+    "WebTierMonitoring",
+    "WebTierThresholds",
     "acknowledge",
     "add_log_silence_alarm",
     "add_nag_packs",

@@ -14,6 +14,7 @@ from stacks.logging_stack import LoggingStack
 from stacks.notifications_stack import NotificationsStack
 from stacks.search_stack import SearchStack
 from stacks.sync_stack import SyncStack
+from stacks.web_stack import WebStack
 
 
 class EnvironmentStage(Stage):
@@ -47,6 +48,8 @@ class EnvironmentStage(Stage):
         )
         if config.sync is not None:
             self.sync = SyncStack(self, "sync", alarm_factory=alarm_factory, **self._stack_props("sync"))
+        if config.web is not None:
+            self.web = WebStack(self, "web", web=config.web, alarm_factory=alarm_factory, **self._stack_props("web"))
 
         # Last: the dashboard shows every stack's signals and every alarm made above.
         self.dashboard = DashboardStack(
@@ -54,6 +57,11 @@ class EnvironmentStage(Stage):
             "dashboard",
             alarm_factory=alarm_factory,
             sections=[
+                *(
+                    [("Web tier (load balancer, targets, Elastic Beanstalk health)", self.web.web_tier)]
+                    if config.web
+                    else []
+                ),
                 ("Application logs", self.logging.application_logs),
                 ("Audit logs (login history, mail templates)", self.logging.audit_logs),
                 ("Log archive (Firehose to S3)", self.logging.archive),

@@ -116,7 +116,7 @@ def test_cdk_cli_synthesizes_offline_without_credentials(tmp_path: Path) -> None
     assert (tmp_path / "out" / "manifest.json").exists()
 
 
-@pytest.mark.parametrize("concern", ["notifications", "logging", "hosts", "search", "sync", "dashboard"])
+@pytest.mark.parametrize("concern", ["notifications", "logging", "hosts", "search", "sync", "web", "dashboard"])
 def test_each_environment_has_the_concern_stack(synthesized_stacks: list[SynthesizedStack], concern: str) -> None:
     names = {s.stack_name for s in synthesized_stacks}
     for env in ("dev", "stg", "prod"):

@@ -28,6 +28,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IDependable
 
 from genba_constructs._firehose import cloudwatch_logs_processing
+from genba_constructs._secure import access_logs_by_bucket_policy, finish_server_access_logging
 from genba_constructs.log_search._domain import acknowledge_domain_paths, acknowledge_inline_policy, grant_http
 from genba_constructs.nag import acknowledge
 
@@ -48,6 +49,10 @@ def error_prefix(index_name: str) -> str:
 
 def new_backup_bucket(scope: Construct, *, encryption_key: kms.IKey, removal: RemovalPolicy) -> s3.Bucket:
     """The default backup bucket: encrypted with the domain's key, versioned, TLS-only, access-logged."""
+    # Access-log delivery is granted by bucket policy in every app, never by ACL: CDK does it
+    # with its feature flag (and then S3's default ownership, owner enforced, applies), genba
+    # without it (genba_constructs._secure), so ACLs stay off either way.
+    by_policy = access_logs_by_bucket_policy(scope)
     access_logs = s3.Bucket(
         scope,
         "BackupAccessLogs",
@@ -55,8 +60,7 @@ def new_backup_bucket(scope: Construct, *, encryption_key: kms.IKey, removal: Re
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         enforce_ssl=True,
         versioned=True,
-        # Ownership left to CDK: ACL-based log delivery (apps without the bucket-policy feature
-        # flag) needs ObjectWriter; with the flag S3's default (owner enforced) applies.
+        object_ownership=None if by_policy else s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         removal_policy=removal,
     )
     acknowledge(access_logs, "AwsSolutions-S1", _LOOP)
@@ -81,10 +85,11 @@ def new_backup_bucket(scope: Construct, *, encryption_key: kms.IKey, removal: Re
         enforce_ssl=True,
         versioned=True,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        server_access_logs_bucket=access_logs,
-        server_access_logs_prefix="backup-bucket/",
+        server_access_logs_bucket=access_logs if by_policy else None,
+        server_access_logs_prefix="backup-bucket/" if by_policy else None,
         removal_policy=removal,
     )
+    finish_server_access_logging(bucket, access_logs, "backup-bucket/")
     acknowledge(
         bucket,
         "NIST.800.53.R5-S3BucketReplicationEnabled",
