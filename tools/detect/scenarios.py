@@ -71,6 +71,9 @@ class Faults:
     replay_cannot_fix: bool = False
     masked_data: bool = False
     alarm_topic_failing: bool = False
+    web_5xx_percent: float = 0.0
+    web_targets_unhealthy: bool = False
+    web_latency_seconds: float = 0.0
 
 
 def load(t: float) -> float:
@@ -101,7 +104,35 @@ class Model:
             if t % (5 * MINUTE) == 0:
                 self._queues(t)
             self._sync(t)
+            self._web(t)
         return self.store
+
+    # ---- web tier: the Application Load Balancer and Elastic Beanstalk enhanced health
+    def _web(self, t: int) -> None:
+        """ALB metrics as "CloudWatch metrics for your Application Load Balancer" describes them:
+        counts only for minutes that have them (no zero data points), host counts every minute."""
+        active = self.active(t)
+        requests = max(10, round(1000 * load(t)))
+        unhealthy = self.faults.web_targets_unhealthy and active
+        for key in self.keys("RequestCount", "AWS/ApplicationELB"):
+            self.store.put(key, t + 30, float(requests), delay=MINUTE)
+        if unhealthy:
+            for key in self.keys("HTTPCode_ELB_5XX_Count"):
+                self.store.put(key, t + 30, float(requests), delay=MINUTE)  # 503: no healthy target
+        if active and self.faults.web_5xx_percent:
+            for key in self.keys("HTTPCode_Target_5XX_Count"):
+                self.store.put(key, t + 30, requests * self.faults.web_5xx_percent / 100, delay=MINUTE)
+        slow = self.faults.web_latency_seconds if active else 0.0
+        for key in self.keys("TargetResponseTime"):
+            for i in range(20):
+                self.store.put(key, t + i, (slow or 0.05 + 0.01 * i), delay=MINUTE)
+        for key in self.keys("HealthyHostCount"):
+            self.store.put(key, t + 30, 0.0 if unhealthy else float(self.service.hosts), delay=MINUTE)
+        for key in self.keys("UnHealthyHostCount"):
+            self.store.put(key, t + 30, float(self.service.hosts) if unhealthy else 0.0, delay=MINUTE)
+        for key in self.keys("EnvironmentHealth"):
+            # Enhanced health: 0 Ok ... 20 Degraded, 25 Severe.
+            self.store.put(key, t + 30, 25.0 if unhealthy else 0.0, delay=MINUTE)
 
     # ---- hosts: the CloudWatch agent
     def _disk(self, host: int, t: float) -> float:
@@ -394,8 +425,36 @@ def scenarios(service: Service) -> list[Scenario]:
             T0 + HOUR,
             ("log-data-protection",),
         ),
+        *web_scenarios(service),
         Scenario(
             "alarm notifications failing", 15 * MINUTE, Faults(alarm_topic_failing=True), T0 + HOUR, ("dlq-not-empty",)
+        ),
+    ]
+
+
+def web_scenarios(service: Service) -> list[Scenario]:
+    """The web tier's failure modes (issue 15): what users see first."""
+    return [
+        Scenario(
+            "5xx storm from the targets (10 % of requests)",
+            5 * MINUTE,
+            Faults(web_5xx_percent=10.0),
+            T0 + HOUR,
+            ("target-5xx-rate",),
+        ),
+        Scenario(
+            "every target unhealthy",
+            5 * MINUTE,
+            Faults(web_targets_unhealthy=True),
+            T0 + HOUR,
+            ("unhealthy-hosts", "unhealthy-host-share", "elb-5xx-rate", "environment-health"),
+        ),
+        Scenario(
+            "latency regression (p99 4 s)",
+            10 * MINUTE,
+            Faults(web_latency_seconds=4.0),
+            T0 + HOUR,
+            ("target-response-time-p99",),
         ),
     ]
 
