@@ -319,7 +319,11 @@ BAD_PROPS: list[tuple[str, dict[str, Any], str]] = [
         "disk_used_percent.critical=101",
     ),
     ("threshold of 0", {"memory_used_percent": Thresholds(critical=0)}, "memory_used_percent.critical=0"),
-    ("warning above critical", {"disk_used_percent": Thresholds(warning=95, critical=90)}, "above critical (90)"),
+    (
+        "warning above critical",
+        {"disk_used_percent": Thresholds(warning=95, critical=90)},
+        "above disk_used_percent.critical (90)",
+    ),
     ("no thresholds", {"disk_used_percent": Thresholds()}, "neither warning nor critical"),
     ("inode warning below critical", {"inodes_free": Thresholds(warning=10, critical=20)}, "inodes_free.warning=10"),
     ("empty group name", {"auto_scaling_group_name": ""}, "auto_scaling_group_name=''"),
@@ -472,7 +476,7 @@ def test_disk_thresholds_are_accepted_exactly_when_they_make_sense(
     thresholds = Thresholds(warning=warning, critical=critical)
     if sensible:
         hosts = make(stack, disk_used_percent=thresholds)
-        made = {severity.value: alarm for severity, alarm in hosts.alarms["disk-used"].items()}
+        made = {severity.value: alarm for severity, alarm in hosts.alarms.by_runbook("disk-used").items()}
         assert set(made) == {s.value for s, _ in thresholds.items()}
     else:
         with pytest.raises(GenbaPropsError, match="HostMonitoring: disk_used_percent"):
