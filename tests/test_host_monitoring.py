@@ -579,3 +579,14 @@ def test_dashboard_shows_the_hosts_with_metrics_the_agent_publishes(
                 assert frozenset(schema.split(", ")) in published[("CWAgent", metric)], query
                 checked += 1
     assert checked >= 4
+
+
+def test_config_defaults_are_the_construct_defaults() -> None:
+    from genba_constructs.host_monitoring import HostThresholds
+    from stacks.config import HostsConfig
+
+    config, construct = HostsConfig(auto_scaling_group_name="g").thresholds, HostThresholds()
+    for prop in ("disk_used_percent", "inodes_free", "memory_used_percent"):
+        assert getattr(config, prop) == getattr(construct, prop), prop
+    assert config.disk_full_within_hours == construct.disk_full_within_hours == 24
+    assert config.reapply_every_minutes == construct.reapply_every_minutes == 30
