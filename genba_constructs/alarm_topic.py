@@ -16,7 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genba_constructs._validation import EMAIL_PATTERN, GenbaPropsError, require_either
-from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, AlarmFactory, Thresholds
+from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, AlarmFactory, AlarmSet, AlarmSpec, Thresholds
 from genba_constructs.nag import acknowledge
 
 
@@ -105,6 +105,8 @@ class AlarmTopic(Construct):
         )
 
         self.dead_letter_queue: sqs.Queue | None = None
+        #: the alarms of the topic itself: the dead-letter queue's, when there is one.
+        self.alarms = AlarmSet()
         if email_addresses:
             self.dead_letter_queue = self._dead_letter_queue(removal_policy)
             for address in email_addresses:
@@ -145,15 +147,19 @@ class AlarmTopic(Construct):
             "A dead-letter queue has no dead-letter queue of its own; its depth is alarmed instead.",
         )
         # Other subscribers still receive this alarm when one address fails.
-        self.alarm_factory.create(
+        self.alarms = self.alarm_factory.create_all(
             queue,
             subject="alarm-notifications",
-            runbook="dlq-not-empty",
-            summary="An alarm notification could not be delivered to a subscriber and waits in the DLQ.",
-            first_check="the subscription's endpoint (a bounced or unconfirmed e-mail address) in SNS.",
-            metric=queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
-            thresholds=Thresholds(critical=0),
-            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            specs=[
+                AlarmSpec(
+                    runbook="dlq-not-empty",
+                    summary="An alarm notification could not be delivered to a subscriber and waits in the DLQ.",
+                    first_check="the subscription's endpoint (a bounced or unconfirmed e-mail address) in SNS.",
+                    metric=queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
+                    thresholds=Thresholds(critical=0),
+                    comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            ],
         )
         return queue

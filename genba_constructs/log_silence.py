@@ -16,7 +16,9 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from genba_constructs._validation import GenbaPropsError
-from genba_constructs.alarms import AlarmFactory, Severity, Thresholds
+from genba_constructs.alarms import AlarmFactory, AlarmSpec, Severity, Thresholds
+
+RUNBOOK = "log-silence"
 
 
 def incoming_log_events_metric(log_group_name: str, *, period: Duration = Duration.minutes(1)) -> cloudwatch.Metric:
@@ -27,6 +29,43 @@ def incoming_log_events_metric(log_group_name: str, *, period: Duration = Durati
         dimensions_map={"LogGroupName": log_group_name},
         statistic="Sum",
         period=period,
+    )
+
+
+def log_silence_spec(
+    *,
+    log_group_name: str,
+    silent_for: Duration = Duration.minutes(5),
+    subject: str | None = None,
+    group: str | None = None,
+) -> AlarmSpec:
+    """The "log silence" alarm as data: critical when ``log_group_name`` receives no event for ``silent_for``.
+
+    :param silent_for: how long silence is tolerated (1 to 1440 whole minutes). Default: 5 minutes.
+    :param subject: the slug naming the log group in the alarm name. Default: the subject
+        given to ``AlarmFactory.create_all``.
+    :param group: id of the child construct the alarm goes under. Default: none.
+    """
+    seconds = 0 if silent_for.is_unresolved() else int(silent_for.to_seconds())
+    minutes = seconds // 60
+    if not 1 <= minutes <= 1440 or seconds % 60:
+        raise GenbaPropsError(
+            f"add_log_silence_alarm: silent_for={silent_for.to_human_string()} must be 1 to 1440 whole minutes"
+        )
+    return AlarmSpec(
+        runbook=RUNBOOK,
+        summary=f"Log group {log_group_name} received no log event for {minutes} minutes: "
+        "a log shipper or the service itself has stopped.",
+        first_check="the CloudWatch agent on the hosts (is it running, is its buffer filling the disk?) "
+        "and whether the service is up.",
+        metric=incoming_log_events_metric(log_group_name),
+        thresholds=Thresholds(critical=1),
+        comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        missing_data=cloudwatch.TreatMissingData.BREACHING,
+        # One period of a minute per minute of silence: any minute with an event clears it.
+        evaluation_periods=minutes,
+        subject=subject,
+        group=group,
     )
 
 
@@ -43,24 +82,5 @@ def add_log_silence_alarm(
     :param subject: the slug naming the log group in the alarm name (``app-logs``).
     :param silent_for: how long silence is tolerated. Default: 5 minutes.
     """
-    seconds = 0 if silent_for.is_unresolved() else int(silent_for.to_seconds())
-    minutes = seconds // 60
-    if not 1 <= minutes <= 1440 or seconds % 60:
-        raise GenbaPropsError(
-            f"add_log_silence_alarm: silent_for={silent_for.to_human_string()} must be 1 to 1440 whole minutes"
-        )
-    alarms = alarm_factory.create(
-        scope,
-        subject=subject,
-        runbook="log-silence",
-        summary=f"Log group {log_group_name} received no log event for {minutes} minutes: "
-        "a log shipper or the service itself has stopped.",
-        first_check="the CloudWatch agent on the hosts (is it running, is its buffer filling the disk?) "
-        "and whether the service is up.",
-        metric=incoming_log_events_metric(log_group_name),
-        thresholds=Thresholds(critical=1),
-        comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluation_periods=minutes,
-        missing_data=cloudwatch.TreatMissingData.BREACHING,
-    )
-    return alarms[Severity.CRITICAL]
+    spec = log_silence_spec(log_group_name=log_group_name, silent_for=silent_for)
+    return alarm_factory.create_all(scope, subject=subject, specs=[spec]).get(RUNBOOK, Severity.CRITICAL)

@@ -20,8 +20,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs._validation import GenbaPropsError, require_either, require_regex
-from genba_constructs.alarms import AlarmFactory, Thresholds, default_alarm_factory
-from genba_constructs.log_silence import add_log_silence_alarm, incoming_log_events_metric
+from genba_constructs.alarms import AlarmFactory, AlarmSet, AlarmSpec, Severity, Thresholds, default_alarm_factory
+from genba_constructs.log_silence import RUNBOOK as LOG_SILENCE
+from genba_constructs.log_silence import incoming_log_events_metric, log_silence_spec
 from genba_constructs.retention import retention_days as to_retention
 
 LOG_METRICS_NAMESPACE = "genba/Logs"
@@ -181,26 +182,24 @@ class ServiceLogGroup(Construct):
 
         self._metric_filters()
         self._saved_queries()
-        self.alarms = alarm_factory.create(
-            self,
-            subject=subject,
-            runbook="log-errors",
-            summary=f"Log group {self.log_group.log_group_name} has many ERROR lines.",
-            first_check="the saved Logs Insights query 'errors by request id' for this log group.",
-            metric=self.metric_log_lines("ERROR"),
-            thresholds=error_lines_per_5_minutes,
-            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.silence_alarm: cloudwatch.Alarm | None = None
-        if must_never_be_silent:
-            self.silence_alarm = add_log_silence_alarm(
-                self,
-                log_group_name=self.log_group.log_group_name,
-                subject=subject,
-                alarm_factory=alarm_factory,
-                silent_for=silent_for,
+        specs = [
+            AlarmSpec(
+                runbook="log-errors",
+                summary=f"Log group {self.log_group.log_group_name} has many ERROR lines.",
+                first_check="the saved Logs Insights query 'errors by request id' for this log group.",
+                metric=self.metric_log_lines("ERROR"),
+                thresholds=error_lines_per_5_minutes,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
+        ]
+        if must_never_be_silent:
+            specs.append(log_silence_spec(log_group_name=self.log_group.log_group_name, silent_for=silent_for))
+        #: the error-lines alarms and, with ``must_never_be_silent``, the silence alarm.
+        self.alarms: AlarmSet = alarm_factory.create_all(self, subject=subject, specs=specs)
+        self.silence_alarm: cloudwatch.Alarm | None = (
+            self.alarms.get(LOG_SILENCE, Severity.CRITICAL) if must_never_be_silent else None
+        )
 
     # Metric names carry the subject: metric filter dimensions can only come from log fields.
     @property

@@ -19,13 +19,14 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from aws_cdk import Duration
 
 from genba_constructs._validation import EMAIL_PATTERN
-from genba_constructs.alarms import DEFAULT_RUNBOOK_URL
+from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, Thresholds
 from genba_constructs.cloudwatch_agent_config import timestamp_format_problem
+from genba_constructs.host_monitoring.thresholds import HostThresholds
 from genba_constructs.log_archive.lifecycle import LIFECYCLE_BOUNDS, QUERY_BOUNDS, ArchiveLifecycle
 from genba_constructs.log_search import SearchSizing
 from genba_constructs.retention import CLOUDWATCH_LOGS_RETENTION_DAYS
 from genba_constructs.sync_verification.timing import ATTRIBUTE_NAME_PATTERN, MAX_PARALLELIZATION_FACTOR, SyncTiming
-from genba_constructs.web_tier_monitoring import Thresholds, WebTierThresholds
+from genba_constructs.web_tier_monitoring import WebTierThresholds
 
 CONTEXT_KEY = "genba"
 ENVIRONMENT_SELECTOR = "env"  # cdk synth -c env=prod (comma-separated); default: every environment
@@ -270,6 +271,19 @@ class HostLogFileConfig:
     timestamp_format: str | None = setting(None, check=timestamp_format_problem)
 
 
+# HostThresholds' prop paths -> the keys of the hosts section they come from.
+_HOST_THRESHOLD_KEYS = {
+    "disk_used_percent.warning": "disk_used_warning_percent",
+    "disk_used_percent.critical": "disk_used_critical_percent",
+    "disk_full_within": "disk_full_forecast_hours",
+    "inodes_free.warning": "inodes_free_warning",
+    "inodes_free.critical": "inodes_free_critical",
+    "memory_used_percent.warning": "memory_used_warning_percent",
+    "memory_used_percent.critical": "memory_used_critical_percent",
+    "reapply_every": "reapply_every_minutes",
+}
+
+
 @dataclass(frozen=True)
 class HostsConfig:
     """The reference service's hosts: its Auto Scaling group (an Elastic Beanstalk environment's).
@@ -298,27 +312,40 @@ class HostsConfig:
     target_tag_key: str | None = setting(None, check=matches(r".{1,128}", "a tag key"))
     target_tag_value: str | None = setting(None, check=matches(r".{1,256}", "a tag value"))
     log_files: tuple[HostLogFileConfig, ...] = ()
-    disk_used_warning_percent: int = setting(80, check=in_range(1, 99))
-    disk_used_critical_percent: int = setting(90, check=in_range(1, 99))
-    disk_full_forecast_hours: int = setting(24, check=in_range(1, 720))
-    inodes_free_warning: int = setting(100_000, check=in_range(1, 2**32))
-    inodes_free_critical: int = setting(20_000, check=in_range(1, 2**32))
-    memory_used_warning_percent: int = setting(85, check=in_range(1, 99))
-    memory_used_critical_percent: int = setting(95, check=in_range(1, 99))
-    reapply_every_minutes: int = setting(30, check=in_range(30, 43200))
+    # The thresholds' rules live in HostThresholds (shared with HostMonitoring): see problems().
+    disk_used_warning_percent: int = 80
+    disk_used_critical_percent: int = 90
+    disk_full_forecast_hours: int = 24
+    inodes_free_warning: int = 100_000
+    inodes_free_critical: int = 20_000
+    memory_used_warning_percent: int = 85
+    memory_used_critical_percent: int = 95
+    reapply_every_minutes: int = 30
     agent_log_retention_days: int = setting(30, check=RETENTION)
 
+    @property
+    def thresholds(self) -> HostThresholds:
+        """The same object HostMonitoring checks its flat props with."""
+        # Duration refuses negative amounts; 0 is out of range just as any negative value is,
+        # and problems() shows the configured value, not this one.
+        return HostThresholds(
+            disk_used_percent=Thresholds(
+                warning=self.disk_used_warning_percent, critical=self.disk_used_critical_percent
+            ),
+            disk_full_within=Duration.hours(max(0, self.disk_full_forecast_hours)),
+            inodes_free=Thresholds(warning=self.inodes_free_warning, critical=self.inodes_free_critical),
+            memory_used_percent=Thresholds(
+                warning=self.memory_used_warning_percent, critical=self.memory_used_critical_percent
+            ),
+            reapply_every=Duration.minutes(max(0, self.reapply_every_minutes)),
+        )
+
     def problems(self) -> Iterable[tuple[str, Any, str]]:
-        for kind in ("disk_used", "memory_used"):
-            warning, critical = getattr(self, f"{kind}_warning_percent"), getattr(self, f"{kind}_critical_percent")
-            if warning > critical:
-                yield f"{kind}_warning_percent", warning, f"is above {kind}_critical_percent ({critical})"
-        if self.inodes_free_warning < self.inodes_free_critical:
-            yield (
-                "inodes_free_warning",
-                self.inodes_free_warning,
-                f"is below inodes_free_critical ({self.inodes_free_critical}): fewer free inodes is worse",
-            )
+        for prop, value, problem in self.thresholds.problems():
+            for other, key in _HOST_THRESHOLD_KEYS.items():  # a problem may name a second prop
+                problem = problem.replace(other, key)
+            where = _HOST_THRESHOLD_KEYS.get(prop)
+            yield (where, getattr(self, where), problem) if where else (prop, value, problem)
         if (self.target_tag_key is None) != (self.target_tag_value is None):
             yield "target_tag_key", self.target_tag_key, "and target_tag_value must be given together"
         paths = [f.file_path for f in self.log_files]

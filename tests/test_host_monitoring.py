@@ -319,7 +319,11 @@ BAD_PROPS: list[tuple[str, dict[str, Any], str]] = [
         "disk_used_percent.critical=101",
     ),
     ("threshold of 0", {"memory_used_percent": Thresholds(critical=0)}, "memory_used_percent.critical=0"),
-    ("warning above critical", {"disk_used_percent": Thresholds(warning=95, critical=90)}, "above critical (90)"),
+    (
+        "warning above critical",
+        {"disk_used_percent": Thresholds(warning=95, critical=90)},
+        "above disk_used_percent.critical (90)",
+    ),
     ("no thresholds", {"disk_used_percent": Thresholds()}, "neither warning nor critical"),
     ("inode warning below critical", {"inodes_free": Thresholds(warning=10, critical=20)}, "inodes_free.warning=10"),
     ("empty group name", {"auto_scaling_group_name": ""}, "auto_scaling_group_name=''"),
@@ -471,7 +475,7 @@ def test_disk_thresholds_are_accepted_exactly_when_they_make_sense(
     thresholds = Thresholds(warning=warning, critical=critical)
     if sensible:
         hosts = make(stack, disk_used_percent=thresholds)
-        made = {severity.value: alarm for severity, alarm in hosts.alarms["disk-used"].items()}
+        made = {severity.value: alarm for severity, alarm in hosts.alarms.by_runbook("disk-used").items()}
         assert set(made) == {s.value for s, _ in thresholds.items()}
     else:
         with pytest.raises(GenbaPropsError, match="HostMonitoring: disk_used_percent"):
@@ -574,3 +578,14 @@ def test_dashboard_shows_the_hosts_with_metrics_the_agent_publishes(
                 assert frozenset(schema.split(", ")) in published[("CWAgent", metric)], query
                 checked += 1
     assert checked >= 4
+
+
+def test_config_defaults_are_the_construct_defaults() -> None:
+    from genba_constructs.host_monitoring import HostThresholds
+    from stacks.config import HostsConfig
+
+    config, construct = HostsConfig(auto_scaling_group_name="g").thresholds, HostThresholds()
+    for prop in ("disk_used_percent", "inodes_free", "memory_used_percent"):
+        assert getattr(config, prop) == getattr(construct, prop), prop
+    assert config.disk_full_within_hours == construct.disk_full_within_hours == 24
+    assert config.reapply_every_minutes == construct.reapply_every_minutes == 30
