@@ -16,21 +16,19 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Template
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from genba_constructs import LogArchive, ServiceLogGroup
-from tests.conftest import cdk_json_context
+from tests.conftest import new_stack
 
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"
 
 
 def synthesized(**props: Any) -> dict[str, Any]:
-    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
-    stack = Stack(App(context=context), "Test", env=Environment(account=ACCOUNT, region=REGION))
+    stack = new_stack()
     archive = LogArchive(stack, "Archive", **props)
     archive.archive_log_group(ServiceLogGroup(stack, "AppLogs", subject="app-logs"))
     return Template.from_stack(stack).to_json()  # type: ignore[no-any-return]
