@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, FeatureFlags, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -331,3 +332,39 @@ def genba_function(
     for rule in PINNED_RUNTIME_RULES:
         acknowledge(function, rule, REASON_PINNED_RUNTIME)
     return function
+
+
+# ---------------------------------------------------------------- DynamoDB
+def recoverable_table(
+    scope: Construct,
+    id: str,
+    *,
+    table_name: str | None,
+    partition_key: dynamodb.Attribute,
+    removal: RemovalPolicy,
+    backup_reason: str,
+    sort_key: dynamodb.Attribute | None = None,
+    stream: dynamodb.StreamViewType | None = None,
+) -> dynamodb.Table:
+    """An on-demand table with point-in-time recovery, AWS-managed encryption, deletion protection when retained.
+
+    :param backup_reason: why it is in no AWS Backup plan (acknowledged on the table).
+    :param stream: the stream's view type. Default: no stream.
+    """
+    table = dynamodb.Table(
+        scope,
+        id,
+        table_name=table_name,
+        partition_key=partition_key,
+        sort_key=sort_key,
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        stream=stream,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        removal_policy=removal,
+        deletion_protection=removal == RemovalPolicy.RETAIN,
+    )
+    acknowledge(table, "NIST.800.53.R5-DynamoDBInBackupPlan", backup_reason)
+    return table
