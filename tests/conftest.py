@@ -115,6 +115,23 @@ def fresh_stack() -> Iterator[Stack]:
     yield new_stack()
 
 
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    """A moto server on 127.0.0.1 for one test module (its endpoint URL)."""
+    from tests.genba_account import moto_server
+
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cloud assembly of the dev snapshots, for `genba check` / `genba drill` (tests/genba_account.py)."""
+    from tests.genba_account import write_assembly
+
+    return write_assembly(tmp_path_factory.mktemp("cdk.out"))
+
+
 _SESSION_STARTED = time.time()
 
 
