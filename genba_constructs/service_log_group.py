@@ -19,6 +19,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from genba_constructs._secure import rotated_key
 from genba_constructs._validation import GenbaPropsError, require_either, require_regex
 from genba_constructs.alarms import AlarmFactory, AlarmSet, AlarmSpec, Severity, Thresholds, default_alarm_factory
 from genba_constructs.log_silence import RUNBOOK as LOG_SILENCE
@@ -44,14 +45,7 @@ DEFAULT_MASKED_DATA = (
 def log_group_encryption_key(scope: Construct, id: str, *, removal_policy: RemovalPolicy) -> kms.Key:
     """A rotated KMS key that CloudWatch Logs may use for this account's log groups."""
     stack = Stack.of(scope)
-    key = kms.Key(
-        scope,
-        id,
-        description=f"Encrypts the log groups of {stack.stack_name}",
-        enable_key_rotation=True,
-        removal_policy=removal_policy,
-        pending_window=Duration.days(30) if removal_policy == RemovalPolicy.RETAIN else Duration.days(7),
-    )
+    key = rotated_key(scope, id, description=f"Encrypts the log groups of {stack.stack_name}", removal=removal_policy)
     allow_cloudwatch_logs_to_use(key)
     return key
 
