@@ -162,4 +162,14 @@ class AlarmTopic(Construct):
                 )
             ],
         )
+        # This alarm's own notification goes through the topic whose delivery is failing. Its
+        # second path must not depend on SNS, the topic's key or any subscriber: an OpsCenter
+        # OpsItem, which CloudWatch creates itself (a second topic would share the endpoints,
+        # and often the failure).
+        for alarm in self.alarms:
+            alarm.add_alarm_action(
+                cloudwatch_actions.SsmAction(
+                    cloudwatch_actions.OpsItemSeverity.HIGH, cloudwatch_actions.OpsItemCategory.AVAILABILITY
+                )
+            )
         return queue
