@@ -55,7 +55,8 @@ def main(outdir: Path = ROOT / "cdk.out") -> int:
     by_env: dict[str, list[SynthesizedStack]] = defaultdict(list)
     for stack in stacks:
         by_env[stack.environment].append(stack)
-    print(f"genba synth: {len(stacks)} stacks in {len(by_env)} environments -> {outdir.relative_to(ROOT)}/")
+    shown = outdir.relative_to(ROOT) if outdir.is_relative_to(ROOT) else outdir
+    print(f"genba synth: {len(stacks)} stacks in {len(by_env)} environments -> {shown}/")
     print(f"{'environment':<12}{'stack':<32}{'resources':>10}{'alarms':>8}  protected")
     for env, env_stacks in by_env.items():
         for stack in env_stacks:
