@@ -25,7 +25,8 @@ class AlarmTopic(Construct):
 
     Self-contained by default: a customer-managed KMS key (rotated, usable by CloudWatch
     alarms), a topic that denies publishing without TLS, and e-mail subscriptions whose
-    undeliverable notifications go to a dead-letter queue with a "DLQ not empty" alarm.
+    undeliverable notifications go to a dead-letter queue with a "DLQ not empty" alarm (which
+    also opens an OpsCenter OpsItem: its notification through this topic may be what fails).
 
     :param topic: an existing topic to notify instead of creating one. Default: create one.
     :param encryption_key: the key for a new topic. Default: a new rotated KMS key.

@@ -201,7 +201,8 @@ class ServiceLogGroup(Construct):
             specs.append(data_protection_spec(self.log_group.log_group_name, self.data_protection_policy_name))
         if must_never_be_silent:
             specs.append(log_silence_spec(log_group_name=self.log_group.log_group_name, silent_for=silent_for))
-        #: the error-lines alarms and, with ``must_never_be_silent``, the silence alarm.
+        #: the error-lines alarms (ERROR and CRITICAL), the data protection findings alarm (for a
+        #: new log group with a masking policy) and, with ``must_never_be_silent``, the silence alarm.
         self.alarms: AlarmSet = alarm_factory.create_all(self, subject=subject, specs=specs)
         self.silence_alarm: cloudwatch.Alarm | None = (
             self.alarms.get(LOG_SILENCE, Severity.CRITICAL) if must_never_be_silent else None

@@ -273,6 +273,9 @@ class LogSearch(Construct):
         """Send ``log_group``'s events (JSON lines) into the search domain.
 
         A log group can have at most two subscription filters (the log archive takes the other).
+        Adds the subscription's own alarms (``genba_constructs.log_subscription``: a broken
+        subscription leaves every Firehose metric absent) to ``alarms``, subject ``<subject>``
+        for the first log group and ``<subject>-<n>`` for the n-th.
 
         :param filter_pattern: events to send. Default: all.
         """
