@@ -681,8 +681,14 @@ def test_alarms_are_one_alarm_set_looked_up_by_runbook_severity_and_subject() ->
     stack = new_stack()
     archive = archive_with_logs(stack)
     assert isinstance(archive.alarms, AlarmSet)
-    assert len(archive.alarms) == 6  # per log group: freshness warning and critical, delivery critical
-    assert archive.alarms.runbooks == ["firehose-freshness", "firehose-delivery"]
+    # per log group: freshness warning and critical, delivery critical, subscription delivery and errors
+    assert len(archive.alarms) == 10
+    assert archive.alarms.runbooks == [
+        "firehose-freshness",
+        "firehose-delivery",
+        "subscription-delivery",
+        "subscription-errors",
+    ]
     alarm = archive.alarms.get("firehose-delivery", Severity.CRITICAL, subject="archive-audit-logs")
     assert alarm.node.path == "Test/Archive/AuditLogs/FirehoseDeliveryCriticalAlarm"
     (record,) = [r for r in archive.alarms.records if r.alarm is alarm]
