@@ -693,7 +693,7 @@ def test_alarms_are_one_alarm_set_looked_up_by_runbook_severity_and_subject() ->
     assert alarm.node.path == "Test/Archive/AuditLogs/FirehoseDeliveryCriticalAlarm"
     (record,) = [r for r in archive.alarms.records if r.alarm is alarm]
     assert record.alarm_name == "Test-archive-audit-logs-firehose-delivery-critical"
-    assert list(archive.archived["audit-logs"].alarms) == list(archive.alarms)[3:]
+    assert list(archive.archived["audit-logs"].alarms) == list(archive.alarms)[5:]
 
 
 def test_lifecycle_lists_every_problem_with_the_prop_that_has_it() -> None:
