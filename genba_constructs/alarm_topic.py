@@ -24,7 +24,8 @@ class AlarmTopic(Construct):
 
     Self-contained by default: a customer-managed KMS key (rotated, usable by CloudWatch
     alarms), a topic that denies publishing without TLS, and e-mail subscriptions whose
-    undeliverable notifications go to a dead-letter queue with a "DLQ not empty" alarm.
+    undeliverable notifications go to a dead-letter queue with a "DLQ not empty" alarm (which
+    also opens an OpsCenter OpsItem: its notification through this topic may be what fails).
 
     :param topic: an existing topic to notify instead of creating one. Default: create one.
     :param encryption_key: the key for a new topic. Default: a new rotated KMS key.
@@ -144,4 +145,14 @@ class AlarmTopic(Construct):
                 )
             ],
         )
+        # This alarm's own notification goes through the topic whose delivery is failing. Its
+        # second path must not depend on SNS, the topic's key or any subscriber: an OpsCenter
+        # OpsItem, which CloudWatch creates itself (a second topic would share the endpoints,
+        # and often the failure).
+        for alarm in self.alarms:
+            alarm.add_alarm_action(
+                cloudwatch_actions.SsmAction(
+                    cloudwatch_actions.OpsItemSeverity.HIGH, cloudwatch_actions.OpsItemCategory.AVAILABILITY
+                )
+            )
         return queue

@@ -6,7 +6,8 @@ stopped shipping, its buffer filled the disk, and the service went down.
 The metric is ``AWS/Logs`` ``IncomingLogEvents`` with the dimension ``LogGroupName``
 (aws-cdk-lib's ``metric_incoming_log_events()`` emits ``IncomingLogs``, which CloudWatch
 never publishes: aws/aws-cdk#36815). CloudWatch publishes no data point for a minute in
-which nothing arrived, so missing data must count as breaching.
+which nothing arrived: the alarm reads ``FILL(m, 0)`` so that such a minute is a real 0, and
+missing data (nothing at all in the range) still counts as breaching.
 """
 
 from __future__ import annotations
@@ -58,12 +59,23 @@ def log_silence_spec(
         "a log shipper or the service itself has stopped.",
         first_check="the CloudWatch agent on the hosts (is it running, is its buffer filling the disk?) "
         "and whether the service is up.",
-        metric=incoming_log_events_metric(log_group_name),
+        # FILL(m, 0): every minute is a real data point (0 when nothing arrived). With missing
+        # data alone, CloudWatch keeps evaluating the last real points while they stay in its
+        # wider evaluation range, and the alarm fires minutes after the silence is N long.
+        metric=cloudwatch.MathExpression(
+            expression="FILL(events, 0)",
+            using_metrics={"events": incoming_log_events_metric(log_group_name)},
+            label="log events received (0 when none)",
+            period=Duration.minutes(1),
+        ),
         thresholds=Thresholds(critical=1),
         comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        # Still breaching: FILL has nothing to fill when the group received nothing in the range.
         missing_data=cloudwatch.TreatMissingData.BREACHING,
-        # One period of a minute per minute of silence: any minute with an event clears it.
+        # One period of a minute per minute of silence, all of them silent (M of N, M = N): any
+        # minute with an event clears it.
         evaluation_periods=minutes,
+        datapoints_to_alarm=minutes,
         subject=subject,
         group=group,
     )

@@ -25,6 +25,7 @@ from genba_constructs.alarms import AlarmFactory, AlarmSet, AlarmSpec, Severity,
 from genba_constructs.log_silence import RUNBOOK as LOG_SILENCE
 from genba_constructs.log_silence import incoming_log_events_metric, log_silence_spec
 from genba_constructs.retention import retention_days as to_retention
+from genba_constructs.service_log_findings import data_protection_spec, log_events_with_findings_metric
 
 LOG_METRICS_NAMESPACE = "genba/Logs"
 
@@ -149,10 +150,13 @@ class ServiceLogGroup(Construct):
         removal = removal_policy or RemovalPolicy.RETAIN
 
         self.encryption_key: kms.IKey | None = None
+        self.data_protection_policy_name: str | None = None
         if log_group is None:
             self.encryption_key = encryption_key or log_group_encryption_key(self, "Key", removal_policy=removal)
             identifiers: list[logs.DataIdentifier] = list(DEFAULT_MASKED_DATA if masked_data is None else masked_data)
             identifiers += [logs.CustomDataIdentifier(name, pattern) for name, pattern in (custom_masks or {}).items()]
+            if identifiers:
+                self.data_protection_policy_name = f"{subject}-masking"
             log_group = logs.LogGroup(
                 self,
                 "Resource",
@@ -162,7 +166,7 @@ class ServiceLogGroup(Construct):
                 removal_policy=removal,
                 deletion_protection_enabled=removal == RemovalPolicy.RETAIN,
                 data_protection_policy=logs.DataProtectionPolicy(
-                    name=f"{subject}-masking",
+                    name=self.data_protection_policy_name,
                     description="Masks sensitive data in genba service logs",
                     identifiers=identifiers,
                     s3_bucket_audit_destination=audit_findings_bucket,
@@ -179,17 +183,20 @@ class ServiceLogGroup(Construct):
         specs = [
             AlarmSpec(
                 runbook="log-errors",
-                summary=f"Log group {self.log_group.log_group_name} has many ERROR lines.",
+                summary=f"Log group {self.log_group.log_group_name} has many ERROR and CRITICAL lines.",
                 first_check="the saved Logs Insights query 'errors by request id' for this log group.",
-                metric=self.metric_log_lines("ERROR"),
+                metric=self.metric_error_lines(),
                 thresholds=error_lines_per_5_minutes,
                 comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
         ]
+        if self.data_protection_policy_name is not None:
+            specs.append(data_protection_spec(self.log_group.log_group_name, self.data_protection_policy_name))
         if must_never_be_silent:
             specs.append(log_silence_spec(log_group_name=self.log_group.log_group_name, silent_for=silent_for))
-        #: the error-lines alarms and, with ``must_never_be_silent``, the silence alarm.
+        #: the error-lines alarms (ERROR and CRITICAL), the data protection findings alarm (for a
+        #: new log group with a masking policy) and, with ``must_never_be_silent``, the silence alarm.
         self.alarms: AlarmSet = alarm_factory.create_all(self, subject=subject, specs=specs)
         self.silence_alarm: cloudwatch.Alarm | None = (
             self.alarms.get(LOG_SILENCE, Severity.CRITICAL) if must_never_be_silent else None
@@ -281,6 +288,18 @@ class ServiceLogGroup(Construct):
             period=period,
         )
 
+    def metric_error_lines(self, *, period: Duration = Duration.minutes(5)) -> cloudwatch.MathExpression:
+        """``ERROR`` and ``CRITICAL`` lines together (each level is its own metric: add them, zero-filled)."""
+        return cloudwatch.MathExpression(
+            expression="FILL(errors, 0) + FILL(critical, 0)",
+            using_metrics={
+                "errors": self.metric_log_lines("ERROR", period=period),
+                "critical": self.metric_log_lines("CRITICAL", period=period),
+            },
+            label="ERROR and CRITICAL lines",
+            period=period,
+        )
+
     def metric_request_duration(
         self, *, statistic: str = "p99", period: Duration = Duration.minutes(5)
     ) -> cloudwatch.Metric:
@@ -324,6 +343,17 @@ class ServiceLogGroup(Construct):
                 height=6,
             ),
         ]
+
+    def metric_log_events_with_findings(self, *, period: Duration = Duration.minutes(5)) -> cloudwatch.IMetric:
+        """``AWS/Logs`` ``LogEventsWithFindings``: events in which the data protection policy found sensitive data."""
+        if self.data_protection_policy_name is None:
+            raise GenbaPropsError(
+                f"ServiceLogGroup.metric_log_events_with_findings: subject={self.subject!r} "
+                "has no data protection policy"
+            )
+        return log_events_with_findings_metric(
+            self.log_group.log_group_name, self.data_protection_policy_name, period=period
+        )
 
     def metric_incoming_log_events(self, *, period: Duration = Duration.minutes(1)) -> cloudwatch.Metric:
         """``AWS/Logs`` ``IncomingLogEvents``: the real metric (not aws-cdk-lib's ``IncomingLogs``)."""

@@ -675,13 +675,19 @@ def test_alarms_are_one_alarm_set_looked_up_by_runbook_severity_and_subject() ->
     stack = new_stack()
     archive = archive_with_logs(stack)
     assert isinstance(archive.alarms, AlarmSet)
-    assert len(archive.alarms) == 6  # per log group: freshness warning and critical, delivery critical
-    assert archive.alarms.runbooks == ["firehose-freshness", "firehose-delivery"]
+    # per log group: freshness warning and critical, delivery critical, subscription delivery and errors
+    assert len(archive.alarms) == 10
+    assert archive.alarms.runbooks == [
+        "firehose-freshness",
+        "firehose-delivery",
+        "subscription-delivery",
+        "subscription-errors",
+    ]
     alarm = archive.alarms.get("firehose-delivery", Severity.CRITICAL, subject="archive-audit-logs")
     assert alarm.node.path == "Test/Archive/AuditLogs/FirehoseDeliveryCriticalAlarm"
     (record,) = [r for r in archive.alarms.records if r.alarm is alarm]
     assert record.alarm_name == "Test-archive-audit-logs-firehose-delivery-critical"
-    assert list(archive.archived["audit-logs"].alarms) == list(archive.alarms)[3:]
+    assert list(archive.archived["audit-logs"].alarms) == list(archive.alarms)[5:]
 
 
 def test_lifecycle_lists_every_problem_with_the_prop_that_has_it() -> None:

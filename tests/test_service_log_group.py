@@ -178,7 +178,8 @@ def test_existing_log_group_gets_filters_queries_and_alarms_but_no_new_log_group
     template.resource_count_is("AWS::KMS::Key", 0)
     template.has_resource_properties("AWS::Logs::MetricFilter", {"LogGroupName": "/existing"})
     silence = alarms(template)["Test-app-logs-log-silence-critical"]
-    assert silence["Dimensions"] == [{"Name": "LogGroupName", "Value": "/existing"}]
+    (events,) = [q["MetricStat"]["Metric"] for q in silence["Metrics"] if "MetricStat" in q]
+    assert events["Dimensions"] == [{"Name": "LogGroupName", "Value": "/existing"}]
 
 
 def test_lines_are_counted_per_level_from_the_level_field(fresh_stack: Stack) -> None:
@@ -232,8 +233,13 @@ def test_error_lines_alarm_has_warning_10_and_critical_100_by_default(fresh_stac
     assert found["Test-app-logs-log-errors-warning"]["Threshold"] == 10
     critical = found["Test-app-logs-log-errors-critical"]
     assert critical["Threshold"] == 100
-    assert critical["MetricName"] == "LogLines-app-logs"
-    assert critical["Dimensions"] == [{"Name": "Level", "Value": "ERROR"}]
+    # ERROR and CRITICAL lines, each level its own metric of the filter, added zero-filled.
+    stats = {q["Id"]: q["MetricStat"]["Metric"] for q in critical["Metrics"] if "MetricStat" in q}
+    assert {m["MetricName"] for m in stats.values()} == {"LogLines-app-logs"}
+    assert [m["Dimensions"] for m in stats.values()] == [
+        [{"Name": "Level", "Value": "ERROR"}],
+        [{"Name": "Level", "Value": "CRITICAL"}],
+    ]
     assert critical["TreatMissingData"] == "notBreaching"
 
 
@@ -248,14 +254,18 @@ def test_no_silence_alarm_unless_asked(fresh_stack: Stack) -> None:
 
 def test_silence_alarm_watches_incoming_log_events_with_missing_data_breaching(fresh_stack: Stack) -> None:
     alarm = alarms(build(fresh_stack, must_never_be_silent=True))["Test-app-logs-log-silence-critical"]
-    assert alarm["Namespace"] == "AWS/Logs"
-    assert alarm["MetricName"] == "IncomingLogEvents"
-    assert alarm["Dimensions"][0]["Name"] == "LogGroupName"
+    # FILL(events, 0): every minute a real data point (issue 12: late heartbeats).
+    (events,) = [q for q in alarm["Metrics"] if "MetricStat" in q]
+    assert [q["Expression"] for q in alarm["Metrics"] if "Expression" in q] == ["FILL(events, 0)"]
+    assert events["MetricStat"]["Metric"]["Namespace"] == "AWS/Logs"
+    assert events["MetricStat"]["Metric"]["MetricName"] == "IncomingLogEvents"
+    assert events["MetricStat"]["Metric"]["Dimensions"][0]["Name"] == "LogGroupName"
+    assert events["MetricStat"]["Period"] == 60
     assert alarm["TreatMissingData"] == "breaching"
     assert alarm["ComparisonOperator"] == "LessThanThreshold"
     assert alarm["Threshold"] == 1
     assert alarm["EvaluationPeriods"] == 5
-    assert alarm["Period"] == 60
+    assert alarm["DatapointsToAlarm"] == 5
 
 
 def test_silent_for_sets_the_minutes_of_silence_tolerated(fresh_stack: Stack) -> None:
@@ -277,4 +287,5 @@ def test_alarm_factory_prop_names_the_alarms_with_its_prefix(fresh_stack: Stack)
         "shop-prod-app-logs-log-errors-warning",
         "shop-prod-app-logs-log-errors-critical",
         "shop-prod-app-logs-log-silence-critical",
+        "shop-prod-app-logs-log-data-protection-warning",
     }

@@ -30,8 +30,12 @@ from genba_constructs._firehose import cloudwatch_logs_processing
 from genba_constructs._validation import fail, require_range
 from genba_constructs.alarms import AlarmFactory, AlarmSet, Thresholds
 from genba_constructs.log_archive._alarms import stream_alarm_specs
+from genba_constructs.log_subscription import subscription_alarm_specs
 from genba_constructs.nag import acknowledge
 from genba_constructs.retention import retention_days as to_retention
+
+#: the name of every archive subscription filter (a dimension of the AWS/Logs subscription metrics).
+ARCHIVE_FILTER_NAME = "genba-archive"
 
 
 def buffer_interval_seconds(construct: str, buffer_interval: Duration, buffer_size_mib: int) -> int:
@@ -243,7 +247,7 @@ class ArchivedLogGroup(Construct):
             destination_arn=self.delivery_stream.attr_arn,
             role_arn=delivery.subscription_role.role_arn,
             filter_pattern="",
-            filter_name="genba-archive",
+            filter_name=ARCHIVE_FILTER_NAME,
         )
         self.subscription_filter.node.add_dependency(subscription_policy)
         self.alarms: AlarmSet = alarm_factory.create_all(
@@ -254,6 +258,12 @@ class ArchivedLogGroup(Construct):
                 data_freshness=self.metric_data_freshness(),
                 delivery_success=self.metric_delivery_success(),
                 freshness_seconds=freshness_seconds,
+            )
+            # The hop before Firehose: a broken subscription leaves every Firehose metric absent.
+            + subscription_alarm_specs(
+                log_group_name=log_group.log_group_name,
+                filter_name=ARCHIVE_FILTER_NAME,
+                destination="the log archive",
             ),
         )
 

@@ -48,6 +48,7 @@ from genba_constructs.log_search._index_policy import (
 from genba_constructs.log_search._ingestion import FIREHOSE_NAMESPACE
 from genba_constructs.log_search._props import check_props
 from genba_constructs.log_search.sizing import LogSearchAlarmSettings, SearchSizing, free_storage_threshold_mib
+from genba_constructs.log_subscription import subscription_alarm_specs
 from genba_constructs.service_log_group import log_group_encryption_key
 
 __all__ = [
@@ -129,6 +130,7 @@ class LogSearch(Construct):
         self.subject, self.sizing, self.index_name, self.vpc = subject, sizing, index_name, vpc
         removal = removal_policy or RemovalPolicy.RETAIN
         alarm_factory = alarm_factory or default_alarm_factory(self)
+        self._alarm_factory = alarm_factory
         self.domain_name = name = domain_name or _domain.default_domain_name(self)
         self.domain_arn = _domain.domain_arn(self, name)
         self._dimensions = _domain.domain_dimensions(self, name)
@@ -271,20 +273,35 @@ class LogSearch(Construct):
         """Send ``log_group``'s events (JSON lines) into the search domain.
 
         A log group can have at most two subscription filters (the log archive takes the other).
+        Adds the subscription's own alarms (``genba_constructs.log_subscription``: a broken
+        subscription leaves every Firehose metric absent) to ``alarms``, subject ``<subject>``
+        for the first log group and ``<subject>-<n>`` for the n-th.
 
         :param filter_pattern: events to send. Default: all.
         """
+        index = len(self.subscriptions)
+        filter_name = f"{self.subject}-{self.index_name}"
         subscription = _ingestion.subscribe(
             self,
             log_group,
-            index=len(self.subscriptions),
-            filter_name=f"{self.subject}-{self.index_name}",
+            index=index,
+            filter_name=filter_name,
             filter_pattern=filter_pattern,
             delivery_stream=self.delivery_stream,
             role=self.subscription_role,
             index_policy=self.index_policy,
         )
         self.subscriptions.append(subscription)
+        # The hop before Firehose: a broken subscription leaves every Firehose metric absent.
+        specs = subscription_alarm_specs(
+            log_group_name=log_group.log_group_name,
+            filter_name=filter_name,
+            destination=f"the search domain {self.domain_name}",
+            forwards_every_event=filter_pattern is None,
+            group=f"Subscription{index}Alarms",
+        )
+        subject = self.subject if index == 0 else f"{self.subject}-{index + 1}"
+        self.alarms = self.alarms + self._alarm_factory.create_all(self, subject=subject, specs=specs)
         return subscription
 
     def acknowledge_public_endpoint(self, reason: str) -> None:

@@ -27,6 +27,8 @@ _MIN = cloudwatch.Stats.MINIMUM
 _MINUTE = Duration.minutes(1)
 _GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 _QUIET = cloudwatch.TreatMissingData.NOT_BREACHING
+#: below this average delivery success, the search receives (almost) nothing: a critical outage.
+OUTAGE_SUCCESS_RATIO = 0.05
 
 
 def search_alarm_specs(
@@ -180,7 +182,8 @@ def search_alarm_specs(
                 statistic=cloudwatch.Stats.AVERAGE,
                 period=Duration.minutes(5),
             ),
-            thresholds=Thresholds(warning=settings.delivery_success_ratio),
+            # Critical: (almost) nothing indexed for 5 minutes is a total ingestion outage.
+            thresholds=Thresholds(warning=settings.delivery_success_ratio, critical=OUTAGE_SUCCESS_RATIO),
             comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             missing_data=_QUIET,
         ),

@@ -174,12 +174,7 @@ class Model:
             for key in self.keys("LogEventsWithFindings"):
                 self.store.put(key, t + 30, 3.0, delay=MINUTE)
         flowing = any(lines.values()) and not (self.faults.subscription_broken and self.active(t))
-        for key in self.keys("ForwardedLogEvents"):
-            if flowing:
-                self.store.put(key, t + 30, float(sum(lines.values())), delay=MINUTE)
-        for key in self.keys("DeliveryErrors"):
-            if self.faults.subscription_broken and self.active(t) and any(lines.values()):
-                self.store.put(key, t + 30, float(sum(lines.values())), delay=MINUTE)
+        self._subscriptions(t, lines)
         if not flowing:
             return
         failing = self.faults.archive_delivery_failing and self.active(t)
@@ -196,6 +191,18 @@ class Model:
             self.store.put(key, t + 30, 0.0 if blocked else 1.0, delay=2 * MINUTE)
         for key in self.keys("DeliveryToAmazonOpenSearchService.DataFreshness"):
             self.store.put(key, t + 30, 60.0 + search_stalled, delay=2 * MINUTE)
+
+    def _subscriptions(self, t: int, lines: dict[MetricKey, int]) -> None:
+        """AWS/Logs per subscription filter (LogGroupName, DestinationType, FilterName): a healthy filter
+        forwards every event its log group received; a broken one (its role denied) forwards none and
+        counts each as a DeliveryError. A minute without events publishes nothing."""
+        by_group = {dict(k.dimensions).get("LogGroupName"): n for k, n in lines.items()}
+        broken = self.faults.subscription_broken and self.active(t)
+        for metric, published in (("ForwardedLogEvents", not broken), ("DeliveryErrors", broken)):
+            for key in self.keys(metric, "AWS/Logs"):
+                count = by_group.get(dict(key.dimensions).get("LogGroupName"), sum(lines.values()))
+                if published and count:
+                    self.store.put(key, t + 30, float(count), delay=MINUTE)
 
     # ---- search: OpenSearch Service
     def _search(self, t: int) -> None:
