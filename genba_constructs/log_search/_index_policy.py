@@ -32,7 +32,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genba_constructs.alarms import AlarmFactory, AlarmSet, AlarmSpec, Thresholds
-from genba_constructs.handler_code import handler_code_path
+from genba_constructs.handler_code import handler_code, handler_code_path
 from genba_constructs.handler_runtime import ARCHITECTURE, POWERTOOLS_SERVICE_NAME, PYTHON_RUNTIME, handler_layers
 from genba_constructs.log_search._domain import acknowledge_inline_policy
 from genba_constructs.log_search._ingestion import default_policy
@@ -222,7 +222,7 @@ class IndexPolicy(Construct):
             runtime=PYTHON_RUNTIME,
             architecture=ARCHITECTURE,
             layers=layers,
-            code=lambda_.Code.from_asset(handler_code_path(ISM_FUNCTION), exclude=["__pycache__", "*.pyc"]),
+            code=handler_code(ISM_FUNCTION),
             handler="index.handler",
             timeout=Duration.minutes(2),
             memory_size=256,

@@ -20,7 +20,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from genba_constructs.handler_code import handler_code_path
+from genba_constructs.handler_code import handler_code
 from genba_constructs.handler_runtime import (
     ARCHITECTURE,
     POWERTOOLS_LOG_LEVEL,
@@ -98,7 +98,7 @@ class SyncFunction(Construct):
             runtime=PYTHON_RUNTIME,
             architecture=ARCHITECTURE,
             layers=handler_layers(self),
-            code=lambda_.Code.from_asset(handler_code_path(code)),
+            code=handler_code(code),
             handler="index.handler",
             role=self.role,
             timeout=timeout,
