@@ -212,3 +212,40 @@ def test_consumer_app_synthesizes_with_the_installed_wheel(installed: list[tuple
     } <= set(output["types"])
     assert {"AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping", "AWS::SQS::Queue"} <= set(output["types"])
     assert "AWS::CloudWatch::Dashboard" in output["types"]
+
+
+def dependency_floors() -> list[str]:
+    """pyproject's lowest supported release of each dependency, as ``name==version``."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    floors = []
+    for requirement in project["dependencies"]:
+        name, rest = requirement.split(">=", 1)
+        floors.append(f"{name.strip()}=={rest.split(',', 1)[0].strip()}")
+    return floors
+
+
+def test_every_dependency_has_a_floor_and_a_ceiling() -> None:
+    import tomllib
+
+    for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
+        assert ">=" in requirement and ",<" in requirement, requirement
+
+
+@pytest.mark.slow
+def test_consumer_app_synthesizes_with_the_lowest_supported_dependencies(wheel: Path, tmp_path: Path) -> None:
+    # From PyPI into a fresh venv: exactly the floors pyproject.toml declares, nothing newer.
+    venv = tmp_path / "floor-venv"
+    run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    python = venv / "bin" / "python"
+    floors = dependency_floors()
+    run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *floors, wheel, cwd=tmp_path)
+    installed = run(python, "-m", "pip", "freeze", cwd=tmp_path).lower().replace("_", "-").splitlines()
+    for floor in floors:
+        assert floor.lower() in installed, floor
+
+    output = synth_consumer(python, tmp_path / "app")
+
+    assert str(output["genba_from"]).startswith(str(venv))
+    assert {"AWS::Lambda::Function", "AWS::OpenSearchService::Domain", "AWS::CloudTrail::Trail"} <= set(output["types"])
