@@ -17,6 +17,7 @@ from genba_constructs.log_archive import LogArchive
 from genba_constructs.log_search import LogSearch, LogSearchAlarmSettings, SearchSizing
 from genba_constructs.log_silence import add_log_silence_alarm, incoming_log_events_metric
 from genba_constructs.nag import acknowledge, add_nag_packs
+from genba_constructs.operations_dashboard import DashboardSource, OperationsDashboard
 from genba_constructs.service_log_group import ServiceLogGroup, log_group_encryption_key
 from genba_constructs.sync_targets import (
     DynamoDbReplicaTarget,
@@ -36,6 +37,7 @@ __all__ = [
     "AlarmSpec",
     "AlarmTopic",
     "ArchiveTrail",
+    "DashboardSource",
     "DynamoDbReplicaTarget",
     "GenbaPropsError",
     "HostLogFile",
@@ -46,6 +48,7 @@ __all__ = [
     "LogSearch",
     "LogSearchAlarmSettings",
     "OpenSearchIndexTarget",
+    "OperationsDashboard",
     "SearchSizing",
     "ServiceLogGroup",
     "Severity",

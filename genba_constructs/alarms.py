@@ -308,6 +308,8 @@ class AlarmFactory:
             for action in self.actions:
                 alarm.add_alarm_action(action)
                 alarm.add_ok_action(action)
+            if not self.actions:
+                _acknowledge_no_actions(alarm)
             record = AlarmRecord(
                 spec=spec, subject=subject, severity=severity, threshold=threshold, alarm_name=name, alarm=alarm
             )
@@ -317,8 +319,25 @@ class AlarmFactory:
         return made
 
 
+def _acknowledge_no_actions(alarm: cloudwatch.Alarm) -> None:
+    """An alarm of a factory without actions: where it notifies is the owner's documented choice."""
+    from genba_constructs.nag import acknowledge
+
+    # Not on the alarm's L1 child: the finding is reported there, and an acknowledgement
+    # applies to the construct's children, so one on the alarm is the narrowest stable one.
+    acknowledge(
+        alarm,
+        "NIST.800.53.R5-CloudWatchAlarmAction",
+        "Made by an AlarmFactory without actions (a construct given no alarm_factory uses one): the "
+        "alarm is in the template and on the dashboard; pass AlarmTopic(...).alarm_factory to notify.",
+    )
+
+
 def default_alarm_factory(scope: Construct) -> AlarmFactory:
-    """The factory a construct uses when it is given none: alarms named after the stack, no actions."""
+    """The factory a construct uses when it is given none: alarms named after the stack, no actions.
+
+    Its alarms pass the NIST pack (acknowledged: where they notify is the owner's decision).
+    """
     from aws_cdk import Stack
 
     return AlarmFactory(name_prefix=Stack.of(scope).stack_name)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from aws_cdk import Aws, Stack
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
+from genba_constructs._policies import add_or_warn
 from genba_constructs.log_archive import LogArchive
 from genba_constructs.nag import acknowledge
 
@@ -22,7 +24,8 @@ class ArchiveTrail(Construct):
     Its records land under ``cloudtrail/AWSLogs/<account>/CloudTrail/<region>/<yyyy>/<MM>/<dd>/``,
     where the archive's ``cloudtrail`` Glue table (partition projection) finds them.
 
-    :param archive: the log archive (bucket and KMS key).
+    :param archive: the log archive (bucket and KMS key). On an imported bucket or key CDK cannot add
+        CloudTrail's statements: synth warns with each statement the owner must add.
     :param trail_name: name of the trail. Default: ``<stack name>-trail``.
     :param include_global_service_events: record IAM, STS and other global services. Default: True.
     """
@@ -40,7 +43,10 @@ class ArchiveTrail(Construct):
         stack = Stack.of(self)
         name = trail_name or f"{stack.stack_name}-trail"
         trail_arn = f"arn:{Aws.PARTITION}:cloudtrail:{stack.region}:{Aws.ACCOUNT_ID}:trail/{name}"
-        archive.encryption_key.add_to_resource_policy(
+        key = archive.encryption_key
+        add_or_warn(
+            self,
+            key,
             iam.PolicyStatement(
                 sid="AllowCloudTrailToEncryptLogs",
                 principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
@@ -54,16 +60,24 @@ class ArchiveTrail(Construct):
                         )
                     },
                 },
-            )
+            ),
+            what="the archive key",
         )
-        archive.encryption_key.add_to_resource_policy(
+        add_or_warn(
+            self,
+            key,
             iam.PolicyStatement(
                 sid="AllowCloudTrailToDescribeKey",
                 principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
                 actions=["kms:DescribeKey"],
                 resources=["*"],
-            )
+            ),
+            what="the archive key",
         )
+        if not isinstance(archive.bucket, s3.Bucket):
+            # CDK's Trail adds its bucket statements to a bucket it owns; on an imported one they
+            # vanish and CloudFormation fails the trail (InsufficientS3BucketPolicyException).
+            warn_cloudtrail_bucket_statements(self, archive.bucket, trail_arn)
         self.trail = cloudtrail.Trail(
             self,
             "Resource",
@@ -82,3 +96,26 @@ class ArchiveTrail(Construct):
             "CloudTrail is searched in the archive with Athena (the cloudtrail Glue table and the "
             "'who changed what, when' named query); a CloudWatch Logs copy would double ingestion cost.",
         )
+
+
+def warn_cloudtrail_bucket_statements(trail: Construct, bucket: s3.IBucket, trail_arn: str) -> None:
+    """The two statements CloudTrail needs on an imported bucket, as warnings (CDK cannot add them)."""
+    principal = iam.ServicePrincipal("cloudtrail.amazonaws.com")
+    source = {"aws:SourceArn": trail_arn}
+    for statement in (
+        iam.PolicyStatement(
+            sid="AWSCloudTrailAclCheck",
+            principals=[principal],
+            actions=["s3:GetBucketAcl"],
+            resources=[bucket.bucket_arn],
+            conditions={"StringEquals": source},
+        ),
+        iam.PolicyStatement(
+            sid="AWSCloudTrailWrite",
+            principals=[principal],
+            actions=["s3:PutObject"],
+            resources=[bucket.arn_for_objects(f"{catalog.CLOUDTRAIL_PREFIX}/AWSLogs/{Aws.ACCOUNT_ID}/*")],
+            conditions={"StringEquals": {**source, "s3:x-amz-acl": "bucket-owner-full-control"}},
+        ),
+    ):
+        add_or_warn(trail, bucket, statement, what="the archive bucket")

@@ -8,10 +8,20 @@ from aws_cdk import aws_lambda as lambda_
 
 # What an asset of handler code leaves out: bytecode that pip (and every test run) writes
 # beside the handlers, with a timestamp inside, so that every fresh install would change the
-# asset hash and redeploy every function; and tool caches. The folders hold only what the
-# wheel ships (*.py, *.json, *.txt; tests/test_packaging.py checks that), so a checkout and
-# an installed wheel give the same asset.
-ASSET_EXCLUDES = ("__pycache__", "*.pyc", "*.pyo", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".DS_Store")
+# asset hash and redeploy every function; tool caches; and the egg-info a source build of the
+# wheel writes beside genba_logging (the wheel's top-level module lives in _shared/python).
+# The folders hold only what the wheel ships (*.py, *.json, *.txt; tests/test_packaging.py
+# checks that), so a checkout and an installed wheel give the same asset.
+ASSET_EXCLUDES = (
+    "__pycache__",
+    "*.pyc",
+    "*.pyo",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".DS_Store",
+    "*.egg-info",
+)
 
 _HERE = Path(__file__).resolve().parent
 

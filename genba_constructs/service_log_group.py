@@ -53,31 +53,33 @@ def log_group_encryption_key(scope: Construct, id: str, *, removal_policy: Remov
 
 def allow_cloudwatch_logs_to_use(key: kms.Key) -> None:
     """Let CloudWatch Logs encrypt this account's log groups (in the key's region) with ``key``."""
-    stack = Stack.of(key)
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="AllowCloudWatchLogsToUseTheKey",
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=[
-                "kms:Encrypt",
-                "kms:Decrypt",
-                "kms:ReEncryptFrom",
-                "kms:ReEncryptTo",
-                "kms:GenerateDataKey",
-                "kms:DescribeKey",
-            ],
-            resources=["*"],
-            conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                }
-            },
-        )
+    key.add_to_resource_policy(cloudwatch_logs_key_statement(Stack.of(key)))
+
+
+def cloudwatch_logs_key_statement(stack: Stack) -> iam.PolicyStatement:
+    """The key-policy statement that lets CloudWatch Logs use a key for this account's log groups."""
+    return iam.PolicyStatement(
+        sid="AllowCloudWatchLogsToUseTheKey",
+        principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+        actions=[
+            "kms:Encrypt",
+            "kms:Decrypt",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+            "kms:GenerateDataKey",
+            "kms:DescribeKey",
+        ],
+        resources=["*"],
+        conditions={
+            "ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            }
+        },
     )
 
 

@@ -46,9 +46,11 @@ __all__ = ["ArchiveLifecycle", "ArchivedLogGroup", "LogArchive"]
 class LogArchive(Construct):
     """S3 + Firehose + Glue + Athena archive for logs (and the bucket CloudTrail writes to).
 
-    :param bucket: an existing archive bucket. Default: create one with the settings below.
+    :param bucket: an existing archive bucket. An imported one cannot take a bucket policy: synth
+        warns with the statements its owner must add. Default: create one with the settings below.
     :param encryption_key: KMS key for the bucket, Firehose output, Athena results and the
-        Firehose error log. Default: a new rotated key.
+        Firehose error log; an imported key (``kms.Key.from_key_arn``) gets a synth warning with the
+        key-policy statements to add. Default: a new rotated key.
     :param production: a production archive (object lock in compliance mode by default). Default: False.
     :param object_lock_mode: ``"governance"`` or ``"compliance"``. Default: compliance in
         production, governance elsewhere.
@@ -74,7 +76,7 @@ class LogArchive(Construct):
         id: str,
         *,
         bucket: s3.IBucket | None = None,
-        encryption_key: kms.Key | None = None,
+        encryption_key: kms.IKey | None = None,
         production: bool = False,
         object_lock_mode: ObjectLockMode | None = None,
         object_lock_days: int | None = None,

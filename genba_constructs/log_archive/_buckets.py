@@ -14,17 +14,21 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
+from genba_constructs._policies import add_or_warn
 from genba_constructs._secure import access_logs_bucket as secure_access_logs_bucket
-from genba_constructs._secure import encrypted_bucket, rotated_key
+from genba_constructs._secure import (
+    encrypted_bucket,
+    rotated_key,
+)
 from genba_constructs.log_archive.lifecycle import ArchiveLifecycle
-from genba_constructs.service_log_group import allow_cloudwatch_logs_to_use
+from genba_constructs.service_log_group import cloudwatch_logs_key_statement
 
 
 class ArchiveBuckets:
     """The key, the access-logs bucket and the archive bucket (given or made), in the archive's scope.
 
     :param bucket: an existing archive bucket. Default: make one from ``lifecycle``.
-    :param key: an existing key. Default: a new rotated key.
+    :param key: an existing key (imported keys get a warning with the statements to add). Default: a new rotated key.
     """
 
     def __init__(
@@ -32,13 +36,13 @@ class ArchiveBuckets:
         scope: Construct,
         *,
         bucket: s3.IBucket | None,
-        key: kms.Key | None,
+        key: kms.IKey | None,
         lifecycle: ArchiveLifecycle,
         production: bool,
         removal: RemovalPolicy,
     ) -> None:
-        self.key = key or archive_key(scope, removal)
-        allow_cloudwatch_logs_to_use(self.key)
+        self.key: kms.IKey = key or archive_key(scope, removal)
+        add_or_warn(scope, self.key, cloudwatch_logs_key_statement(Stack.of(scope)), what="the archive key")
         self.access_logs = access_logs_bucket(scope, removal, lifecycle.expire_after_days)
         #: the object lock mode of the bucket made here (None for a given bucket: genba does not know it).
         self.object_lock_mode: str | None = None
@@ -132,7 +136,9 @@ def allow_vended_log_delivery(scope: Construct, bucket: s3.IBucket, key: kms.IKe
         "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:logs:{Stack.of(scope).region}:{Aws.ACCOUNT_ID}:*"},
     }
     principal = iam.ServicePrincipal("delivery.logs.amazonaws.com")
-    bucket.add_to_resource_policy(
+    add_or_warn(
+        scope,
+        bucket,
         iam.PolicyStatement(
             sid="AWSLogDeliveryAclCheck",
             principals=[principal],
@@ -140,23 +146,30 @@ def allow_vended_log_delivery(scope: Construct, bucket: s3.IBucket, key: kms.IKe
             actions=["s3:GetBucketAcl", "s3:ListBucket"],
             resources=[bucket.bucket_arn],
             conditions=source,
-        )
+        ),
+        what="the archive bucket",
     )
-    bucket.add_to_resource_policy(
+    add_or_warn(
+        scope,
+        bucket,
         iam.PolicyStatement(
             sid="AWSLogDeliveryWrite",
             principals=[principal],
             actions=["s3:PutObject"],
             resources=[bucket.arn_for_objects(f"{catalog.VENDED_LOGS_PREFIX}{Aws.ACCOUNT_ID}/*")],
             conditions=source,
-        )
+        ),
+        what="the archive bucket",
     )
-    key.add_to_resource_policy(
+    add_or_warn(
+        scope,
+        key,
         iam.PolicyStatement(
             sid="AllowLogDeliveryToEncryptArchiveObjects",
             principals=[principal],
             actions=["kms:GenerateDataKey", "kms:Decrypt"],
             resources=["*"],
             conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-        )
+        ),
+        what="the archive key",
     )
