@@ -163,7 +163,15 @@ def checked(function: F) -> F:
                 continue
             else:
                 bound.arguments[name] = _check(owner, name, value, hint)
-        return function(*bound.args, **bound.kwargs)
+        try:
+            return function(*bound.args, **bound.kwargs)
+        except GenbaPropsError as error:
+            # A check of a part genba builds for the caller (an AlarmFactory inside AlarmTopic)
+            # names that part: say which public call it came from, still on one line.
+            message = str(error)
+            if message.startswith(owner.split(".")[0]):
+                raise
+            raise GenbaPropsError(f"{owner}: {message}") from None
 
     return wrapper  # type: ignore[return-value]
 

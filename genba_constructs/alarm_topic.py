@@ -15,6 +15,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from genba_constructs._types import checked, register_coercion
 from genba_constructs._validation import EMAIL_PATTERN, GenbaPropsError, require_either
 from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, AlarmFactory, AlarmSet, AlarmSpec, Thresholds
 from genba_constructs.nag import acknowledge
@@ -40,6 +41,7 @@ class AlarmTopic(Construct):
     every genba construct so that all alarms of an environment share one topic and one list.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -99,7 +101,7 @@ class AlarmTopic(Construct):
         self.topic: sns.ITopic = topic
         self.alarm_action = cloudwatch_actions.SnsAction(self.topic)
         self.alarm_factory = AlarmFactory(
-            name_prefix=alarm_name_prefix or Stack.of(self).stack_name,
+            name_prefix=_name_prefix(alarm_name_prefix, Stack.of(self).stack_name),
             actions=[self.alarm_action],
             runbook_url=runbook_url,
         )
@@ -163,3 +165,15 @@ class AlarmTopic(Construct):
             ],
         )
         return queue
+
+
+def _name_prefix(given: str | None, stack_name: str) -> str:
+    if given is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", given):
+        raise GenbaPropsError(f"AlarmTopic: alarm_name_prefix={given!r} must be 1-100 letters, digits, '-', '_' or '.'")
+    return given or stack_name
+
+
+# Where a topic, an alarm action or an alarm factory goes, an AlarmTopic stands for its own.
+register_coercion(AlarmTopic, sns.ITopic, lambda topic: topic.topic)
+register_coercion(AlarmTopic, cloudwatch.IAlarmAction, lambda topic: topic.alarm_action)
+register_coercion(AlarmTopic, AlarmFactory, lambda topic: topic.alarm_factory)

@@ -6,12 +6,17 @@ the cost: the stack leaves this construct out (``logging.cloudtrail_enabled: fal
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Stack
+import re
+
+from aws_cdk import Aws, Stack, Token
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
+from genba_constructs._names import claim_name
+from genba_constructs._types import checked
+from genba_constructs._validation import GenbaPropsError
 from genba_constructs.log_archive import LogArchive
 from genba_constructs.nag import acknowledge
 
@@ -24,9 +29,11 @@ class ArchiveTrail(Construct):
 
     :param archive: the log archive (bucket and KMS key).
     :param trail_name: name of the trail. Default: ``<stack name>-trail``.
-    :param include_global_service_events: record IAM, STS and other global services. Default: True.
+    :param include_global_service_events: record IAM, STS and other global services. Default: True
+        (and it must be: CloudTrail refuses a multi-region trail without them).
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -36,9 +43,18 @@ class ArchiveTrail(Construct):
         trail_name: str | None = None,
         include_global_service_events: bool = True,
     ) -> None:
+        if not include_global_service_events:
+            # CloudTrail refuses a multi-region trail without global service events
+            # (InvalidParameterCombinationException at deploy); CloudFormation accepts the template.
+            raise GenbaPropsError(
+                "ArchiveTrail: include_global_service_events=False is refused by CloudTrail for a multi-region "
+                "trail (IsMultiRegionTrail requires IncludeGlobalServiceEvents); leave it True"
+            )
         super().__init__(scope, id)
         stack = Stack.of(self)
         name = trail_name or f"{stack.stack_name}-trail"
+        _check_trail_name(name)
+        claim_name(self, "trail name", name, owner="ArchiveTrail")
         trail_arn = f"arn:{Aws.PARTITION}:cloudtrail:{stack.region}:{Aws.ACCOUNT_ID}:trail/{name}"
         archive.encryption_key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -81,4 +97,18 @@ class ArchiveTrail(Construct):
             "NIST.800.53.R5-CloudTrailCloudWatchLogsEnabled",
             "CloudTrail is searched in the archive with Athena (the cloudtrail Glue table and the "
             "'who changed what, when' named query); a CloudWatch Logs copy would double ingestion cost.",
+        )
+
+
+def _check_trail_name(name: str) -> None:
+    # CreateTrail's Name: 3-128 characters, letters, digits, '.', '_' and '-', beginning and ending
+    # with a letter or digit, no '..', '._', '_.', '-_' or '_-' (CloudFormation accepts the template).
+    if Token.is_unresolved(name):
+        return
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]", name) or re.search(
+        r"\.\.|\._|_\.|-_|_-|\.-|-\.", name
+    ):
+        raise GenbaPropsError(
+            f"ArchiveTrail: trail_name={name!r} must be 3-128 letters, digits, '.', '_' or '-', "
+            "beginning and ending with a letter or digit"
         )

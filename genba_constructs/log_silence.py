@@ -15,12 +15,14 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from genba_constructs._types import checked
 from genba_constructs._validation import GenbaPropsError
 from genba_constructs.alarms import AlarmFactory, AlarmSpec, Severity, Thresholds
 
 RUNBOOK = "log-silence"
 
 
+@checked
 def incoming_log_events_metric(log_group_name: str, *, period: Duration = Duration.minutes(1)) -> cloudwatch.Metric:
     """Log events a log group received, as CloudWatch Logs publishes it."""
     return cloudwatch.Metric(
@@ -69,6 +71,7 @@ def log_silence_spec(
     )
 
 
+@checked
 def add_log_silence_alarm(
     scope: Construct,
     *,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -19,6 +19,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from genba_constructs._checks import require_dimension_value, require_period, require_thresholds
+from genba_constructs._names import claim_name
+from genba_constructs._types import checked, register_coercion
 from genba_constructs._validation import GenbaPropsError, require_either, require_regex
 from genba_constructs.alarms import AlarmFactory, AlarmSet, AlarmSpec, Severity, Thresholds, default_alarm_factory
 from genba_constructs.log_silence import RUNBOOK as LOG_SILENCE
@@ -86,6 +89,16 @@ def allow_cloudwatch_logs_to_use(key: kms.Key) -> None:
     )
 
 
+def check_log_group_name(owner: str, prop: str, name: str | None) -> None:
+    """A name CloudWatch Logs' CreateLogGroup accepts: 1-512 of ``[.-_/#A-Za-z0-9]``, not ``aws/...``."""
+    if name is None or Token.is_unresolved(name):
+        return
+    if not re.fullmatch(r"[.\-_/#A-Za-z0-9]{1,512}", name):
+        raise GenbaPropsError(f"{owner}: {prop}={name!r} must be 1-512 letters, digits, '.', '-', '_', '/' or '#'")
+    if name.startswith("aws/"):
+        raise GenbaPropsError(f"{owner}: {prop}={name!r} must not start with 'aws/' (reserved for AWS services)")
+
+
 class ServiceLogGroup(Construct):
     """A CloudWatch Logs log group with genba's defences.
 
@@ -108,6 +121,7 @@ class ServiceLogGroup(Construct):
     :param alarm_factory: makes the alarms. Default: alarms named after the stack, no actions.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -143,6 +157,8 @@ class ServiceLogGroup(Construct):
         if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", subject or ""):
             raise GenbaPropsError(f"ServiceLogGroup: subject={subject!r} must be a lower-case slug such as 'app-logs'")
         retention = to_retention("ServiceLogGroup", "retention_days", 30 if retention_days is None else retention_days)
+        check_log_group_name("ServiceLogGroup", "log_group_name", log_group_name)
+        require_thresholds("ServiceLogGroup", "error_lines_per_5_minutes", error_lines_per_5_minutes)
         for name, pattern in (custom_masks or {}).items():
             if not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", name):
                 raise GenbaPropsError(
@@ -156,6 +172,8 @@ class ServiceLogGroup(Construct):
 
         self.encryption_key: kms.IKey | None = None
         if log_group is None:
+            if log_group_name is not None:
+                claim_name(self, "log group name", log_group_name, owner="ServiceLogGroup")
             self.encryption_key = encryption_key or log_group_encryption_key(self, "Key", removal_policy=removal)
             identifiers: list[logs.DataIdentifier] = list(DEFAULT_MASKED_DATA if masked_data is None else masked_data)
             identifiers += [logs.CustomDataIdentifier(name, pattern) for name, pattern in (custom_masks or {}).items()]
@@ -277,8 +295,11 @@ class ServiceLogGroup(Construct):
             for construct_id, (title, query) in queries.items()
         }
 
+    @checked
     def metric_log_lines(self, level: str, *, period: Duration = Duration.minutes(5)) -> cloudwatch.Metric:
         """Lines of one level (``ERROR``, ``WARNING``, ``INFO``...) written to this log group."""
+        require_dimension_value("ServiceLogGroup.metric_log_lines", "level", level)
+        require_period("ServiceLogGroup.metric_log_lines", "period", period)
         return cloudwatch.Metric(
             namespace=LOG_METRICS_NAMESPACE,
             metric_name=self._lines_metric_name,
@@ -287,6 +308,7 @@ class ServiceLogGroup(Construct):
             period=period,
         )
 
+    @checked
     def metric_request_duration(
         self, *, statistic: str = "p99", period: Duration = Duration.minutes(5)
     ) -> cloudwatch.Metric:
@@ -331,6 +353,11 @@ class ServiceLogGroup(Construct):
             ),
         ]
 
+    @checked
     def metric_incoming_log_events(self, *, period: Duration = Duration.minutes(1)) -> cloudwatch.Metric:
         """``AWS/Logs`` ``IncomingLogEvents``: the real metric (not aws-cdk-lib's ``IncomingLogs``)."""
         return incoming_log_events_metric(self.log_group.log_group_name, period=period)
+
+
+# Where a log group goes, a ServiceLogGroup stands for its log group (LogSearch.subscribe, ...).
+register_coercion(ServiceLogGroup, logs.ILogGroup, lambda group: group.log_group)
