@@ -70,6 +70,8 @@ def describe(hint: Any) -> str:
         return " or ".join(repr(a) for a in get_args(hint))
     if origin in (list, tuple, Sequence, Iterable):
         args = [a for a in get_args(hint) if a is not Ellipsis]
+        if origin is tuple and len(args) > 1 and Ellipsis not in get_args(hint):
+            return f"a tuple of ({', '.join(describe(a) for a in args)})"
         return f"a sequence of {describe(args[0])}" if args else "a sequence"
     if origin in (dict, Mapping):
         key, val = get_args(hint) or (Any, Any)
