@@ -14,9 +14,9 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
 
-from genba_constructs._validation import fail
+from genba_constructs._validation import GenbaPropsError, fail
 
 if TYPE_CHECKING:
     from genba_constructs.alarms import Thresholds
@@ -69,3 +69,13 @@ def require_thresholds(owner: str, prop: str, thresholds: Thresholds, *, above: 
             raise fail(owner, f"{prop}.{severity.value}", value, "must be a number")
         if value <= above:
             raise fail(owner, f"{prop}.{severity.value}", value, f"must be above {above:g}")
+
+
+def check_log_group_name(owner: str, prop: str, name: str | None) -> None:
+    """A name CloudWatch Logs' CreateLogGroup accepts: 1-512 of ``[.-_/#A-Za-z0-9]``, not ``aws/...``."""
+    if name is None or Token.is_unresolved(name):
+        return
+    if not re.fullmatch(r"[.\-_/#A-Za-z0-9]{1,512}", name):
+        raise GenbaPropsError(f"{owner}: {prop}={name!r} must be 1-512 letters, digits, '.', '-', '_', '/' or '#'")
+    if name.startswith("aws/"):
+        raise GenbaPropsError(f"{owner}: {prop}={name!r} must not start with 'aws/' (reserved for AWS services)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -19,7 +19,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from genba_constructs._checks import require_dimension_value, require_period, require_thresholds
+from genba_constructs._checks import check_log_group_name, require_dimension_value, require_period, require_thresholds
 from genba_constructs._names import claim_name
 from genba_constructs._types import checked, register_coercion
 from genba_constructs._validation import GenbaPropsError, require_either, require_regex
@@ -87,16 +87,6 @@ def allow_cloudwatch_logs_to_use(key: kms.Key) -> None:
             },
         )
     )
-
-
-def check_log_group_name(owner: str, prop: str, name: str | None) -> None:
-    """A name CloudWatch Logs' CreateLogGroup accepts: 1-512 of ``[.-_/#A-Za-z0-9]``, not ``aws/...``."""
-    if name is None or Token.is_unresolved(name):
-        return
-    if not re.fullmatch(r"[.\-_/#A-Za-z0-9]{1,512}", name):
-        raise GenbaPropsError(f"{owner}: {prop}={name!r} must be 1-512 letters, digits, '.', '-', '_', '/' or '#'")
-    if name.startswith("aws/"):
-        raise GenbaPropsError(f"{owner}: {prop}={name!r} must not start with 'aws/' (reserved for AWS services)")
 
 
 class ServiceLogGroup(Construct):

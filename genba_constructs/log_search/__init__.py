@@ -33,7 +33,6 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs._checks import require_grantable
-from genba_constructs._names import claim_name
 from genba_constructs._types import checked, register_coercion
 from genba_constructs.alarms import AlarmFactory, AlarmSet, default_alarm_factory
 from genba_constructs.log_search import _domain, _ingestion
@@ -134,7 +133,7 @@ class LogSearch(Construct):
         removal = removal_policy or RemovalPolicy.RETAIN
         alarm_factory = alarm_factory or default_alarm_factory(self)
         self.domain_name = name = domain_name or _domain.default_domain_name(self)
-        _claim_names(self, name)
+        _domain.claim_names(self, name)
         self.domain_arn = _domain.domain_arn(self, name)
         self._dimensions = _domain.domain_dimensions(self, name)
         self._build_domain(engine_version, encryption_key, master_role, log_retention, removal, vpc_subnets)
@@ -353,14 +352,6 @@ class LogSearch(Construct):
             master_nodes=self.sizing.master_nodes,
             alarms=self.alarms,
         )
-
-
-def _claim_names(search: LogSearch, name: str) -> None:
-    # A domain name, its log groups and its logs resource policy are unique per account and region.
-    claim_name(search, "OpenSearch domain name", name, owner="LogSearch", child="Resource")
-    for kind in _domain.LOG_KINDS:
-        claim_name(search, "log group name", f"/aws/opensearch/{name}/{kind.lower()}", owner="LogSearch")
-    claim_name(search, "logs resource policy name", f"{name}-opensearch-logs", owner="LogSearch")
 
 
 # Where a domain goes (OpenSearchIndexTarget), a LogSearch stands for its domain.
