@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -78,9 +78,27 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
     return app
 
 
-def main() -> int:
+def _say_findings() -> None:
+    print(
+        "genba: cdk-nag found unacknowledged findings (listed above; report in validation-report.json)",
+        file=sys.stderr,
+    )
+
+
+def synth_with_gates(
+    context: Mapping[str, Any] | None = None,
+    outdir: str | None = None,
+    *,
+    on_findings: Callable[[], None] = _say_findings,
+) -> int:
+    """Build and synthesize the app with its gates; the exit code (0 clean, 1 gate findings, 2 bad configuration).
+
+    A configuration error is one line on stderr; findings of the gates (cdk-nag, cfn-lint make
+    synth raise ValidationFailed after the assembly is written) are told by ``on_findings``.
+    Default: a line pointing at validation-report.json.
+    """
     try:
-        app = build_app()
+        app = build_app(context, outdir=outdir)
     except (ConfigError, GenbaPropsError) as error:
         print(f"genba: configuration error: {error}", file=sys.stderr)
         return 2
@@ -89,12 +107,13 @@ def main() -> int:
     except RuntimeError as error:
         if "ValidationFailed" not in str(error):
             raise
-        print(
-            "genba: cdk-nag found unacknowledged findings (listed above; report in validation-report.json)",
-            file=sys.stderr,
-        )
+        on_findings()
         return 1
     return 0
+
+
+def main() -> int:
+    return synth_with_gates()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
@@ -15,10 +15,10 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from genba_constructs._secure import dead_letter_queue, dlq_not_empty_spec, rotated_key
 from genba_constructs._types import checked, register_coercion
 from genba_constructs._validation import EMAIL_PATTERN, GenbaPropsError, require_either
-from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, AlarmFactory, AlarmSet, AlarmSpec, Thresholds
-from genba_constructs.nag import acknowledge
+from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, AlarmFactory, AlarmSet
 
 
 class AlarmTopic(Construct):
@@ -67,13 +67,11 @@ class AlarmTopic(Construct):
 
         self.encryption_key: kms.IKey | None = None
         if topic is None:
-            key = encryption_key or kms.Key(
+            key = encryption_key or rotated_key(
                 self,
                 "Key",
                 description=f"Encrypts the alarm topic of {Stack.of(self).stack_name}",
-                enable_key_rotation=True,
-                removal_policy=removal_policy,
-                pending_window=Duration.days(30) if removal_policy == RemovalPolicy.RETAIN else Duration.days(7),
+                removal=removal_policy,
             )
             # CloudWatch alarms publish to the topic as the service: it must be able to
             # use the key, or every notification is silently dropped.
@@ -118,14 +116,14 @@ class AlarmTopic(Construct):
 
     def _dead_letter_queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
         # A notification SNS could not deliver (a bounced or deleted address) must not vanish.
-        queue = sqs.Queue(
+        queue = dead_letter_queue(
             self,
             "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS if self.encryption_key else sqs.QueueEncryption.SQS_MANAGED,
-            encryption_master_key=self.encryption_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=removal_policy,
+            key=self.encryption_key,
+            removal=removal_policy,
+            reason="A dead-letter queue has no dead-letter queue of its own; its depth is alarmed instead.",
+            unrecognised_use="This queue is itself the dead-letter queue of the alarm topic's subscriptions "
+            "(an SNS redrive policy, which cdk-nag does not recognise).",
         )
         if self.encryption_key is not None:
             self.encryption_key.add_to_resource_policy(
@@ -137,30 +135,15 @@ class AlarmTopic(Construct):
                     conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
                 )
             )
-        acknowledge(
-            queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the alarm topic's subscriptions "
-            "(an SNS redrive policy, which cdk-nag does not recognise).",
-        )
-        acknowledge(
-            queue,
-            "Serverless-SQSRedrivePolicy",
-            "A dead-letter queue has no dead-letter queue of its own; its depth is alarmed instead.",
-        )
         # Other subscribers still receive this alarm when one address fails.
         self.alarms = self.alarm_factory.create_all(
             queue,
             subject="alarm-notifications",
             specs=[
-                AlarmSpec(
-                    runbook="dlq-not-empty",
+                dlq_not_empty_spec(
+                    queue,
                     summary="An alarm notification could not be delivered to a subscriber and waits in the DLQ.",
                     first_check="the subscription's endpoint (a bounced or unconfirmed e-mail address) in SNS.",
-                    metric=queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
-                    thresholds=Thresholds(critical=0),
-                    comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                    missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                 )
             ],
         )

@@ -80,6 +80,10 @@ def template_regions(template_paths: Sequence[str]) -> dict[str, str]:
     return regions
 
 
+def _lower_priority() -> None:
+    os.nice(10)
+
+
 class TemplateLinter:
     """Lints templates with cfn-lint: cached per content, cache misses spread over worker processes.
 
@@ -95,23 +99,29 @@ class TemplateLinter:
     def start(self) -> None:
         """Start the workers now (each loads cfn-lint's rules), so that they are ready when synth ends."""
         if not self._processes:
+            # Niced: while synth runs, loading cfn-lint must not slow it down; a synth whose
+            # templates are all cached stops the workers unused (close(used=False)).
             self._processes = [
                 subprocess.Popen(
                     [sys.executable, str(_WORKER), DEFAULT_REGION, *self.ignored],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     text=True,
+                    preexec_fn=_lower_priority if os.name == "posix" else None,
                 )
                 for _ in range(self.workers)
             ]
 
-    def close(self) -> None:
+    def close(self, *, used: bool = True) -> None:
         for process in self._processes:
-            if process.stdin:
+            if not used:
+                process.kill()
+            elif process.stdin:
                 process.stdin.close()
             process.wait()
-            if process.stdout:
-                process.stdout.close()
+            for stream in (process.stdin, process.stdout):
+                if stream and not stream.closed:
+                    stream.close()
         self._processes = []
 
     def _ask(self, process: subprocess.Popen[str], template: Path, region: str) -> list[dict[str, Any]]:
@@ -175,7 +185,7 @@ class TemplateLinter:
                 if failures:
                     raise failures[0]
         finally:
-            self.close()
+            self.close(used=bool(misses))
         return {path: results[path] for path, _ in templates}
 
 

@@ -21,6 +21,7 @@ from constructs import Construct
 
 from genba_constructs._checks import check_log_group_name, require_dimension_value, require_period, require_thresholds
 from genba_constructs._names import claim_name
+from genba_constructs._secure import rotated_key
 from genba_constructs._types import checked, register_coercion
 from genba_constructs._validation import GenbaPropsError, require_either, require_regex
 from genba_constructs.alarms import AlarmFactory, AlarmSet, AlarmSpec, Severity, Thresholds, default_alarm_factory
@@ -47,14 +48,7 @@ DEFAULT_MASKED_DATA = (
 def log_group_encryption_key(scope: Construct, id: str, *, removal_policy: RemovalPolicy) -> kms.Key:
     """A rotated KMS key that CloudWatch Logs may use for this account's log groups."""
     stack = Stack.of(scope)
-    key = kms.Key(
-        scope,
-        id,
-        description=f"Encrypts the log groups of {stack.stack_name}",
-        enable_key_rotation=True,
-        removal_policy=removal_policy,
-        pending_window=Duration.days(30) if removal_policy == RemovalPolicy.RETAIN else Duration.days(7),
-    )
+    key = rotated_key(scope, id, description=f"Encrypts the log groups of {stack.stack_name}", removal=removal_policy)
     allow_cloudwatch_logs_to_use(key)
     return key
 

@@ -8,7 +8,8 @@ from aws_cdk import Aws, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from genba_constructs import AlarmFactory, acknowledge
+from genba_constructs import AlarmFactory
+from genba_constructs._secure import recoverable_table
 from genba_constructs.sync_targets import DynamoDbReplicaTarget
 from genba_constructs.sync_verification import SyncVerification
 from stacks.config import EnvironmentConfig, SyncConfig
@@ -27,24 +28,14 @@ class SyncStack(Stack):
         removal = RemovalPolicy.DESTROY if config.allow_destroy else RemovalPolicy.RETAIN
         source_table: dynamodb.ITable | None = None
         if sync.create_tables:
-            replica: dynamodb.ITable = dynamodb.Table(
+            replica: dynamodb.ITable = recoverable_table(
                 self,
                 "ReplicaTable",
                 table_name=sync.replica_table_name,
                 partition_key=USER_KEY,
-                billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                    point_in_time_recovery_enabled=True
-                ),
-                encryption=dynamodb.TableEncryption.AWS_MANAGED,
-                removal_policy=removal,
-                deletion_protection=removal == RemovalPolicy.RETAIN,
-            )
-            acknowledge(
-                replica,
-                "NIST.800.53.R5-DynamoDBInBackupPlan",
-                "The replica is rebuilt from the source table; point-in-time recovery (35 days) is on, and "
-                "AWS Backup plans are an account-level choice.",
+                removal=removal,
+                backup_reason="The replica is rebuilt from the source table; point-in-time recovery (35 days) is "
+                "on, and AWS Backup plans are an account-level choice.",
             )
         else:
             replica = dynamodb.Table.from_table_name(self, "ReplicaTable", sync.replica_table_name)

@@ -13,9 +13,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from aws_cdk import App, Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSEMBLIES = ROOT / ".cache" / "test-assemblies"
@@ -73,14 +76,60 @@ def stack_template(synthesized_stacks: list[SynthesizedStack]) -> Any:
     return get
 
 
-@pytest.fixture()
-def fresh_stack() -> Iterator[Any]:
-    """A new App and Stack (with cdk.json's feature flags) for one construct-level test."""
-    from aws_cdk import App, Environment, Stack
+#: The account and region of every construct-level test stack.
+TEST_ACCOUNT = "123456789012"
+TEST_REGION = "ap-northeast-1"
 
-    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
-    app = App(context=context)
-    yield Stack(app, "Test", env=Environment(account="123456789012", region="ap-northeast-1"))
+
+def feature_flags() -> dict[str, Any]:
+    """cdk.json's feature flags (the ``@aws-cdk/...`` keys), so a test stack renders as ``cdk synth`` does."""
+    return {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
+
+
+def new_stack(id: str = "Test", *, outdir: str | None = None, env: bool = True) -> Stack:
+    """A new App (cdk.json's feature flags) and Stack for construct-level tests: the one place it is made.
+
+    :param outdir: where ``app.synth()`` writes (nag tests read validation-report.json there).
+        Default: a temporary folder.
+    :param env: in :data:`TEST_ACCOUNT` / :data:`TEST_REGION`. Default: true (false: environment-agnostic).
+    """
+    from aws_cdk import App, Environment
+    from aws_cdk import Stack as CdkStack
+
+    app = App(context=feature_flags(), outdir=outdir)
+    return CdkStack(app, id, env=Environment(account=TEST_ACCOUNT, region=TEST_REGION) if env else None)
+
+
+def app_of(stack: Stack) -> App:
+    """The App a :func:`new_stack` belongs to (to add nag packs and synth)."""
+    from aws_cdk import App
+
+    root = stack.node.root
+    assert isinstance(root, App)
+    return root
+
+
+@pytest.fixture()
+def fresh_stack() -> Iterator[Stack]:
+    """A new App and Stack (:func:`new_stack`) for one construct-level test."""
+    yield new_stack()
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    """A moto server on 127.0.0.1 for one test module (its endpoint URL)."""
+    from tests.genba_account import moto_server
+
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cloud assembly of the dev snapshots, for `genba check` / `genba drill` (tests/genba_account.py)."""
+    from tests.genba_account import write_assembly
+
+    return write_assembly(tmp_path_factory.mktemp("cdk.out"))
 
 
 _SESSION_STARTED = time.time()

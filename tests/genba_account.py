@@ -10,14 +10,19 @@ fake lists the physical ids this module gave the resources), Lambda's event sour
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from botocore.exceptions import ClientError
+from moto.server import ThreadedMotoServer
 
 from genba.assembly import Environment, Resolver, load_environment
 
@@ -25,6 +30,33 @@ REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"
 ENV = "dev"
 SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots"
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on 127.0.0.1 (a free port), its endpoint while the block runs."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def fresh_account(endpoint: str, assembly: Path, monkeypatch: pytest.MonkeyPatch) -> Account:
+    """moto reset, test credentials (no profile, no metadata look-up), and the account built from ``assembly``."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))  # noqa: S310
+    return build_account(endpoint, assembly)
 
 
 def write_assembly(outdir: Path, env: str = ENV) -> Path:

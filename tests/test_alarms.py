@@ -14,23 +14,22 @@ from aws_cdk.assertions import Match, Template
 from genba_constructs import AlarmFactory, AlarmSpec, GenbaPropsError, Severity, Thresholds
 
 METRIC = cloudwatch.Metric(namespace="AWS/SQS", metric_name="NumberOfMessagesSent", period=Duration.minutes(5))
+# One alarm's props, shared by create() and AlarmSpec (the two must agree).
+PROPS: dict[str, Any] = {
+    "runbook": "queue-backlog",
+    "summary": "Orders wait longer than the SLO.",
+    "first_check": "the consumer's errors.",
+    "metric": METRIC,
+    "thresholds": Thresholds(warning=10, critical=100),
+    "comparison": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    "missing_data": cloudwatch.TreatMissingData.NOT_BREACHING,
+}
 
 
 def make(stack: Stack, **overrides: Any) -> dict[Severity, cloudwatch.Alarm]:
     topic = sns.Topic(stack, "Topic")
     factory = AlarmFactory(name_prefix="genba-prod", actions=[actions.SnsAction(topic)])
-    props: dict[str, Any] = {
-        "subject": "orders",
-        "runbook": "queue-backlog",
-        "summary": "Orders wait longer than the SLO.",
-        "first_check": "the consumer's errors.",
-        "metric": METRIC,
-        "thresholds": Thresholds(warning=10, critical=100),
-        "comparison": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        "missing_data": cloudwatch.TreatMissingData.NOT_BREACHING,
-        **overrides,
-    }
-    return factory.create(stack, **props)
+    return factory.create(stack, **{"subject": "orders", **PROPS, **overrides})
 
 
 def test_one_alarm_per_named_threshold(fresh_stack: Stack) -> None:
@@ -103,17 +102,7 @@ def test_fails_bad_factory_props(prop: str, value: str) -> None:
 
 
 def _spec(**overrides: Any) -> AlarmSpec:
-    props: dict[str, Any] = {
-        "runbook": "queue-backlog",
-        "summary": "Orders wait longer than the SLO.",
-        "first_check": "the consumer's errors.",
-        "metric": METRIC,
-        "thresholds": Thresholds(warning=10, critical=100),
-        "comparison": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        "missing_data": cloudwatch.TreatMissingData.NOT_BREACHING,
-        **overrides,
-    }
-    return AlarmSpec(**props)
+    return AlarmSpec(**{**PROPS, **overrides})
 
 
 def test_create_all_makes_the_same_alarms_as_create_and_looks_them_up(fresh_stack: Stack) -> None:

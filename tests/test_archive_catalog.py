@@ -20,14 +20,13 @@ from typing import Any
 
 import pytest
 import sqlglot
-from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from sqlglot import exp
 
 from genba_constructs import LogArchive, ServiceLogGroup
 from genba_constructs import archive_catalog as catalog
-from tests.conftest import ROOT, cdk_json_context
+from tests.conftest import ROOT, new_stack
 
 sys.path.insert(0, str(ROOT / "lambda" / "_shared" / "python"))
 
@@ -40,8 +39,7 @@ NOW = datetime(2026, 11, 29, 9, 30, 12, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
-    stack = Stack(App(context=context), "Test", env=Environment(account=ACCOUNT, region="ap-northeast-1"))
+    stack = new_stack()
     archive = LogArchive(stack, "Archive", bucket=s3.Bucket.from_bucket_name(stack, "Bucket", BUCKET))
     archive.archive_log_group(ServiceLogGroup(stack, "AppLogs", subject="app-logs"))
     archive.archive_log_group(ServiceLogGroup(stack, "AuditLogs", subject="audit-logs"))

@@ -11,26 +11,22 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Template
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
 from genba_constructs import LogArchive, ServiceLogGroup
-from tests.conftest import cdk_json_context
+from tests.conftest import new_stack
 
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"
 
 
 def synthesized(**props: Any) -> dict[str, Any]:
-    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
-    stack = Stack(App(context=context), "Test", env=Environment(account=ACCOUNT, region=REGION))
+    stack = new_stack()
     archive = LogArchive(stack, "Archive", **props)
     archive.archive_log_group(ServiceLogGroup(stack, "AppLogs", subject="app-logs"))
     return Template.from_stack(stack).to_json()  # type: ignore[no-any-return]
@@ -43,15 +39,6 @@ def of_type(template: dict[str, Any], type_: str) -> list[dict[str, Any]]:
 def archive_bucket(template: dict[str, Any]) -> dict[str, Any]:
     (bucket,) = [b for b in of_type(template, "AWS::S3::Bucket") if "ObjectLockConfiguration" in b]
     return bucket
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def client(endpoint: str, service: str) -> Any:

@@ -13,50 +13,22 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
-import urllib.request
-from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from genba.cli import main
 from tests.conftest import ROOT
-from tests.genba_account import REGION, Account, Wrapped, build_account, write_assembly
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_assembly(tmp_path_factory.mktemp("cdk.out"))
+from tests.genba_account import Account, Wrapped, fresh_account
 
 
 @pytest.fixture
 def account(endpoint: str, assembly: Path, monkeypatch: pytest.MonkeyPatch) -> Account:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))  # noqa: S310
-    return build_account(endpoint, assembly)
+    return fresh_account(endpoint, assembly, monkeypatch)
 
 
 def run(account: Account, assembly: Path, *extra: str) -> tuple[int, str]:
@@ -101,23 +73,8 @@ def test_missing_alarm_is_caught(account: Account, assembly: Path) -> None:
 
 
 def test_different_threshold_is_caught(account: Account, assembly: Path) -> None:
-    cloudwatch = account.client("cloudwatch")
     name = "genba-dev-service-hosts-agent-silent-critical"
-    (alarm,) = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
-    keys = (
-        "AlarmName",
-        "Namespace",
-        "MetricName",
-        "Statistic",
-        "Period",
-        "ComparisonOperator",
-        "EvaluationPeriods",
-        "TreatMissingData",
-        "Dimensions",
-        "AlarmActions",
-        "OKActions",
-    )
-    cloudwatch.put_metric_alarm(**{k: alarm[k] for k in keys}, Threshold=5.0)
+    _replace_alarm(account, name, Threshold=5.0)
     code, output = run(account, assembly)
     assert code == 1
     assert fails(output) == [f"FAIL alarms: {name}: Threshold 5.0 in the account, 1 in the template"]

@@ -12,49 +12,21 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-import urllib.request
-from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from genba.cli import main
-from tests.genba_account import REGION, Account, Wrapped, build_account, write_assembly
+from tests.genba_account import Account, Wrapped, fresh_account, write_assembly
 
 ALARM = "genba-dev-user-sync-pending-changes-sync-lag-critical"
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_assembly(tmp_path_factory.mktemp("cdk.out"))
-
-
 @pytest.fixture
 def account(endpoint: str, assembly: Path, monkeypatch: pytest.MonkeyPatch) -> Account:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))  # noqa: S310
-    built = build_account(endpoint, assembly)
+    built = fresh_account(endpoint, assembly, monkeypatch)
     built.overrides["cloudwatch"] = acting_cloudwatch(built)
     return built
 

@@ -115,12 +115,9 @@ def detection_seconds(alarm: dict[str, Any]) -> int:
 
 @pytest.fixture(scope="module")
 def default_template() -> dict[str, Any]:
-    from aws_cdk import App, Environment
+    from tests.conftest import new_stack
 
-    from tests.conftest import cdk_json_context
-
-    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
-    stack = Stack(App(context=context), "Test", env=Environment(account="123456789012", region="ap-northeast-1"))
+    stack = new_stack()
     make(
         stack,
         log_files=[

@@ -6,21 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from genba_constructs import ArchiveTrail, GenbaPropsError, LogArchive, ServiceLogGroup, Thresholds
-from tests.conftest import cdk_json_context
+from tests.conftest import app_of, new_stack
 
 GIB = 1024**3
-
-
-def new_stack() -> Stack:
-    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
-    return Stack(App(context=context), "Test", env=Environment(account="123456789012", region="ap-northeast-1"))
 
 
 def archive_with_logs(stack: Stack, **props: Any) -> LogArchive:
@@ -615,9 +610,8 @@ def test_firehose_may_put_log_events_to_its_error_log_streams_only(default: Temp
 def test_cdk_nag_is_clean_for_an_archive_on_an_existing_bucket(tmp_path: Any) -> None:
     from genba_constructs import AlarmTopic, add_nag_packs
 
-    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
-    app = App(context=context, outdir=str(tmp_path))
-    stack = Stack(app, "Test", env=Environment(account="123456789012", region="ap-northeast-1"))
+    stack = new_stack(outdir=str(tmp_path))
+    app = app_of(stack)
     topic = AlarmTopic(stack, "Alarms", email_addresses=["oncall@example.com"])
     existing = s3.Bucket.from_bucket_name(stack, "Existing", "org-log-archive")
     archive = LogArchive(stack, "Archive", bucket=existing, alarm_factory=topic.alarm_factory)

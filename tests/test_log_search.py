@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk import App, Environment, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -14,7 +14,7 @@ from aws_cdk.assertions import Match, Template
 
 from genba_constructs import AlarmSet, GenbaPropsError, LogSearch, LogSearchAlarmSettings, SearchSizing, Severity
 from genba_constructs.log_search import ISM_CONTRACT, free_storage_threshold_mib
-from tests.conftest import cdk_json_context
+from tests.conftest import app_of, new_stack
 
 PROD_SIZING = SearchSizing(
     instance_type="r6g.large.search",
@@ -27,13 +27,8 @@ PROD_SIZING = SearchSizing(
 )
 
 
-def _stack() -> Stack:
-    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
-    return Stack(App(context=context), "Test", env=Environment(account="123456789012", region="ap-northeast-1"))
-
-
 def _build(**props: Any) -> tuple[LogSearch, Template]:
-    stack = _stack()
+    stack = new_stack()
     search = LogSearch(stack, "Search", **props)
     search.subscribe(logs.LogGroup(stack, "Audit"))
     return search, Template.from_stack(stack)
@@ -211,7 +206,7 @@ BAD_SIZINGS = [
 @pytest.mark.parametrize(("sizing", "key", "words"), BAD_SIZINGS, ids=[b[1] + "-" + b[2] for b in BAD_SIZINGS])
 def test_fails_bad_sizing_before_synth(sizing: dict[str, Any], key: str, words: str) -> None:
     with pytest.raises(GenbaPropsError) as raised:
-        LogSearch(_stack(), "Search", sizing=SearchSizing(**sizing))
+        LogSearch(new_stack(), "Search", sizing=SearchSizing(**sizing))
     assert f"sizing.{key}=" in str(raised.value)
     assert words in str(raised.value)
 
@@ -222,7 +217,7 @@ def test_fails_bad_sizing_before_synth(sizing: dict[str, Any], key: str, words: 
 )
 def test_fails_bad_props_naming_them(prop: str, value: Any) -> None:
     with pytest.raises(GenbaPropsError, match=prop):
-        LogSearch(_stack(), "Search", **{prop: value})
+        LogSearch(new_stack(), "Search", **{prop: value})
 
 
 # ---------------------------------------------------------------------------------- ingestion
@@ -307,7 +302,7 @@ def test_default_backup_bucket_is_encrypted_versioned_tls_only_and_access_logged
 
 
 def test_given_backup_bucket_is_used_and_none_is_created() -> None:
-    stack = _stack()
+    stack = new_stack()
     archive = s3.Bucket(stack, "Archive")
     LogSearch(stack, "Search", backup_bucket=archive)
     template = Template.from_stack(stack)
@@ -344,7 +339,7 @@ def test_subscription_uses_a_role_cloudwatch_logs_can_assume(default: tuple[LogS
 
 
 def test_grant_http_returns_the_grant_of_the_domains_rest_paths() -> None:
-    stack = _stack()
+    stack = new_stack()
     search = LogSearch(stack, "Search")
     reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
     grant = search.grant_http(reader, "es:ESHttpGet")
@@ -386,7 +381,7 @@ def test_ism_policy_deletes_indices_after_the_retention(prod: tuple[LogSearch, T
     ids=["single-node", "two-nodes-one-zone", "three-zones"],
 )
 def test_index_template_keeps_one_copy_per_zone(sizing: SearchSizing, replicas: int) -> None:
-    search = LogSearch(_stack(), "Search", sizing=sizing)
+    search = LogSearch(new_stack(), "Search", sizing=sizing)
     assert search.index_template()["template"]["settings"]["index"]["number_of_replicas"] == replicas
 
 
@@ -512,7 +507,7 @@ def test_alarms_are_one_set_with_lookup_by_runbook_and_severity(prod: tuple[LogS
 def in_vpc() -> Template:
     from aws_cdk import aws_ec2 as ec2
 
-    stack = _stack()
+    stack = new_stack()
     vpc = ec2.Vpc(stack, "Vpc", max_azs=3)
     LogSearch(stack, "Search", vpc=vpc, sizing=PROD_SIZING)
     return Template.from_stack(stack)
@@ -552,9 +547,8 @@ def test_no_vpc_options_by_default(default: tuple[LogSearch, Template]) -> None:
 def test_an_imported_backup_bucket_leaves_only_its_object_wildcard_to_acknowledge(tmp_path: Any) -> None:
     from genba_constructs import AlarmTopic, add_nag_packs
 
-    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
-    app = App(context=context, outdir=str(tmp_path))
-    stack = Stack(app, "Nagged", env=Environment(account="123456789012", region="ap-northeast-1"))
+    stack = new_stack("Nagged", outdir=str(tmp_path))
+    app = app_of(stack)
     factory = AlarmTopic(stack, "Topic", email_addresses=["team@example.com"], alarm_name_prefix="t").alarm_factory
     archive = s3.Bucket.from_bucket_name(stack, "Elsewhere", "archive-elsewhere")
     search = LogSearch(stack, "Search", alarm_factory=factory, backup_bucket=archive)

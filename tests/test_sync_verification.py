@@ -41,12 +41,9 @@ def build(stack: Stack, **props: Any) -> SyncVerification:
 @pytest.fixture(scope="module")
 def default() -> dict[str, Any]:
     """The template of a SyncVerification with every default (one synth for the module)."""
-    from aws_cdk import App, Environment
+    from tests.conftest import new_stack
 
-    from tests.conftest import cdk_json_context
-
-    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
-    stack = Stack(App(context=context), "Test", env=Environment(account="123456789012", region="ap-northeast-1"))
+    stack = new_stack()
     build(stack, parallelization_factor=3)
     return Template.from_stack(stack).to_json()  # type: ignore[no-any-return]
 

@@ -15,24 +15,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Environment, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk.assertions import Match, Template
 
 from genba_constructs import AlarmFactory, GenbaPropsError, Severity, Thresholds, WebTierMonitoring, WebTierThresholds
-from tests.conftest import cdk_json_context
+from tests.conftest import new_stack
 
 ALB_DOCS = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html"
 LB = "app/shop-web/0123456789abcdef"
 TG = "targetgroup/shop-web-app/fedcba9876543210"
 LB_ARN = f"arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:loadbalancer/{LB}"
 TG_ARN = f"arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:{TG}"
-
-
-def new_stack(name: str = "Test") -> Stack:
-    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
-    return Stack(App(context=context), name, env=Environment(account="123456789012", region="ap-northeast-1"))
 
 
 @pytest.fixture(scope="module")

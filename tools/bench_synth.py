@@ -1,5 +1,6 @@
-"""Benchmark genba's main job: wall time and peak memory of synthesizing every environment,
-next to the synth of an empty CDK app measured in the same run (jsii's start-up floor).
+"""Benchmark genba's main job: wall time and peak memory of synthesizing every environment with
+every gate, cold (empty cfn-lint cache) and warm (a re-run with nothing changed), next to the
+synth of an empty CDK app measured in the same run (jsii's start-up floor).
 
 Run with `make bench`. Each case runs in a fresh process, as `make synth` does, REPEAT times;
 the best (least disturbed) wall time and the peak memory of the process tree are reported.
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,11 +30,14 @@ sns.Topic(Stack(app, "Empty"), "OneResource")  # a stack must hold a resource to
 app.synth()
 """
 
-GENBA_APP = """
+# genba's main job as `make synth` runs it: every environment, cdk-nag and cfn-lint inside
+# synth, the summary. Cold: cfn-lint's cache empty; warm: a re-run with nothing changed.
+MAIN_JOB = """
 import sys
+from pathlib import Path
 sys.path.insert(0, {root!r})
-from app import build_app, cdk_json_context
-build_app(cdk_json_context(), outdir=sys.argv[1]).synth()
+from tools.synth_all import main
+sys.exit(main(Path(sys.argv[1]) / "cdk.out"))
 """
 
 
@@ -53,10 +58,15 @@ def _tree_rss_bytes(pid: int) -> int:
     return total
 
 
-def measure(code: str) -> tuple[float, int]:
+def measure(code: str, env: dict[str, str] | None = None) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as outdir:
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-c", code, outdir], cwd=ROOT)
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, outdir],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+        )
         peak = 0
         while process.poll() is None:
             peak = max(peak, _tree_rss_bytes(process.pid))
@@ -68,15 +78,20 @@ def measure(code: str) -> tuple[float, int]:
 
 
 def main() -> None:
-    cases = {
-        "empty app, CDK defaults": EMPTY_APP.format(validation=True),
-        "empty app, genba settings": EMPTY_APP.format(validation=False),
-        "genba (all environments)": GENBA_APP.format(root=str(ROOT)),
-    }
+    main_job = MAIN_JOB.format(root=str(ROOT))
     results = {}
-    for name, code in cases.items():
-        runs = [measure(code) for _ in range(REPEAT)]
-        results[name] = (min(r[0] for r in runs), max(r[1] for r in runs))
+    with tempfile.TemporaryDirectory() as warm_cache:
+        cases: dict[str, tuple[str, Callable[[], dict[str, str]]]] = {
+            "empty app, CDK defaults": (EMPTY_APP.format(validation=True), dict),
+            "empty app, genba settings": (EMPTY_APP.format(validation=False), dict),
+            # A fresh, empty lint cache for every run.
+            "main job, cold": (main_job, lambda: {"GENBA_CFN_LINT_CACHE": tempfile.mkdtemp()}),
+            "main job, warm": (main_job, lambda: {"GENBA_CFN_LINT_CACHE": warm_cache}),
+        }
+        measure(main_job, {"GENBA_CFN_LINT_CACHE": warm_cache})  # fills the warm cache
+        for name, (code, env) in cases.items():
+            runs = [measure(code, env()) for _ in range(REPEAT)]
+            results[name] = (min(r[0] for r in runs), max(r[1] for r in runs))
     defaults = results["empty app, CDK defaults"][0]
     same_settings = results["empty app, genba settings"][0]
     print(f"synth benchmark, best of {REPEAT} runs each, {os.cpu_count()} cores")

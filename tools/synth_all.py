@@ -14,37 +14,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import build_app, cdk_json_context  # noqa: E402
-from genba_constructs import GenbaPropsError  # noqa: E402
+from app import cdk_json_context, synth_with_gates  # noqa: E402
 from genba_constructs.cfn_lint import IGNORED_RULES, CfnLintChecks  # noqa: E402
-from stacks.config import ConfigError  # noqa: E402
 from tools.assembly import SynthesizedStack, cfn_lint_findings, nag_counts, nag_report, stacks_in  # noqa: E402
+
+
+def _say_findings(outdir: Path) -> None:
+    print("\ngenba: the synth gates found problems:", file=sys.stderr)
+    for plugin in nag_report(outdir)["pluginReports"]:
+        for violation in plugin.get("violations", []):
+            for construct in violation["violatingConstructs"]:
+                print(
+                    f"  {plugin['pluginName']} {violation['ruleName']}: {construct['constructPath']}", file=sys.stderr
+                )
 
 
 def main(outdir: Path = ROOT / "cdk.out") -> int:
     started = time.monotonic()
     shutil.rmtree(outdir, ignore_errors=True)
-    try:
-        app = build_app(cdk_json_context(), outdir=str(outdir))
-    except (ConfigError, GenbaPropsError) as error:
-        print(f"genba: configuration error: {error}", file=sys.stderr)
-        return 2
     # cdk-nag's packs and cfn-lint run inside synth as validation plugins (add_nag_packs), the
     # same gates as `cdk synth` and `cdk deploy`.
-    try:
-        app.synth()
-    except RuntimeError as error:
-        if "ValidationFailed" not in str(error):
-            raise
-        print("\ngenba: the synth gates found problems:", file=sys.stderr)
-        for plugin in nag_report(outdir)["pluginReports"]:
-            for violation in plugin.get("violations", []):
-                for construct in violation["violatingConstructs"]:
-                    print(
-                        f"  {plugin['pluginName']} {violation['ruleName']}: {construct['constructPath']}",
-                        file=sys.stderr,
-                    )
-        return 1
+    code = synth_with_gates(cdk_json_context(), outdir=str(outdir), on_findings=lambda: _say_findings(outdir))
+    if code:
+        return code
     elapsed = time.monotonic() - started
 
     stacks = stacks_in(outdir)
@@ -55,7 +47,8 @@ def main(outdir: Path = ROOT / "cdk.out") -> int:
     by_env: dict[str, list[SynthesizedStack]] = defaultdict(list)
     for stack in stacks:
         by_env[stack.environment].append(stack)
-    print(f"genba synth: {len(stacks)} stacks in {len(by_env)} environments -> {outdir.relative_to(ROOT)}/")
+    shown = outdir.relative_to(ROOT) if outdir.is_relative_to(ROOT) else outdir
+    print(f"genba synth: {len(stacks)} stacks in {len(by_env)} environments -> {shown}/")
     print(f"{'environment':<12}{'stack':<32}{'resources':>10}{'alarms':>8}  protected")
     for env, env_stacks in by_env.items():
         for stack in env_stacks:

@@ -14,9 +14,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
-from genba_constructs._secure import access_logs_by_bucket_policy, finish_server_access_logging
+from genba_constructs._secure import access_logs_bucket as secure_access_logs_bucket
+from genba_constructs._secure import encrypted_bucket, rotated_key
 from genba_constructs.log_archive.lifecycle import ArchiveLifecycle
-from genba_constructs.nag import acknowledge
 from genba_constructs.service_log_group import allow_cloudwatch_logs_to_use
 
 
@@ -58,13 +58,8 @@ class ArchiveBuckets:
 
 def archive_key(scope: Construct, removal: RemovalPolicy) -> kms.Key:
     """The rotated key of the bucket, Firehose output, Athena results and the error log."""
-    return kms.Key(
-        scope,
-        "Key",
-        description=f"Encrypts the log archive of {Stack.of(scope).stack_name}",
-        enable_key_rotation=True,
-        removal_policy=removal,
-        pending_window=Duration.days(30) if removal == RemovalPolicy.RETAIN else Duration.days(7),
+    return rotated_key(
+        scope, "Key", description=f"Encrypts the log archive of {Stack.of(scope).stack_name}", removal=removal
     )
 
 
@@ -73,37 +68,14 @@ def access_logs_bucket(scope: Construct, removal: RemovalPolicy, expire_days: in
     # S3 server access logs can only be delivered to SSE-S3 buckets. Delivery is granted by
     # bucket policy in every app (genba_constructs._secure: CDK does it with the feature flag
     # serverAccessLogsUseBucketPolicy, genba without it), so ACLs stay off.
-    access_logs = s3.Bucket(
+    return secure_access_logs_bucket(
         scope,
         "AccessLogs",
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        enforce_ssl=True,
-        minimum_tls_version=1.2,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        versioned=True,
-        removal_policy=removal,
-        lifecycle_rules=[
-            s3.LifecycleRule(
-                id="expire",
-                expiration=Duration.days(expire_days),
-                noncurrent_version_expiration=Duration.days(30),
-                abort_incomplete_multipart_upload_after=Duration.days(7),
-            )
-        ],
-    )
-    acknowledge(
-        access_logs,
-        "NIST.800.53.R5-S3DefaultEncryptionKMS",
-        "S3 delivers server access logs only to buckets encrypted with SSE-S3, not SSE-KMS.",
-    )
-    acknowledge(
-        access_logs,
-        "NIST.800.53.R5-S3BucketReplicationEnabled",
-        "Server access logs are a secondary record of reads of the archive; replication of them "
+        removal=removal,
+        expire_after_days=expire_days,
+        replication_reason="Server access logs are a secondary record of reads of the archive; replication of them "
         "is not worth a second region's bucket.",
     )
-    return access_logs
 
 
 def archive_bucket(
@@ -120,24 +92,14 @@ def archive_bucket(
     retention = (
         s3.ObjectLockRetention.compliance(lock) if mode == "compliance" else s3.ObjectLockRetention.governance(lock)
     )
-    bucket = s3.Bucket(
+    return encrypted_bucket(
         scope,
         "Resource",
-        encryption=s3.BucketEncryption.KMS,
-        encryption_key=key,
-        bucket_key_enabled=True,
-        enforce_ssl=True,
-        minimum_tls_version=1.2,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        versioned=True,
-        object_lock_enabled=True,
-        object_lock_default_retention=retention,
-        # Where CDK grants access-log delivery by bucket policy itself (the feature flag); else
-        # genba does, without ACLs, below.
-        server_access_logs_bucket=access_logs if access_logs_by_bucket_policy(scope) else None,
-        server_access_logs_prefix="archive/" if access_logs_by_bucket_policy(scope) else None,
-        removal_policy=removal,
+        key=key,
+        access_logs=access_logs,
+        access_logs_prefix="archive/",
+        removal=removal,
+        object_lock_retention=retention,
         lifecycle_rules=[
             s3.LifecycleRule(
                 id="colder-then-expire",
@@ -157,16 +119,10 @@ def archive_bucket(
             ),
             s3.LifecycleRule(id="remove-expired-delete-markers", expired_object_delete_marker=True),
         ],
-    )
-    acknowledge(
-        bucket,
-        "NIST.800.53.R5-S3BucketReplicationEnabled",
-        "The archive is the durable copy of logs that already exist in CloudWatch Logs; S3 stores "
-        "it across availability zones and object lock protects it. Cross-region replication is a "
+        replication_reason="The archive is the durable copy of logs that already exist in CloudWatch Logs; S3 "
+        "stores it across availability zones and object lock protects it. Cross-region replication is a "
         "per-organization decision outside this construct.",
     )
-    finish_server_access_logging(bucket, access_logs, "archive/")
-    return bucket
 
 
 def allow_vended_log_delivery(scope: Construct, bucket: s3.IBucket, key: kms.IKey) -> None:

@@ -18,10 +18,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
-from genba_constructs._secure import access_logs_by_bucket_policy, finish_server_access_logging
+from genba_constructs._secure import encrypted_bucket
 from genba_constructs._validation import fail
 from genba_constructs.log_archive.lifecycle import QUERY_BOUNDS, range_problem
-from genba_constructs.nag import acknowledge
 
 _GIB = 1024**3
 
@@ -142,22 +141,13 @@ class ArchiveQueries:
         results_days: int,
     ) -> None:
         stack_name = Stack.of(scope).stack_name
-        self.results_bucket = s3.Bucket(
+        self.results_bucket = encrypted_bucket(
             scope,
             "QueryResults",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            # Where CDK grants access-log delivery by bucket policy itself (the feature flag);
-            # else genba does, without ACLs, below.
-            server_access_logs_bucket=access_logs if access_logs_by_bucket_policy(scope) else None,
-            server_access_logs_prefix="athena-results/" if access_logs_by_bucket_policy(scope) else None,
-            removal_policy=removal,
+            key=key,
+            access_logs=access_logs,
+            access_logs_prefix="athena-results/",
+            removal=removal,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-results",
@@ -166,12 +156,8 @@ class ArchiveQueries:
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],
-        )
-        finish_server_access_logging(self.results_bucket, access_logs, "athena-results/")
-        acknowledge(
-            self.results_bucket,
-            "NIST.800.53.R5-S3BucketReplicationEnabled",
-            "Athena query results are disposable copies that expire after days; replicating them adds cost only.",
+            replication_reason="Athena query results are disposable copies that expire after days; "
+            "replicating them adds cost only.",
         )
         self.workgroup = athena.CfnWorkGroup(
             scope,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack, Token
+from aws_cdk import ArnFormat, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -21,6 +21,7 @@ from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
 from genba_constructs._names import claim_name
+from genba_constructs._secure import REASON_INLINE_POLICY, rotated_key
 from genba_constructs.log_search.sizing import SearchSizing
 from genba_constructs.nag import acknowledge
 
@@ -78,13 +79,11 @@ def nag_domain_arn(scope: Construct, domain_name: str) -> str:
 
 def new_domain_key(scope: Construct, *, domain_name: str, removal: RemovalPolicy) -> kms.Key:
     """The rotated customer managed key of the domain, its delivery stream and its default backup bucket."""
-    return kms.Key(
+    return rotated_key(
         scope,
         "Key",
         description=f"Encrypts the log search domain {domain_name}, its ingestion and backups",
-        enable_key_rotation=True,
-        removal_policy=removal,
-        pending_window=Duration.days(30) if removal == RemovalPolicy.RETAIN else Duration.days(7),
+        removal=removal,
     )
 
 
@@ -258,12 +257,7 @@ def grant_http(grantee: iam.IGrantable, domain_arn: str, actions: tuple[str, ...
 def acknowledge_inline_policy(role: iam.IRole) -> None:
     """genba's roles keep their policy inline: it grants what the one role needs and is deleted with it."""
     if isinstance(role, iam.Role):
-        acknowledge(
-            role,
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "The policy grants exactly what this one role needs and is deleted with it; "
-            "as a managed policy it could be attached elsewhere.",
-        )
+        acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", REASON_INLINE_POLICY)
 
 
 def acknowledge_domain_paths(role: iam.IRole, nag_arn: str) -> None:

@@ -28,12 +28,19 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from genba_constructs._secure import (
+    REASON_XRAY_NO_RESOURCE,
+    dead_letter_queue,
+    function_log_group,
+    function_role,
+    genba_function,
+    write_own_logs,
+)
 from genba_constructs.alarms import AlarmFactory, AlarmSet, AlarmSpec, Thresholds
 from genba_constructs.handler_code import handler_code_path
-from genba_constructs.handler_runtime import ARCHITECTURE, POWERTOOLS_SERVICE_NAME, PYTHON_RUNTIME, handler_layers
+from genba_constructs.handler_runtime import POWERTOOLS_SERVICE_NAME
 from genba_constructs.log_search._domain import acknowledge_inline_policy
 from genba_constructs.log_search._ingestion import default_policy
 from genba_constructs.log_search.sizing import SearchSizing
@@ -116,19 +123,12 @@ class IndexPolicy(Construct):
         domain_security_group: ec2.ISecurityGroup | None = None,
     ) -> None:
         super().__init__(scope, id)
-        self.dead_letter_queue = sqs.Queue(
+        self.dead_letter_queue = dead_letter_queue(
             self,
             "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=encryption_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=removal,
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "Serverless-SQSRedrivePolicy",
-            "This queue is the dead-letter queue of the ISM policy function; nothing consumes it automatically.",
+            key=encryption_key,
+            removal=removal,
+            reason="This queue is the dead-letter queue of the ISM policy function; nothing consumes it automatically.",
         )
         self.function = self._function(
             domain_name=domain_name,
@@ -191,14 +191,11 @@ class IndexPolicy(Construct):
         domain_security_group: ec2.ISecurityGroup | None,
     ) -> lambda_.Function:
         """The handler: its own log group and role (no AWSLambdaBasicExecutionRole), the master role to assume."""
-        function_logs = logs.LogGroup(
-            self, "FunctionLogs", retention=log_retention, encryption_key=log_encryption_key, removal_policy=removal
+        function_logs = function_log_group(
+            self, "FunctionLogs", key=log_encryption_key, retention=log_retention, removal=removal
         )
-        role = iam.Role(
-            self,
-            "FunctionRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"The ISM policy function of {domain_name}: its own logs, the master role",
+        role = function_role(
+            self, "FunctionRole", description=f"The ISM policy function of {domain_name}: its own logs, the master role"
         )
         if subnets:  # ENIs in the VPC: AWS's managed policy is the documented way
             role.add_managed_policy(
@@ -210,46 +207,33 @@ class IndexPolicy(Construct):
                 "AWS's managed policy is the documented minimum for a function's network interfaces in a VPC.",
                 finding="Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
             )
-        layers = handler_layers(self)
         security_groups = None
         if vpc is not None and domain_security_group is not None:
             security_groups = [self._security_group(vpc, domain_security_group, domain_name)]
-        function = lambda_.Function(
+        function = genba_function(
             self,
             "Function",
-            role=role,
+            code=ISM_FUNCTION,
             description=f"Applies the ISM policy and log writer role of {domain_name}",
-            runtime=PYTHON_RUNTIME,
-            architecture=ARCHITECTURE,
-            layers=layers,
-            code=lambda_.Code.from_asset(handler_code_path(ISM_FUNCTION), exclude=["__pycache__", "*.pyc"]),
-            handler="index.handler",
+            role=role,
+            log_group=function_logs,
             timeout=Duration.minutes(2),
-            memory_size=256,
+            reserved_concurrency=1,
             environment={
                 ISM_CONTRACT["environment"]["master_role_arn"]: master_role.role_arn,
                 POWERTOOLS_SERVICE_NAME: "genba-opensearch-ism",
             },
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=function_logs,
             dead_letter_queue=self.dead_letter_queue,
             retry_attempts=2,
-            reserved_concurrent_executions=1,
             vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnets=subnets) if subnets else None,
+            subnets=subnets,
             security_groups=security_groups,
         )
         master_role.grant_assume_role(role)
         # Lambda sends failed events to the dead-letter queue as the function: the queue's key too.
         encryption_key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
         # Its own log group instead of AWSLambdaBasicExecutionRole's logs:* on every log group.
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="WriteOwnLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[function_logs.log_group_arn],
-            )
-        )
+        write_own_logs(role, function_logs, sid="WriteOwnLogs")
         # CDK repeats the role (already a GetAtt) in DependsOn; wait only for its policy.
         cfn_function = function.node.default_child
         assert isinstance(cfn_function, CfnResource)
@@ -281,7 +265,7 @@ class IndexPolicy(Construct):
         acknowledge(
             role,
             "AwsSolutions-IAM5",
-            "X-Ray's PutTraceSegments and PutTelemetryRecords accept no resource narrower than '*'.",
+            REASON_XRAY_NO_RESOURCE,
             finding="Resource::*",
         )
         acknowledge(
@@ -289,9 +273,3 @@ class IndexPolicy(Construct):
             "Serverless-LambdaAsyncFailureDestination",
             "Events that fail every retry go to the function's dead-letter queue, which has a 'DLQ not empty' alarm.",
         )
-        for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
-            acknowledge(
-                function,
-                rule,
-                "genba pins one Python runtime for all handlers (handler_runtime.PYTHON_RUNTIME) to match its layers.",
-            )

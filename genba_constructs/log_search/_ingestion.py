@@ -28,13 +28,11 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IDependable
 
 from genba_constructs._firehose import cloudwatch_logs_processing
-from genba_constructs._secure import access_logs_by_bucket_policy, finish_server_access_logging
+from genba_constructs._secure import access_logs_bucket, access_logs_by_bucket_policy, encrypted_bucket
 from genba_constructs.log_search._domain import acknowledge_domain_paths, acknowledge_inline_policy, grant_http
 from genba_constructs.nag import acknowledge
 
 FIREHOSE_NAMESPACE = "AWS/Firehose"
-
-_LOOP = "This bucket is the destination of the backup bucket's server access logs; logging it would loop."
 
 
 def backup_prefix(index_name: str) -> str:
@@ -53,49 +51,26 @@ def new_backup_bucket(scope: Construct, *, encryption_key: kms.IKey, removal: Re
     # with its feature flag (and then S3's default ownership, owner enforced, applies), genba
     # without it (genba_constructs._secure), so ACLs stay off either way.
     by_policy = access_logs_by_bucket_policy(scope)
-    access_logs = s3.Bucket(
+    access_logs = access_logs_bucket(
         scope,
         "BackupAccessLogs",
-        encryption=s3.BucketEncryption.S3_MANAGED,  # the only encryption S3 server access logging supports
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        enforce_ssl=True,
-        versioned=True,
+        removal=removal,
+        minimum_tls_version=None,
         object_ownership=None if by_policy else s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        removal_policy=removal,
+        replication_reason="Access logs of the failed-document backup; cross-region replication is the log "
+        "archive's concern.",
     )
-    acknowledge(access_logs, "AwsSolutions-S1", _LOOP)
-    acknowledge(access_logs, "NIST.800.53.R5-S3BucketLoggingEnabled", _LOOP)
-    acknowledge(
-        access_logs,
-        "NIST.800.53.R5-S3DefaultEncryptionKMS",
-        "S3 server access logging delivers only to buckets encrypted with SSE-S3, not SSE-KMS.",
-    )
-    acknowledge(
-        access_logs,
-        "NIST.800.53.R5-S3BucketReplicationEnabled",
-        "Access logs of the failed-document backup; cross-region replication is the log archive's concern.",
-    )
-    bucket = s3.Bucket(
+    return encrypted_bucket(
         scope,
         "BackupBucket",
-        encryption=s3.BucketEncryption.KMS,
-        encryption_key=encryption_key,
-        bucket_key_enabled=True,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        enforce_ssl=True,
-        versioned=True,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        server_access_logs_bucket=access_logs if by_policy else None,
-        server_access_logs_prefix="backup-bucket/" if by_policy else None,
-        removal_policy=removal,
+        key=encryption_key,
+        access_logs=access_logs,
+        access_logs_prefix="backup-bucket/",
+        removal=removal,
+        minimum_tls_version=None,
+        replication_reason="Holds only documents OpenSearch rejected, for replay; cross-region durability is the "
+        "log archive's job.",
     )
-    finish_server_access_logging(bucket, access_logs, "backup-bucket/")
-    acknowledge(
-        bucket,
-        "NIST.800.53.R5-S3BucketReplicationEnabled",
-        "Holds only documents OpenSearch rejected, for replay; cross-region durability is the log archive's job.",
-    )
-    return bucket
 
 
 def new_delivery_errors(

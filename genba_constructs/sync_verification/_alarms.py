@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 
+from genba_constructs._secure import dlq_not_empty_spec
 from genba_constructs.alarms import AlarmSpec, Thresholds
 
 if TYPE_CHECKING:
@@ -101,14 +102,8 @@ def alarm_specs(sync: SyncVerification, timing: SyncTiming) -> list[AlarmSpec]:
         )
     for name, dlq, queue, summary, first_check in dlqs:
         specs.append(
-            _above(
-                name,
-                f"{subject}-{dlq}",
-                "dlq-not-empty",
-                summary,
-                first_check,
-                queue.metric_approximate_number_of_messages_visible(),
-                Thresholds(critical=0),
+            dlq_not_empty_spec(
+                queue, summary=summary, first_check=first_check, subject=f"{subject}-{dlq}", group=f"{name}Alarms"
             )
         )
     window = timing.replay_window_seconds

@@ -17,6 +17,7 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from genba_constructs._secure import REASON_INLINE_POLICY
 from genba_constructs.nag import acknowledge
 from genba_constructs.sync_verification._contract import CANARY_SCHEDULED_TIME_ATTRIBUTE
 from genba_constructs.sync_verification._queues import SyncQueues, grant_send
@@ -39,11 +40,9 @@ def build_canary(
     queues: SyncQueues,
 ) -> Canary:
     """The canary schedule, its role and its dead-letter queue."""
-    dead_letter_queue = queues.queue("CanaryDeadLetterQueue", retention=Duration.days(14))
-    acknowledge(
-        dead_letter_queue,
-        "AwsSolutions-SQS3",
-        "This queue is the canary schedule's dead-letter queue (EventBridge Scheduler target DLQ), "
+    dead_letter_queue = queues.dead_letter(
+        "CanaryDeadLetterQueue",
+        unrecognised_use="This queue is the canary schedule's dead-letter queue (EventBridge Scheduler target DLQ), "
         "which cdk-nag does not recognise as a DLQ use.",
     )
     role = iam.Role(
@@ -56,12 +55,7 @@ def build_canary(
         description=f"genba sync canary ({subject}): writes the canary item",
     )
     grant_send(role, dead_letter_queue)
-    acknowledge(
-        role,
-        "NIST.800.53.R5-IAMNoInlinePolicy",
-        "Two statements for this one role (UpdateItem on the source table, SendMessage to the canary "
-        "DLQ), created and deleted with it; a managed policy would add nothing.",
-    )
+    acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", REASON_INLINE_POLICY)
     schedule = scheduler.Schedule(
         scope,
         "CanarySchedule",

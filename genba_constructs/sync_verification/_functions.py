@@ -20,15 +20,14 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from genba_constructs.handler_code import handler_code_path
-from genba_constructs.handler_runtime import (
-    ARCHITECTURE,
-    POWERTOOLS_LOG_LEVEL,
-    POWERTOOLS_METRICS_NAMESPACE,
-    POWERTOOLS_SERVICE_NAME,
-    PYTHON_RUNTIME,
-    handler_layers,
+from genba_constructs._secure import (
+    REASON_INLINE_POLICY,
+    function_log_group,
+    function_role,
+    genba_function,
+    write_own_logs,
 )
+from genba_constructs.handler_runtime import POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
 from genba_constructs.nag import acknowledge
 from genba_constructs.service_log_group import log_group_encryption_key
 from genba_constructs.sync_targets import SyncTarget
@@ -44,21 +43,15 @@ _DLQ_REASON = (
     "Invoked synchronously by an event source mapping: failures go to the mapping's on-failure "
     "queue (stream) or the queue's redrive DLQ (SQS); an async DLQ would never receive anything."
 )
-_RUNTIME_REASON = (
-    "The runtime is pinned in genba_constructs/handler_runtime.py to the newest Python for which "
-    "the pinned Powertools layer is published; it moves with that layer."
-)
 _FUNCTION_ACKNOWLEDGEMENTS = (
     ("NIST.800.53.R5-LambdaInsideVPC", _VPC_REASON),
     ("NIST.800.53.R5-LambdaDLQ", _DLQ_REASON),
     ("Serverless-LambdaDLQ", _DLQ_REASON),
-    ("AwsSolutions-L1", _RUNTIME_REASON),
-    ("Serverless-LambdaLatestVersion", _RUNTIME_REASON),
 )
 
 
 class SyncFunction(Construct):
-    """One sync function: ``LogGroup``, an explicit ``Role`` (logs to that group only) and the ``Resource``."""
+    """One sync function (:func:`genba_constructs._secure.genba_function`): ``LogGroup``, ``Role``, ``Resource``."""
 
     def __init__(
         self,
@@ -78,34 +71,19 @@ class SyncFunction(Construct):
     ) -> None:
         super().__init__(scope, id)
         description = f"genba sync verification ({subject}): {purpose}"
-        self.log_group = logs.LogGroup(
-            self, "LogGroup", retention=retention, encryption_key=log_key, removal_policy=removal
-        )
+        self.log_group = function_log_group(self, "LogGroup", key=log_key, retention=retention, removal=removal)
         # An explicit role instead of AWSLambdaBasicExecutionRole: logs go to this log group only.
-        self.role = iam.Role(
-            self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],  # the Arn attribute ends in ":*" (its streams)
-            )
-        )
-        self.function = lambda_.Function(
+        self.role = function_role(self, "Role", description=description)
+        write_own_logs(self.role, self.log_group)
+        self.function = genba_function(
             self,
             "Resource",
+            code=code,
             description=description,
-            runtime=PYTHON_RUNTIME,
-            architecture=ARCHITECTURE,
-            layers=handler_layers(self),
-            code=lambda_.Code.from_asset(handler_code_path(code)),
-            handler="index.handler",
             role=self.role,
-            timeout=timeout,
-            memory_size=256,
-            reserved_concurrent_executions=concurrency,
-            tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
+            timeout=timeout,
+            reserved_concurrency=concurrency,
             environment={
                 **env,
                 POWERTOOLS_SERVICE_NAME: service_name,
@@ -115,12 +93,7 @@ class SyncFunction(Construct):
         )
         for rule, reason in _FUNCTION_ACKNOWLEDGEMENTS:
             acknowledge(self.function, rule, reason)
-        acknowledge(
-            self.role,
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "The statements are least-privilege grants for this one role's resources (named queues, "
-            "tables, key, log group), created and deleted with it; a managed policy would add nothing.",
-        )
+        acknowledge(self.role, "NIST.800.53.R5-IAMNoInlinePolicy", REASON_INLINE_POLICY)
         acknowledge(
             self.role,
             "AwsSolutions-IAM5",

@@ -10,12 +10,11 @@ from __future__ import annotations
 import jsii
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from genba_constructs.nag import acknowledge
+from genba_constructs._secure import dead_letter_queue, rotated_key
 from genba_constructs.sync_verification.timing import SyncTiming
 
 # The replay function's timeout; the stream failure queue's visibility is six times it.
@@ -59,15 +58,13 @@ class SyncQueues:
     def __init__(self, scope: Construct, *, subject: str, timing: SyncTiming, removal: RemovalPolicy) -> None:
         self._scope = scope
         self._removal = removal
-        self.encryption_key = kms.Key(
+        self.encryption_key = rotated_key(
             scope,
             "QueueKey",
             description=f"Encrypts the sync verification queues of {Stack.of(scope).stack_name}/{subject}",
-            enable_key_rotation=True,
-            removal_policy=removal,
-            pending_window=Duration.days(30) if removal == RemovalPolicy.RETAIN else Duration.days(7),
+            removal=removal,
         )
-        self.dead_letter_queue = self.queue("DeadLetterQueue", retention=Duration.days(14))
+        self.dead_letter_queue = self.dead_letter("DeadLetterQueue")
         self.verification_queue = self.queue(
             "Queue",
             retention=timing.queue_retention,
@@ -76,7 +73,7 @@ class SyncQueues:
                 queue=self.dead_letter_queue, max_receive_count=timing.max_receive_count
             ),
         )
-        self.stream_failure_dead_letter_queue = self.queue("StreamFailureDeadLetterQueue", retention=Duration.days(14))
+        self.stream_failure_dead_letter_queue = self.dead_letter("StreamFailureDeadLetterQueue")
         self.stream_failure_queue = self.queue(
             "StreamFailureQueue",
             retention=Duration.days(4),
@@ -92,7 +89,7 @@ class SyncQueues:
         visibility_timeout: Duration | None = None,
         dead_letter_queue: sqs.DeadLetterQueue | None = None,
     ) -> sqs.Queue:
-        """One queue with the pipeline's key; a dead-letter queue (no redrive) is acknowledged as one."""
+        """One queue with the pipeline's key."""
         queue = sqs.Queue(
             self._scope,
             id,
@@ -104,11 +101,10 @@ class SyncQueues:
             dead_letter_queue=dead_letter_queue,
             removal_policy=self._removal,
         )
-        if dead_letter_queue is None and id.endswith("DeadLetterQueue"):
-            acknowledge(
-                queue,
-                "Serverless-SQSRedrivePolicy",
-                "This queue is a dead-letter queue, the end of its chain: its messages wait for a person, "
-                "and its 'DLQ not empty' alarm calls one.",
-            )
         return queue
+
+    def dead_letter(self, id: str, *, unrecognised_use: str | None = None) -> sqs.Queue:
+        """A dead-letter queue with the pipeline's key (:func:`genba_constructs._secure.dead_letter_queue`)."""
+        return dead_letter_queue(
+            self._scope, id, key=self.encryption_key, removal=self._removal, unrecognised_use=unrecognised_use
+        )

@@ -10,8 +10,8 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from genba_constructs._secure import recoverable_table
 from genba_constructs._validation import fail
-from genba_constructs.nag import acknowledge
 from genba_constructs.sync_verification._contract import CANARY_PARTITION_VALUE, NAME
 
 # The canary key's value per key type (B is base64, as DynamoDB's typed form carries it).
@@ -35,25 +35,15 @@ def build_source_table(
     """``existing`` if given (it must have a stream), else a new table ``SourceTable`` with a stream."""
     table = existing
     if table is None:
-        table = dynamodb.Table(
+        table = recoverable_table(
             scope,
             "SourceTable",
             table_name=table_name,
             partition_key=partition_key,
             sort_key=sort_key,
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             stream=stream_view_type,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            removal_policy=removal,
-            deletion_protection=removal == RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            table,
-            "NIST.800.53.R5-DynamoDBInBackupPlan",
-            "Point-in-time recovery (35 days) is on; AWS Backup plans are an account-level choice "
+            removal=removal,
+            backup_reason="Point-in-time recovery (35 days) is on; AWS Backup plans are an account-level choice "
             "outside this construct.",
         )
     if table.table_stream_arn is None:

@@ -14,37 +14,25 @@ from __future__ import annotations
 
 import functools
 import os
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from genba_logging import get_logger
-from genba_sync import METRICS, NAMESPACE, ForwardSettings, forward
+from genba_shell import batch_shell
+from genba_sync import METRICS, NAMESPACE, ForwardRuntime, ForwardSettings, forward
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
-logger = get_logger()
-metrics = Metrics(namespace=NAMESPACE)
-tracer = Tracer()
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+shell = batch_shell(EventType.DynamoDBStreams, namespace=NAMESPACE)
+logger, metrics, tracer, processor = shell.logger, shell.metrics, shell.tracer, shell.processor
 
 
-@dataclass(frozen=True)
-class Runtime:
-    """What an invocation works with: the deployed client and settings, or the simulator's."""
-
-    sqs: Any
-    settings: ForwardSettings
-    clock: Callable[[], float] = time.time
-    sleep: Callable[[float], None] = time.sleep
+#: What an invocation works with: the deployed client and settings, or the simulator's.
+Runtime = ForwardRuntime
 
 
 @functools.cache
@@ -57,9 +45,7 @@ class NotForwarded(RuntimeError):
     """The change's verification message could not be sent: Lambda delivers the change again."""
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@shell.entry
 def handler(
     event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None
 ) -> PartialItemFailureResponse:
@@ -90,4 +76,4 @@ def handler(
         if sequence in result.failed:
             raise NotForwarded(f"verification message for {sequence} not sent")
 
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return shell.respond(event, record_handler, context)

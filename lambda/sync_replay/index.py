@@ -17,38 +17,29 @@ from __future__ import annotations
 import functools
 import json
 import os
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools import Metrics, Tracer
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from genba_logging import get_logger
-from genba_sync import NAMESPACE, ForwardSettings
+from genba_shell import batch_shell
+from genba_sync import NAMESPACE, ForwardRuntime, ForwardSettings
 from replaying import replay
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
-logger = get_logger()
-metrics = Metrics(namespace=NAMESPACE)
-tracer = Tracer()
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+shell = batch_shell(EventType.SQS, namespace=NAMESPACE)
+logger, metrics, tracer, processor = shell.logger, shell.metrics, shell.tracer, shell.processor
 
 
-@dataclass(frozen=True)
-class Runtime:
-    """What an invocation works with: the deployed clients and settings, or the simulator's."""
+@dataclass(frozen=True, kw_only=True)
+class Runtime(ForwardRuntime):
+    """What an invocation works with: the forwarder's, and the streams client that re-reads a range."""
 
     streams: Any
-    sqs: Any
-    settings: ForwardSettings
-    clock: Callable[[], float] = time.time
-    sleep: Callable[[float], None] = time.sleep
 
 
 @functools.cache
@@ -61,9 +52,7 @@ def deployed() -> Runtime:
     )
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@shell.entry
 def handler(
     event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None
 ) -> PartialItemFailureResponse:
@@ -79,7 +68,6 @@ def handler(
             clock=run.clock,
             sleep=run.sleep,
         )
-        for name, unit, value in replayed.metrics:
-            metrics.add_metric(name=name, unit=unit, value=value)
+        shell.add_metrics(replayed.metrics)
 
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return shell.respond(event, record_handler, context)

@@ -25,11 +25,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools import Metrics, Tracer
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from genba_logging import get_logger
+from genba_shell import batch_shell
 from genba_sync import NAMESPACE
 from targets import DynamoDbTarget, HttpTarget, LambdaTarget, OpenSearchTarget
 from verification import Target, Verification, VerifierSettings, verify
@@ -37,10 +36,8 @@ from verification import Target, Verification, VerifierSettings, verify
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
-logger = get_logger()
-metrics = Metrics(namespace=NAMESPACE)
-tracer = Tracer()
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+shell = batch_shell(EventType.SQS, namespace=NAMESPACE)
+logger, metrics, tracer, processor = shell.logger, shell.metrics, shell.tracer, shell.processor
 
 
 @dataclass(frozen=True)
@@ -95,9 +92,7 @@ class NotSyncedYet(RuntimeError):
     """The change is not in the target yet: the message stays on the queue, backing off."""
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@shell.entry
 def handler(
     event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None
 ) -> PartialItemFailureResponse:
@@ -110,8 +105,7 @@ def handler(
         logger=logger,
         clock=run.clock,
     )
-    for name, unit, value in result.metrics:
-        metrics.add_metric(name=name, unit=unit, value=value)
+    shell.add_metrics(result.metrics)
     logger.info("verification batch done", extra=result.counts)
     if run.observe is not None:
         run.observe(result)
@@ -120,4 +114,4 @@ def handler(
         if record.message_id in result.keep:
             raise NotSyncedYet("not synced yet")
 
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return shell.respond(event, record_handler, context)

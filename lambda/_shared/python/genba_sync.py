@@ -194,6 +194,16 @@ class ForwardSettings:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class ForwardRuntime:
+    """What a forwarding invocation works with: the deployed SQS client and settings, or the simulator's."""
+
+    sqs: Any
+    settings: ForwardSettings
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+
+
 def forward(
     records: Iterable[Mapping[str, Any]],
     *,
