@@ -15,6 +15,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from genba_constructs._checks import check_log_group_name
 from genba_constructs._types import checked
 from genba_constructs._validation import GenbaPropsError
 from genba_constructs.alarms import AlarmFactory, AlarmSpec, Severity, Thresholds
@@ -85,5 +86,6 @@ def add_log_silence_alarm(
     :param subject: the slug naming the log group in the alarm name (``app-logs``).
     :param silent_for: how long silence is tolerated. Default: 5 minutes.
     """
+    check_log_group_name("add_log_silence_alarm", "log_group_name", log_group_name)
     spec = log_silence_spec(log_group_name=log_group_name, silent_for=silent_for)
     return alarm_factory.create_all(scope, subject=subject, specs=[spec]).get(RUNBOOK, Severity.CRITICAL)

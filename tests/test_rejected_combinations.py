@@ -184,3 +184,17 @@ def test_fails_alarm_topic_prefix_is_named_as_the_prop(fresh_stack: Stack) -> No
     with pytest.raises(GenbaPropsError) as raised:
         AlarmTopic(fresh_stack, "Alarms", alarm_name_prefix="bad prefix!")
     _one_line(raised, "AlarmTopic: alarm_name_prefix='bad prefix!'")
+
+
+def test_fails_log_silence_alarm_on_an_empty_log_group_name(fresh_stack: Stack) -> None:
+    """A LogGroupName dimension value is 1-255 characters; a log group name 1-512 (found by tests/test_misuse.py).
+
+    https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html
+    """
+    from genba_constructs import AlarmFactory, add_log_silence_alarm
+
+    with pytest.raises(GenbaPropsError) as raised:
+        add_log_silence_alarm(
+            fresh_stack, log_group_name="", subject="app-logs", alarm_factory=AlarmFactory(name_prefix="shop")
+        )
+    _one_line(raised, "add_log_silence_alarm: log_group_name=''")
