@@ -70,6 +70,8 @@ def describe(hint: Any) -> str:
         return " or ".join(repr(a) for a in get_args(hint))
     if origin in (list, tuple, Sequence, Iterable):
         args = [a for a in get_args(hint) if a is not Ellipsis]
+        if origin is tuple and len(args) > 1 and Ellipsis not in get_args(hint):
+            return f"a tuple of ({', '.join(describe(a) for a in args)})"
         return f"a sequence of {describe(args[0])}" if args else "a sequence"
     if origin in (dict, Mapping):
         key, val = get_args(hint) or (Any, Any)
@@ -163,7 +165,15 @@ def checked(function: F) -> F:
                 continue
             else:
                 bound.arguments[name] = _check(owner, name, value, hint)
-        return function(*bound.args, **bound.kwargs)
+        try:
+            return function(*bound.args, **bound.kwargs)
+        except GenbaPropsError as error:
+            # A check of a part genba builds for the caller (an AlarmFactory inside AlarmTopic)
+            # names that part: say which public call it came from, still on one line.
+            message = str(error)
+            if message.startswith(owner.split(".")[0]):
+                raise
+            raise GenbaPropsError(f"{owner}: {message}") from None
 
     return wrapper  # type: ignore[return-value]
 

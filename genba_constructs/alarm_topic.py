@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -15,6 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genba_constructs._secure import dead_letter_queue, dlq_not_empty_spec, rotated_key
+from genba_constructs._types import checked, register_coercion
 from genba_constructs._validation import EMAIL_PATTERN, GenbaPropsError, require_either
 from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, AlarmFactory, AlarmSet
 
@@ -40,6 +42,7 @@ class AlarmTopic(Construct):
     every genba construct so that all alarms of an environment share one topic and one list.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -97,7 +100,7 @@ class AlarmTopic(Construct):
         self.topic: sns.ITopic = topic
         self.alarm_action = cloudwatch_actions.SnsAction(self.topic)
         self.alarm_factory = AlarmFactory(
-            name_prefix=alarm_name_prefix or Stack.of(self).stack_name,
+            name_prefix=_name_prefix(alarm_name_prefix, Stack.of(self).stack_name),
             actions=[self.alarm_action],
             runbook_url=runbook_url,
         )
@@ -156,3 +159,15 @@ class AlarmTopic(Construct):
                 )
             )
         return queue
+
+
+def _name_prefix(given: str | None, stack_name: str) -> str:
+    if given is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", given):
+        raise GenbaPropsError(f"AlarmTopic: alarm_name_prefix={given!r} must be 1-100 letters, digits, '-', '_' or '.'")
+    return given or stack_name
+
+
+# Where a topic, an alarm action or an alarm factory goes, an AlarmTopic stands for its own.
+register_coercion(AlarmTopic, sns.ITopic, lambda topic: topic.topic)
+register_coercion(AlarmTopic, cloudwatch.IAlarmAction, lambda topic: topic.alarm_action)
+register_coercion(AlarmTopic, AlarmFactory, lambda topic: topic.alarm_factory)

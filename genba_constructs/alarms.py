@@ -25,6 +25,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from genba_constructs._names import claim_name
+from genba_constructs._types import checked
 from genba_constructs._validation import GenbaPropsError
 
 DEFAULT_RUNBOOK_URL = "https://github.com/genba-ops/genba/blob/main/docs/runbooks.md"
@@ -176,6 +177,7 @@ class AlarmFactory:
         Default: genba's ``docs/runbooks.md``.
     """
 
+    @checked
     def __init__(
         self,
         *,
@@ -196,6 +198,7 @@ class AlarmFactory:
         #: every alarm made, with the spec it was made from (for docs/alarms.md and the runbook test).
         self.records: list[AlarmRecord] = []
 
+    @checked
     def create(
         self,
         scope: Construct,
@@ -236,6 +239,7 @@ class AlarmFactory:
         )
         return {record.severity: record.alarm for record in self._make(scope, spec, subject, "AlarmFactory.create")}
 
+    @checked
     def create_all(self, scope: Construct, *, subject: str, specs: Iterable[AlarmSpec]) -> AlarmSet:
         """Create the alarms of every spec (one per threshold given), in order.
 

@@ -6,14 +6,19 @@ the cost: the stack leaves this construct out (``logging.cloudtrail_enabled: fal
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Stack
+import re
+
+from aws_cdk import Aws, Stack, Token
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
+from genba_constructs._names import claim_name
 from genba_constructs._policies import add_or_warn
+from genba_constructs._types import checked
+from genba_constructs._validation import GenbaPropsError
 from genba_constructs.log_archive import LogArchive
 from genba_constructs.nag import acknowledge
 
@@ -27,9 +32,11 @@ class ArchiveTrail(Construct):
     :param archive: the log archive (bucket and KMS key). On an imported bucket or key CDK cannot add
         CloudTrail's statements: synth warns with each statement the owner must add.
     :param trail_name: name of the trail. Default: ``<stack name>-trail``.
-    :param include_global_service_events: record IAM, STS and other global services. Default: True.
+    :param include_global_service_events: record IAM, STS and other global services. Default: True
+        (and it must be: CloudTrail refuses a multi-region trail without them).
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -39,9 +46,18 @@ class ArchiveTrail(Construct):
         trail_name: str | None = None,
         include_global_service_events: bool = True,
     ) -> None:
+        if not include_global_service_events:
+            # CloudTrail refuses a multi-region trail without global service events
+            # (InvalidParameterCombinationException at deploy); CloudFormation accepts the template.
+            raise GenbaPropsError(
+                "ArchiveTrail: include_global_service_events=False is refused by CloudTrail for a multi-region "
+                "trail (IsMultiRegionTrail requires IncludeGlobalServiceEvents); leave it True"
+            )
         super().__init__(scope, id)
         stack = Stack.of(self)
         name = trail_name or f"{stack.stack_name}-trail"
+        _check_trail_name(name)
+        claim_name(self, "trail name", name, owner="ArchiveTrail")
         trail_arn = f"arn:{Aws.PARTITION}:cloudtrail:{stack.region}:{Aws.ACCOUNT_ID}:trail/{name}"
         key = archive.encryption_key
         add_or_warn(
@@ -119,3 +135,17 @@ def warn_cloudtrail_bucket_statements(trail: Construct, bucket: s3.IBucket, trai
         ),
     ):
         add_or_warn(trail, bucket, statement, what="the archive bucket")
+
+
+def _check_trail_name(name: str) -> None:
+    # CreateTrail's Name: 3-128 characters, letters, digits, '.', '_' and '-', beginning and ending
+    # with a letter or digit, no '..', '._', '_.', '-_' or '_-' (CloudFormation accepts the template).
+    if Token.is_unresolved(name):
+        return
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]", name) or re.search(
+        r"\.\.|\._|_\.|-_|_-|\.-|-\.", name
+    ):
+        raise GenbaPropsError(
+            f"ArchiveTrail: trail_name={name!r} must be 3-128 letters, digits, '.', '_' or '-', "
+            "beginning and ending with a letter or digit"
+        )

@@ -16,12 +16,15 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from genba_constructs._checks import check_log_group_name
+from genba_constructs._types import checked
 from genba_constructs._validation import GenbaPropsError
 from genba_constructs.alarms import AlarmFactory, AlarmSpec, Severity, Thresholds
 
 RUNBOOK = "log-silence"
 
 
+@checked
 def incoming_log_events_metric(log_group_name: str, *, period: Duration = Duration.minutes(1)) -> cloudwatch.Metric:
     """Log events a log group received, as CloudWatch Logs publishes it."""
     return cloudwatch.Metric(
@@ -81,6 +84,7 @@ def log_silence_spec(
     )
 
 
+@checked
 def add_log_silence_alarm(
     scope: Construct,
     *,
@@ -94,5 +98,6 @@ def add_log_silence_alarm(
     :param subject: the slug naming the log group in the alarm name (``app-logs``).
     :param silent_for: how long silence is tolerated. Default: 5 minutes.
     """
+    check_log_group_name("add_log_silence_alarm", "log_group_name", log_group_name)
     spec = log_silence_spec(log_group_name=log_group_name, silent_for=silent_for)
     return alarm_factory.create_all(scope, subject=subject, specs=[spec]).get(RUNBOOK, Severity.CRITICAL)

@@ -15,6 +15,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from genba_constructs._names import claim_name
+from genba_constructs._types import checked
 from genba_constructs._validation import GenbaPropsError
 
 # CloudWatch dashboards are 24 units wide; an alarm status widget shows at most 100 alarms.
@@ -38,6 +40,7 @@ class OperationsDashboard(Construct):
     :param default_range: the time range the dashboard opens with. Default: 3 hours.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -59,6 +62,8 @@ class OperationsDashboard(Construct):
                     "which has no dashboard_widgets()"
                 )
         super().__init__(scope, id)
+        # Dashboard names are unique per account (dashboards are global).
+        claim_name(self, "dashboard name", dashboard_name, owner="OperationsDashboard")
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Resource",
@@ -71,6 +76,7 @@ class OperationsDashboard(Construct):
         if alarms:
             self.add_alarm_status(alarms)
 
+    @checked
     def add_section(self, title: str, widgets: Sequence[cloudwatch.IWidget]) -> None:
         """A titled row of widgets."""
         self.dashboard.add_widgets(cloudwatch.TextWidget(markdown=f"## {title}", width=_WIDTH, height=1))
@@ -86,6 +92,7 @@ class OperationsDashboard(Construct):
         if row:
             self.dashboard.add_widgets(*row)
 
+    @checked
     def add_alarm_status(self, alarms: Sequence[cloudwatch.IAlarm]) -> None:
         """Every alarm, in status widgets of at most 100, sorted with the firing ones first."""
         chunks = [alarms[i : i + _ALARMS_PER_STATUS_WIDGET] for i in range(0, len(alarms), _ALARMS_PER_STATUS_WIDGET)]

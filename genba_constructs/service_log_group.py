@@ -19,7 +19,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from genba_constructs._checks import check_log_group_name, require_dimension_value, require_period, require_thresholds
+from genba_constructs._names import claim_name
 from genba_constructs._secure import rotated_key
+from genba_constructs._types import checked, register_coercion
 from genba_constructs._validation import GenbaPropsError, require_either, require_regex
 from genba_constructs.alarms import AlarmFactory, AlarmSet, AlarmSpec, Severity, Thresholds, default_alarm_factory
 from genba_constructs.log_silence import RUNBOOK as LOG_SILENCE
@@ -105,6 +108,7 @@ class ServiceLogGroup(Construct):
     :param alarm_factory: makes the alarms. Default: alarms named after the stack, no actions.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -140,6 +144,8 @@ class ServiceLogGroup(Construct):
         if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", subject or ""):
             raise GenbaPropsError(f"ServiceLogGroup: subject={subject!r} must be a lower-case slug such as 'app-logs'")
         retention = to_retention("ServiceLogGroup", "retention_days", 30 if retention_days is None else retention_days)
+        check_log_group_name("ServiceLogGroup", "log_group_name", log_group_name)
+        require_thresholds("ServiceLogGroup", "error_lines_per_5_minutes", error_lines_per_5_minutes)
         for name, pattern in (custom_masks or {}).items():
             if not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", name):
                 raise GenbaPropsError(
@@ -154,6 +160,8 @@ class ServiceLogGroup(Construct):
         self.encryption_key: kms.IKey | None = None
         self.data_protection_policy_name: str | None = None
         if log_group is None:
+            if log_group_name is not None:
+                claim_name(self, "log group name", log_group_name, owner="ServiceLogGroup")
             self.encryption_key = encryption_key or log_group_encryption_key(self, "Key", removal_policy=removal)
             identifiers: list[logs.DataIdentifier] = list(DEFAULT_MASKED_DATA if masked_data is None else masked_data)
             identifiers += [logs.CustomDataIdentifier(name, pattern) for name, pattern in (custom_masks or {}).items()]
@@ -280,8 +288,11 @@ class ServiceLogGroup(Construct):
             for construct_id, (title, query) in queries.items()
         }
 
+    @checked
     def metric_log_lines(self, level: str, *, period: Duration = Duration.minutes(5)) -> cloudwatch.Metric:
         """Lines of one level (``ERROR``, ``WARNING``, ``INFO``...) written to this log group."""
+        require_dimension_value("ServiceLogGroup.metric_log_lines", "level", level)
+        require_period("ServiceLogGroup.metric_log_lines", "period", period)
         return cloudwatch.Metric(
             namespace=LOG_METRICS_NAMESPACE,
             metric_name=self._lines_metric_name,
@@ -302,6 +313,7 @@ class ServiceLogGroup(Construct):
             period=period,
         )
 
+    @checked
     def metric_request_duration(
         self, *, statistic: str = "p99", period: Duration = Duration.minutes(5)
     ) -> cloudwatch.Metric:
@@ -357,6 +369,11 @@ class ServiceLogGroup(Construct):
             self.log_group.log_group_name, self.data_protection_policy_name, period=period
         )
 
+    @checked
     def metric_incoming_log_events(self, *, period: Duration = Duration.minutes(1)) -> cloudwatch.Metric:
         """``AWS/Logs`` ``IncomingLogEvents``: the real metric (not aws-cdk-lib's ``IncomingLogs``)."""
         return incoming_log_events_metric(self.log_group.log_group_name, period=period)
+
+
+# Where a log group goes, a ServiceLogGroup stands for its log group (LogSearch.subscribe, ...).
+register_coercion(ServiceLogGroup, logs.ILogGroup, lambda group: group.log_group)

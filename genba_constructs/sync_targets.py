@@ -15,6 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_opensearchservice as opensearch
 
+from genba_constructs._types import checked
 from genba_constructs._validation import GenbaPropsError, require_range
 
 
@@ -37,10 +38,12 @@ class DynamoDbReplicaTarget(SyncTarget):
 
     kind = "dynamodb"
 
+    @checked
     def __init__(self, *, table: dynamodb.ITable, version_attribute: str | None = None) -> None:
         self.table = table
         self.version_attribute = version_attribute
 
+    @checked
     def bind(self, function: lambda_.IFunction, *, version_attribute: str) -> dict[str, Any]:
         self.table.grant(function, "dynamodb:BatchGetItem")
         if self.table.encryption_key is not None:
@@ -59,6 +62,7 @@ class OpenSearchIndexTarget(SyncTarget):
 
     kind = "opensearch"
 
+    @checked
     def __init__(self, *, domain: opensearch.IDomain, index: str, version_field: str | None = None) -> None:
         if not Token.is_unresolved(index) and (not index or index != index.lower() or "/" in index):
             raise GenbaPropsError(f"OpenSearchIndexTarget: index={index!r} must be a lower-case index name")
@@ -66,6 +70,7 @@ class OpenSearchIndexTarget(SyncTarget):
         self.index = index
         self.version_field = version_field
 
+    @checked
     def bind(self, function: lambda_.IFunction, *, version_attribute: str) -> dict[str, Any]:
         function.add_to_role_policy(
             iam.PolicyStatement(
@@ -93,6 +98,7 @@ class HttpEndpointTarget(SyncTarget):
 
     kind = "http"
 
+    @checked
     def __init__(self, *, url: str, timeout_seconds: int = 10) -> None:
         if not Token.is_unresolved(url) and not url.startswith("https://"):
             raise GenbaPropsError(f"HttpEndpointTarget: url={url!r} must be an https:// URL")
@@ -100,6 +106,7 @@ class HttpEndpointTarget(SyncTarget):
         self.url = url
         self.timeout_seconds = timeout_seconds
 
+    @checked
     def bind(self, function: lambda_.IFunction, *, version_attribute: str) -> dict[str, Any]:
         return {"url": self.url, "timeout_seconds": self.timeout_seconds}
 
@@ -112,9 +119,11 @@ class LambdaFunctionTarget(SyncTarget):
 
     kind = "lambda"
 
+    @checked
     def __init__(self, *, function: lambda_.IFunction) -> None:
         self.function = function
 
+    @checked
     def bind(self, function: lambda_.IFunction, *, version_attribute: str) -> dict[str, Any]:
         self.function.grant_invoke(function)
         return {"function_name": self.function.function_name}

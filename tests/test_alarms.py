@@ -138,7 +138,10 @@ def test_fails_lookup_of_a_missing_alarm_naming_what_was_asked(fresh_stack: Stac
 
 
 def test_fails_create_all_with_something_that_is_not_a_spec(fresh_stack: Stack) -> None:
-    with pytest.raises(GenbaPropsError, match="create_all: specs must be AlarmSpec"):
+    with pytest.raises(
+        GenbaPropsError,
+        match=r"^AlarmFactory.create_all: specs=.* must be a sequence of genba_constructs.alarms.AlarmSpec$",
+    ):
         AlarmFactory(name_prefix="genba-prod").create_all(fresh_stack, subject="orders", specs=[{"runbook": "x"}])  # type: ignore[list-item]
 
 

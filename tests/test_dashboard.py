@@ -70,5 +70,8 @@ def test_fails_bad_dashboard_name(fresh_stack: Stack) -> None:
 
 
 def test_fails_section_without_widgets(fresh_stack: Stack) -> None:
-    with pytest.raises(GenbaPropsError, match="section 'Queues' is a str"):
+    with pytest.raises(
+        GenbaPropsError,
+        match=r"^OperationsDashboard: sections=\[\('Queues', 'not a construct'\)\] must be a sequence of a tuple",
+    ):
         OperationsDashboard(fresh_stack, "Dashboard", dashboard_name="ops", sections=[("Queues", "not a construct")])  # type: ignore[list-item]

@@ -30,6 +30,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from genba_constructs import cloudwatch_agent_config as agent_config
+from genba_constructs._names import claim_name
+from genba_constructs._types import checked
 from genba_constructs._validation import fail, require_either
 from genba_constructs.alarms import AlarmFactory, Thresholds, default_alarm_factory
 from genba_constructs.host_monitoring import _agent
@@ -114,6 +116,7 @@ class HostMonitoring(Construct):
     :class:`~genba_constructs.AlarmSet` (``alarms.get("disk-used", Severity.CRITICAL)``).
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -184,9 +187,11 @@ class HostMonitoring(Construct):
             agent_log_group_name=self.agent_log_group.log_group_name,
             prop="agent_log_group: ",
         )
+        parameter = parameter_name or f"AmazonCloudWatch-{Stack.of(self).stack_name}-{subject}"
+        claim_name(self, "SSM parameter", parameter, owner="HostMonitoring", child="AgentConfig")
         self.parameter = _agent.config_parameter(
             self,
-            name=parameter_name or f"AmazonCloudWatch-{Stack.of(self).stack_name}-{subject}",
+            name=parameter,
             subject=subject,
             config=self.agent_config,
         )
@@ -220,14 +225,17 @@ class HostMonitoring(Construct):
 
     # -- metrics -------------------------------------------------------------------------
 
+    @checked
     def metric(self, metric_name: str, *, statistic: str, period: Duration) -> cloudwatch.Metric:
         """An agent metric of the whole group (the ``AutoScalingGroupName`` rollup)."""
         return group_metric(self.auto_scaling_group_name, metric_name, statistic=statistic, period=period)
 
+    @checked
     def metric_disk_used_percent(self, *, period: Duration = DISK_USED_PERIOD) -> cloudwatch.Metric:
         """The fullest filesystem of any instance of the group (Maximum)."""
         return self.metric("disk_used_percent", statistic="Maximum", period=period)
 
+    @checked
     def metric_disk_full_forecast(self, hours: int) -> cloudwatch.MathExpression:
         """Where the fullest filesystem will be in ``hours``, at its growth rate of the last period (%)."""
         return disk_full_forecast(self.auto_scaling_group_name, hours)

@@ -15,7 +15,7 @@ settings. The parts, one file each:
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_glue as glue
@@ -26,6 +26,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from genba_constructs import archive_catalog as catalog
+from genba_constructs._checks import require_grantable, require_thresholds
+from genba_constructs._names import claim_name
+from genba_constructs._types import checked, register_coercion
 from genba_constructs._validation import GenbaPropsError, fail, require_either
 from genba_constructs.alarms import _SLUG, AlarmFactory, AlarmSet, Thresholds, _upper_camel, default_alarm_factory
 from genba_constructs.log_archive._buckets import ArchiveBuckets
@@ -70,6 +74,7 @@ class LogArchive(Construct):
     :param alarm_factory: makes the alarms. Default: alarms named after the stack, no actions.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -118,6 +123,9 @@ class LogArchive(Construct):
         for prop, value, problem in lifecycle.problems():
             raise fail(name, prop, value, problem)
         interval = buffer_interval_seconds(name, buffer_interval, buffer_size_mib)
+        # Firehose holds a record up to the buffering interval by design: a freshness threshold
+        # at or below it fires on every batch.
+        require_thresholds(name, "data_freshness_seconds", data_freshness_seconds, above=interval)
         check_query_props(name, athena_bytes_scanned_cutoff_gb, athena_results_expire_after_days, database_name)
         super().__init__(scope, id)
         removal = removal_policy or RemovalPolicy.RETAIN
@@ -138,6 +146,7 @@ class LogArchive(Construct):
         #: the delivery alarms of every archived log group (subject ``archive-<subject>``).
         self.alarms = AlarmSet()
         self.database_name = database_name or default_database_name(self)
+        self._claim_names(self.database_name)
         self.catalog = ArchiveCatalog(self, self.database_name, self.bucket.bucket_name, self.expire_after_days)
         self.queries = ArchiveQueries(
             self,
@@ -184,6 +193,7 @@ class LogArchive(Construct):
     def named_queries(self) -> dict[str, athena.CfnNamedQuery]:
         return self.queries.named_queries
 
+    @checked
     def archive_log_group(
         self, log_group: ServiceLogGroup | logs.ILogGroup, *, subject: str | None = None
     ) -> firehose.CfnDeliveryStream:
@@ -221,16 +231,25 @@ class LogArchive(Construct):
         self.catalog.project_log_groups(list(self.archived))
         return part.delivery_stream
 
+    def _claim_names(self, database: str) -> None:
+        # Glue databases and tables, and Athena workgroups, are unique per account and region.
+        claim_name(self, "Glue database", database, owner="LogArchive")
+        for table in (catalog.APPLICATION_LOGS_TABLE, catalog.CLOUDTRAIL_TABLE):
+            claim_name(self, "Glue table", f"{database}.{table}", owner="LogArchive")
+        claim_name(self, "Athena workgroup", f"{Stack.of(self).stack_name}-logs", owner="LogArchive", child="WorkGroup")
+
     def _archived(self, subject: str) -> ArchivedLogGroup:
         part = self.archived.get(subject)
         if part is None:
             raise GenbaPropsError(f"LogArchive: subject={subject!r} is not archived (call archive_log_group first)")
         return part
 
+    @checked
     def metric_data_freshness(self, subject: str, *, period: Duration = Duration.minutes(5)) -> cloudwatch.Metric:
         """``DeliveryToS3.DataFreshness`` (Maximum, seconds) of one archived log group's stream."""
         return self._archived(subject).metric_data_freshness(period=period)
 
+    @checked
     def metric_delivery_success(self, subject: str, *, period: Duration = Duration.minutes(5)) -> cloudwatch.Metric:
         """``DeliveryToS3.Success`` (Minimum: 1 when every delivery succeeded) of one stream."""
         return self._archived(subject).metric_delivery_success(period=period)
@@ -239,8 +258,10 @@ class LogArchive(Construct):
         """Per archived log group: data freshness (seconds) and delivery success of its stream."""
         return archive_widgets(self.archived.values())
 
+    @checked
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read archived objects (and decrypt them)."""
+        require_grantable("LogArchive.grant_read", "grantee", grantee)
         objects = iam.Grant.add_to_principal(
             grantee=grantee, actions=["s3:GetObject"], resource_arns=[self.bucket.arn_for_objects("*")]
         )
@@ -249,8 +270,10 @@ class LogArchive(Construct):
         )
         return objects.combine(listing).combine(self.encryption_key.grant_decrypt(grantee))
 
+    @checked
     def grant_write(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
         """Write objects under ``prefix`` (e.g. OpenSearch's failed-document backups)."""
+        require_grantable("LogArchive.grant_write", "grantee", grantee)
         if not prefix or not prefix.endswith("/") or prefix.startswith("/"):
             raise GenbaPropsError(f"LogArchive.grant_write: prefix={prefix!r} must look like 'name/'")
         objects = iam.Grant.add_to_principal(
@@ -262,3 +285,7 @@ class LogArchive(Construct):
             grantee=grantee, actions=["kms:GenerateDataKey", "kms:Decrypt"], resource_arns=[self.encryption_key.key_arn]
         )
         return objects.combine(key)
+
+
+# Where a bucket goes (a backup or audit-findings bucket), a LogArchive stands for its archive bucket.
+register_coercion(LogArchive, s3.IBucket, lambda archive: archive.bucket)

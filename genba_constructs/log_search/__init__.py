@@ -32,6 +32,8 @@ from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from genba_constructs._checks import require_grantable
+from genba_constructs._types import checked, register_coercion
 from genba_constructs.alarms import AlarmFactory, AlarmSet, default_alarm_factory
 from genba_constructs.log_search import _domain, _ingestion
 from genba_constructs.log_search._alarms import SearchAlarms, search_alarm_specs
@@ -90,6 +92,7 @@ class LogSearch(Construct):
     :param alarm_factory: makes the alarms. Default: alarms named after the stack, no actions.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -132,6 +135,7 @@ class LogSearch(Construct):
         alarm_factory = alarm_factory or default_alarm_factory(self)
         self._alarm_factory = alarm_factory
         self.domain_name = name = domain_name or _domain.default_domain_name(self)
+        _domain.claim_names(self, name)
         self.domain_arn = _domain.domain_arn(self, name)
         self._dimensions = _domain.domain_dimensions(self, name)
         self._build_domain(engine_version, encryption_key, master_role, log_retention, removal, vpc_subnets)
@@ -260,13 +264,16 @@ class LogSearch(Construct):
             nag_arn=_domain.nag_domain_arn(self, self.domain_name),
         )
 
+    @checked
     def grant_http(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
         """Allow ``grantee`` to call the domain's REST API (the security plugin still decides what it may do).
 
         :param actions: the REST verbs (``es:ESHttpGet``, ...). Default: all of them, each named.
         """
+        require_grantable("LogSearch.grant_http", "grantee", grantee)
         return _domain.grant_http(grantee, self.domain_arn, actions)
 
+    @checked
     def subscribe(
         self, log_group: logs.ILogGroup, *, filter_pattern: logs.IFilterPattern | None = None
     ) -> logs.CfnSubscriptionFilter:
@@ -304,11 +311,13 @@ class LogSearch(Construct):
         self.alarms = self.alarms + self._alarm_factory.create_all(self, subject=subject, specs=specs)
         return subscription
 
+    @checked
     def acknowledge_public_endpoint(self, reason: str) -> None:
         """Acknowledge that the domain (and the ISM function) are outside a VPC, with your reason."""
         _domain.acknowledge_public_endpoint(self.domain, reason)
         self._index_policy.acknowledge_outside_vpc(reason)
 
+    @checked
     def acknowledge_small_cluster(self, reason: str) -> None:
         """Acknowledge a domain without dedicated masters or zone awareness (development), with your reason."""
         _domain.acknowledge_small_cluster(self.domain, self.sizing, reason)
@@ -323,6 +332,7 @@ class LogSearch(Construct):
         """Where records that failed before delivery (processing errors) land."""
         return _ingestion.error_prefix(self.index_name)
 
+    @checked
     def ism_policy(self, retention_days: int) -> dict[str, Any]:
         """The ISM policy body: indices of ``index_name`` are deleted ``retention_days`` after creation."""
         return ism_policy(self.index_name, retention_days)
@@ -335,12 +345,14 @@ class LogSearch(Construct):
         """The security-plugin role Firehose's delivery role is mapped to: write its own indices, nothing else."""
         return writer_role(self.index_name)
 
+    @checked
     def metric_domain(
         self, metric_name: str, *, statistic: str = "Maximum", period: Duration = Duration.minutes(1)
     ) -> cloudwatch.Metric:
         """A domain metric as OpenSearch Service publishes it: ``AWS/ES`` with ``DomainName`` and ``ClientId``."""
         return self.domain.metric(metric_name, dimensions_map=self._dimensions, statistic=statistic, period=period)
 
+    @checked
     def metric_delivery(
         self, metric_name: str, *, statistic: str, period: Duration = Duration.minutes(5)
     ) -> cloudwatch.Metric:
@@ -357,3 +369,7 @@ class LogSearch(Construct):
             master_nodes=self.sizing.master_nodes,
             alarms=self.alarms,
         )
+
+
+# Where a domain goes (OpenSearchIndexTarget), a LogSearch stands for its domain.
+register_coercion(LogSearch, opensearch.IDomain, lambda search: search.domain)

@@ -20,6 +20,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
+from genba_constructs._names import claim_name
 from genba_constructs._secure import REASON_INLINE_POLICY, rotated_key
 from genba_constructs.log_search.sizing import SearchSizing
 from genba_constructs.nag import acknowledge
@@ -282,3 +283,11 @@ def acknowledge_small_cluster(domain: opensearch.Domain, sizing: SearchSizing, r
         acknowledge(domain, "AwsSolutions-OS4", reason)
     if sizing.availability_zones < 2:
         acknowledge(domain, "AwsSolutions-OS7", reason)
+
+
+def claim_names(search: Construct, name: str) -> None:
+    # A domain name, its log groups and its logs resource policy are unique per account and region.
+    claim_name(search, "OpenSearch domain name", name, owner="LogSearch", child="Resource")
+    for kind in LOG_KINDS:
+        claim_name(search, "log group name", f"/aws/opensearch/{name}/{kind.lower()}", owner="LogSearch")
+    claim_name(search, "logs resource policy name", f"{name}-opensearch-logs", owner="LogSearch")

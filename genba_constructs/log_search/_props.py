@@ -22,6 +22,14 @@ _DOMAIN_NAME = re.compile(r"[a-z][a-z0-9-]{2,27}")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
+_PERCENT_SETTINGS = (
+    "cpu_utilization_percent",
+    "jvm_memory_pressure_percent",
+    "master_cpu_utilization_percent",
+    "master_jvm_memory_pressure_percent",
+)
+
+
 def check_props(
     *,
     subject: str,
@@ -58,4 +66,13 @@ def check_props(
     require_range(
         NAME, "alarm_settings.free_storage_percent", alarm_settings.free_storage_percent, minimum=1, maximum=90
     )
+    # A percentage alarm at 100 or more can never fire, at 0 or less it never clears; a success
+    # ratio (0..1, alarmed when below) at 0 or less can never fire.
+    for key in _PERCENT_SETTINGS:
+        require_range(NAME, f"alarm_settings.{key}", getattr(alarm_settings, key), minimum=1, maximum=99)
+    ratio = alarm_settings.delivery_success_ratio
+    require_range(NAME, "alarm_settings.delivery_success_ratio", ratio, minimum=0.01, maximum=1)
+    require_range(NAME, "alarm_settings.yellow_minutes", alarm_settings.yellow_minutes, minimum=1, maximum=1440)
+    freshness = alarm_settings.delivery_freshness_seconds
+    require_range(NAME, "alarm_settings.delivery_freshness_seconds", freshness, minimum=60, maximum=86400)
     return log_retention

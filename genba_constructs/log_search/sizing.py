@@ -46,6 +46,12 @@ class SearchSizing:
             value = getattr(self, key)
             if value is not None and not _INSTANCE_TYPE.fullmatch(value):
                 yield key, value, "is not an OpenSearch instance type such as 'r6g.large.search'"
+        for key in ("instance_type", "master_instance_type"):
+            value = getattr(self, key)
+            # genba always encrypts at rest and node to node, with fine-grained access control:
+            # OpenSearch Service offers none of them on T2 instance types.
+            if isinstance(value, str) and value.startswith("t2."):
+                yield key, value, "is a T2 type, which has no encryption at rest nor fine-grained access control"
         if not 1 <= self.data_nodes <= 1000:
             yield "data_nodes", self.data_nodes, "must be between 1 and 1000"
         if not 10 <= self.volume_gib <= 24576:

@@ -31,7 +31,10 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from genba_constructs._validation import fail, require_either, require_range
+from genba_constructs._checks import require_period, require_statistic
+from genba_constructs._names import claim_name
+from genba_constructs._types import checked
+from genba_constructs._validation import GenbaPropsError, fail, require_either, require_range
 from genba_constructs.alarms import AlarmFactory, AlarmSet, default_alarm_factory
 from genba_constructs.retention import retention_days as to_retention
 from genba_constructs.sync_targets import SyncTarget
@@ -130,6 +133,7 @@ class SyncVerification(Construct):
     :param alarm_factory: makes the alarms. Default: alarms named after the stack, no actions.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
@@ -193,6 +197,8 @@ class SyncVerification(Construct):
         self.max_record_age = max_record_age
         removal = removal_policy or RemovalPolicy.RETAIN
 
+        if source_table is None and source_table_name is not None:
+            claim_name(self, "DynamoDB table name", source_table_name, owner="SyncVerification")
         self.source_table = build_source_table(
             self,
             existing=source_table,
@@ -244,8 +250,13 @@ class SyncVerification(Construct):
         #: every alarm of the pipeline: ``alarms.get("sync-lag", Severity.CRITICAL, subject=...)``.
         self.alarms: AlarmSet = factory.create_all(self, subject=subject, specs=alarm_specs(self, timing))
 
+    @checked
     def metric(self, name: str, *, statistic: str = "Sum", period: Duration = Duration.minutes(5)) -> cloudwatch.Metric:
         """A pipeline metric by its contract name (``verified``, ``not_yet``, ``failed``, ``sync_lag``...)."""
+        if name not in SYNC_METRICS:
+            raise GenbaPropsError(f"SyncVerification.metric: name={name!r} must be one of {sorted(SYNC_METRICS)}")
+        require_statistic("SyncVerification.metric", "statistic", statistic)
+        require_period("SyncVerification.metric", "period", period)
         return cloudwatch.Metric(
             namespace=SYNC_METRICS_NAMESPACE,
             metric_name=SYNC_METRICS[name],
@@ -254,6 +265,7 @@ class SyncVerification(Construct):
             period=period,
         )
 
+    @checked
     def metric_sync_lag(self, *, statistic: str = "p99", period: Duration = Duration.minutes(5)) -> cloudwatch.Metric:
         """Seconds from a change to its verification (``p50``, ``p99``, ``Maximum``...)."""
         return self.metric("sync_lag", statistic=statistic, period=period)

@@ -145,6 +145,9 @@ class SyncTiming:
                 yield field.name, value, "must be an aws_cdk.Duration"
             elif value.is_unresolved():
                 yield field.name, value, "must be known at synth (not a token)"
+            elif value.to_milliseconds() % 1000:
+                # Every one ends up in a whole-seconds setting (SQS, Lambda, alarm periods).
+                yield field.name, value.to_human_string(), "must be whole seconds"
 
     def _visibility_problems(self, name: Any) -> Iterator[tuple[str, Any, str]]:
         visibility = self.verification_visibility_timeout

@@ -24,6 +24,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
+from genba_constructs._types import checked
 from genba_constructs._validation import fail
 from genba_constructs.alarms import AlarmFactory, AlarmSet, Thresholds, default_alarm_factory
 from genba_constructs.web_tier_monitoring._alarms import alarm_specs
@@ -54,6 +55,7 @@ class WebTierMonitoring(WebTierMetrics, Construct):
     :param alarm_factory: makes the alarms. Default: alarms named after the stack, no actions.
     """
 
+    @checked
     def __init__(
         self,
         scope: Construct,
