@@ -6,9 +6,13 @@ the cost: the stack leaves this construct out (``logging.cloudtrail_enabled: fal
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Stack
+from typing import Any
+
+import jsii
+from aws_cdk import Aws, IStableAnyProducer, Lazy, Stack
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
@@ -62,6 +66,7 @@ class ArchiveTrail(Construct):
                 principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
                 actions=["kms:DescribeKey"],
                 resources=["*"],
+                conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
             )
         )
         self.trail = cloudtrail.Trail(
@@ -76,9 +81,45 @@ class ArchiveTrail(Construct):
             enable_file_validation=True,
             send_to_cloud_watch_logs=False,
         )
+        require_trail_source(archive.bucket, trail_arn)
         acknowledge(
             self.trail,
             "NIST.800.53.R5-CloudTrailCloudWatchLogsEnabled",
-            "CloudTrail is searched in the archive with Athena (the cloudtrail Glue table and the "
-            "'who changed what, when' named query); a CloudWatch Logs copy would double ingestion cost.",
+            "The trail writes to S3 only, by design: CloudTrail is searched in the archive with Athena "
+            "(the cloudtrail Glue table and the 'who changed what, when' named query), and the alarms on "
+            "trail and key tampering match CloudTrail's management events in EventBridge, which needs "
+            "no CloudWatch Logs copy of the trail.",
         )
+
+
+@jsii.implements(IStableAnyProducer)
+class _TrailSourceDocument:
+    """The bucket policy document with ``aws:SourceArn`` added to CloudTrail's statements."""
+
+    def __init__(self, stack: Stack, document: iam.PolicyDocument, trail_arn: str) -> None:
+        self._stack, self._document, self._trail_arn = stack, document, trail_arn
+
+    def produce(self) -> Any:
+        rendered = self._stack.resolve(self._document)
+        for statement in rendered.get("Statement", []):
+            principal = statement.get("Principal", {})
+            if isinstance(principal, dict) and principal.get("Service") == "cloudtrail.amazonaws.com":
+                equals = statement.setdefault("Condition", {}).setdefault("StringEquals", {})
+                equals.setdefault("aws:SourceArn", self._trail_arn)
+        return rendered
+
+
+def require_trail_source(bucket: s3.IBucket, trail_arn: str) -> None:
+    """Bind the bucket policy statements ``cloudtrail.Trail`` adds to this one trail (confused deputy).
+
+    aws-cdk-lib adds ``s3:GetBucketAcl`` and ``s3:PutObject`` for ``cloudtrail.amazonaws.com``
+    with no ``aws:SourceArn`` (it adds one only for organization trails); CloudTrail's bucket
+    policy guidance asks for it. The document is rewritten as it renders, so statements added
+    later keep theirs. A bucket from another stack has no policy here: its owner's applies.
+    """
+    policy = bucket.policy
+    if policy is None:
+        return
+    cfn = policy.node.default_child
+    if isinstance(cfn, s3.CfnBucketPolicy):
+        cfn.policy_document = Lazy.any(_TrailSourceDocument(Stack.of(policy), policy.document, trail_arn))

@@ -372,6 +372,8 @@ class SearchConfig:
         one node's storage.
     :param cpu_alarm_percent: ``opensearch-cpu`` threshold (Maximum, 3 x 15 minutes).
     :param jvm_memory_pressure_alarm_percent: ``opensearch-jvm-memory`` threshold (Maximum, 3 x 1 minute).
+    :param master_principal_arns: IAM role ARNs allowed to assume the domain's fine-grained-access
+        master role (an SSO permission-set role); none: no person can, only the ISM function.
     """
 
     instance_type: str = "t3.small.search"
@@ -386,6 +388,10 @@ class SearchConfig:
     free_storage_alarm_percent: float = setting(25.0, check=in_range(1, 90))
     cpu_alarm_percent: float = setting(80.0, check=PERCENT)
     jvm_memory_pressure_alarm_percent: float = setting(95.0, check=PERCENT)
+    master_principal_arns: tuple[str, ...] = setting(
+        (),
+        check=matches(r"arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}", "an IAM role ARN"),
+    )
 
     @property
     def sizing(self) -> SearchSizing:
