@@ -106,7 +106,7 @@ class LoggingConfig:
     :param error_lines_critical_per_5min: ERROR lines in 5 minutes that raise the ``log-errors`` critical alarm.
     :param archive_expire_after_days: days after which archived objects expire (the end of their life).
     :param archive_infrequent_access_after_days: days after which archived objects move to Standard-IA.
-    :param archive_glacier_after_days: days after which archived objects move to Glacier Flexible Retrieval.
+    :param archive_glacier_after_days: days after which archived objects move to Glacier Instant Retrieval.
     :param archive_object_lock_days: object lock retention of archived objects, in days.
     :param archive_object_lock_mode: object lock mode. Default (none): compliance in production,
         governance elsewhere.

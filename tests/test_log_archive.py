@@ -160,7 +160,7 @@ def test_objects_move_to_colder_classes_and_expire_at_end_of_life_by_default(def
     rule = lifecycle(default)["colder-then-expire"]
     assert rule["Transitions"] == [
         {"StorageClass": "STANDARD_IA", "TransitionInDays": 30},
-        {"StorageClass": "GLACIER", "TransitionInDays": 90},
+        {"StorageClass": "GLACIER_IR", "TransitionInDays": 90},
     ]
     assert rule["ExpirationInDays"] == 2557
     assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}

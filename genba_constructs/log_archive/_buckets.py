@@ -146,8 +146,11 @@ def archive_bucket(
                         storage_class=s3.StorageClass.INFREQUENT_ACCESS,
                         transition_after=Duration.days(lifecycle.infrequent_access_after_days),
                     ),
+                    # Glacier Instant Retrieval, not Flexible Retrieval: Athena reads it (it
+                    # silently skips Flexible Retrieval and Deep Archive objects), so a query
+                    # months back still finds its partitions, with no restore step.
                     s3.Transition(
-                        storage_class=s3.StorageClass.GLACIER,
+                        storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
                         transition_after=Duration.days(lifecycle.glacier_after_days),
                     ),
                 ],
