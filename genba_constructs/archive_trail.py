@@ -16,8 +16,10 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
+from genba_constructs.alarms import AlarmFactory, AlarmSet
 from genba_constructs.log_archive import LogArchive
 from genba_constructs.nag import acknowledge
+from genba_constructs.tampering_alarms import TamperingAlarms
 
 
 class ArchiveTrail(Construct):
@@ -29,6 +31,8 @@ class ArchiveTrail(Construct):
     :param archive: the log archive (bucket and KMS key).
     :param trail_name: name of the trail. Default: ``<stack name>-trail``.
     :param include_global_service_events: record IAM, STS and other global services. Default: True.
+    :param alarm_factory: makes the ``cloudtrail-tampered`` and ``archive-key-disabled`` alarms
+        (:class:`~genba_constructs.tampering_alarms.TamperingAlarms`). Default: none, no alarms.
     """
 
     def __init__(
@@ -39,6 +43,7 @@ class ArchiveTrail(Construct):
         archive: LogArchive,
         trail_name: str | None = None,
         include_global_service_events: bool = True,
+        alarm_factory: AlarmFactory | None = None,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -82,6 +87,15 @@ class ArchiveTrail(Construct):
             send_to_cloud_watch_logs=False,
         )
         require_trail_source(archive.bucket, trail_arn)
+        self.alarms: AlarmSet = AlarmSet([])
+        if alarm_factory is not None:
+            self.alarms = TamperingAlarms(
+                self,
+                "Tampering",
+                alarm_factory=alarm_factory,
+                trail_name=name,
+                key_description="the log archive's key",
+            ).alarms
         acknowledge(
             self.trail,
             "NIST.800.53.R5-CloudTrailCloudWatchLogsEnabled",

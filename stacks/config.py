@@ -284,6 +284,11 @@ _HOST_THRESHOLD_KEYS = {
 }
 
 
+# Elastic Beanstalk's default instance role, shared by every environment of the account that
+# did not name its own: a policy attached to it reaches every other environment's instances.
+SHARED_INSTANCE_ROLES = ("aws-elasticbeanstalk-ec2-role",)
+
+
 @dataclass(frozen=True)
 class HostsConfig:
     """The reference service's hosts: its Auto Scaling group (an Elastic Beanstalk environment's).
@@ -291,6 +296,7 @@ class HostsConfig:
     :param auto_scaling_group_name: the group (from the EB console or
         ``aws elasticbeanstalk describe-environment-resources``; never looked up at synth).
     :param instance_role_name: the instances' role; the agent's managed policy is attached to it.
+        Must be the environment's own role, never the account-shared ``aws-elasticbeanstalk-ec2-role``.
         Default: not attached (the stack outputs the policy's ARN).
     :param target_tag_key: associations target instances with this tag instead of the group's
         ``aws:autoscaling:groupName`` tag (given with ``target_tag_value``).
@@ -353,6 +359,14 @@ class HostsConfig:
             if paths.count(path) > 1:
                 yield "log_files", path, "is listed twice (the agent reads a file once)"
                 break
+        if self.instance_role_name in SHARED_INSTANCE_ROLES:
+            yield (
+                "instance_role_name",
+                self.instance_role_name,
+                "is the account-shared Elastic Beanstalk instance role (every environment's instances use it): "
+                "give the environment its own instance profile and role, or leave the key out and attach "
+                "the AgentPolicyArn output yourself",
+            )
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,7 @@ def _logging(env: str) -> dict[str, Any]:
 
 def _archive_rule(env: str) -> dict[str, Any]:
     buckets = [r for r in _logging(env).values() if r["Type"] == "AWS::S3::Bucket"]
-    archive = next(b for b in buckets if b["Properties"].get("ObjectLockEnabled"))
-    rules = archive["Properties"]["LifecycleConfiguration"]["Rules"]
+    rules = [r for b in buckets for r in b["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])]
     rule: dict[str, Any] = next(r for r in rules if r["Id"] == "colder-then-expire")
     return rule
 

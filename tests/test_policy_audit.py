@@ -81,3 +81,56 @@ def test_the_audit_log_group_is_the_domains_audit_logs_destination(env: str) -> 
     # ... and the custom resource turns the security plugin's audit logging on.
     custom = next(iter(_resources(search, "Custom::GenbaOpenSearchIndexPolicy").values()))
     assert json.loads(custom["Properties"]["AuditConfig"])["enabled"] is True
+
+
+def _archive_bucket(env: str) -> tuple[str, dict[str, Any]]:
+    buckets = _resources(f"{env}/genba-{env}-logging", "AWS::S3::Bucket")
+    return next(
+        (k, b)
+        for k, b in buckets.items()
+        if any(r["Id"] == "colder-then-expire" for r in b["Properties"]["LifecycleConfiguration"]["Rules"])
+    )
+
+
+def test_dev_can_be_deleted_its_archive_unlocked_and_emptied_first() -> None:
+    logical_id, bucket = _archive_bucket("dev")
+    assert bucket["DeletionPolicy"] == "Delete"
+    assert not bucket["Properties"].get("ObjectLockEnabled")
+    emptied = {
+        r["Properties"]["BucketName"]["Ref"]
+        for r in _resources("dev/genba-dev-logging", "Custom::S3AutoDeleteObjects").values()
+    }
+    assert logical_id in emptied
+    assert len(emptied) == 2  # the archive and its access-logs bucket
+
+
+@pytest.mark.parametrize("env", ["stg", "prod"])
+def test_retained_archives_keep_their_object_lock(env: str) -> None:
+    _, bucket = _archive_bucket(env)
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["Properties"]["ObjectLockEnabled"] is True
+    assert not _resources(f"{env}/genba-{env}-logging", "Custom::S3AutoDeleteObjects")
+
+
+def test_fails_the_account_shared_elastic_beanstalk_role() -> None:
+    from stacks.config import HostsConfig
+
+    hosts = HostsConfig(auto_scaling_group_name="asg", instance_role_name="aws-elasticbeanstalk-ec2-role")
+    problems = list(hosts.problems())
+    assert [(key, value) for key, value, _ in problems] == [("instance_role_name", "aws-elasticbeanstalk-ec2-role")]
+    assert "account-shared" in problems[0][2]
+
+
+@pytest.mark.parametrize("env", ["dev", "stg", "prod"])
+def test_trail_and_key_tampering_alarm_on_their_rules(env: str) -> None:
+    resources = TEMPLATES[f"{env}/genba-{env}-logging"]["Resources"]
+    rules = {k: v for k, v in resources.items() if v["Type"] == "AWS::Events::Rule"}
+    names = {tuple(r["Properties"]["EventPattern"]["detail"]["eventName"]) for r in rules.values()}
+    assert names == {("StopLogging", "DeleteTrail", "UpdateTrail"), ("DisableKey", "ScheduleKeyDeletion")}
+    alarms = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::CloudWatch::Alarm"]
+    watched = {
+        a["Dimensions"][0]["Value"]["Ref"]
+        for a in alarms
+        if a.get("Namespace") == "AWS/Events" and a["MetricName"] == "TriggeredRules"
+    }
+    assert watched == set(rules)

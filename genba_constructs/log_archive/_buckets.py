@@ -7,7 +7,7 @@ archive's scope instead of being a construct of its own.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -43,7 +43,10 @@ class ArchiveBuckets:
         #: the object lock mode of the bucket made here (None for a given bucket: genba does not know it).
         self.object_lock_mode: str | None = None
         if bucket is None:
-            self.object_lock_mode = lifecycle.lock_mode(production=production)
+            # A destroyable archive (allow_destroy, never production) has no object lock: locked
+            # versions cannot be deleted before their retention ends, so the stack could not be.
+            destroyable = removal == RemovalPolicy.DESTROY and not production
+            self.object_lock_mode = None if destroyable else lifecycle.lock_mode(production=production)
             bucket = archive_bucket(
                 scope,
                 key=self.key,
@@ -83,6 +86,7 @@ def access_logs_bucket(scope: Construct, removal: RemovalPolicy, expire_days: in
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         versioned=True,
         removal_policy=removal,
+        auto_delete_objects=removal == RemovalPolicy.DESTROY,
         lifecycle_rules=[
             s3.LifecycleRule(
                 id="expire",
@@ -112,13 +116,17 @@ def archive_bucket(
     key: kms.IKey,
     access_logs: s3.IBucket,
     lifecycle: ArchiveLifecycle,
-    mode: str,
+    mode: str | None,
     removal: RemovalPolicy,
 ) -> s3.Bucket:
-    """The archive bucket: KMS, versioned, TLS only, object lock, colder classes, then expiry."""
+    """The archive bucket: KMS, versioned, TLS only, object lock (mode None: none), colder classes, expiry."""
     lock = Duration.days(lifecycle.object_lock_days)
     retention = (
-        s3.ObjectLockRetention.compliance(lock) if mode == "compliance" else s3.ObjectLockRetention.governance(lock)
+        None
+        if mode is None
+        else s3.ObjectLockRetention.compliance(lock)
+        if mode == "compliance"
+        else s3.ObjectLockRetention.governance(lock)
     )
     bucket = s3.Bucket(
         scope,
@@ -131,8 +139,10 @@ def archive_bucket(
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         versioned=True,
-        object_lock_enabled=True,
+        object_lock_enabled=mode is not None,
         object_lock_default_retention=retention,
+        # Emptied (every version) before CloudFormation deletes it, where the stack may be destroyed.
+        auto_delete_objects=removal == RemovalPolicy.DESTROY,
         # Where CDK grants access-log delivery by bucket policy itself (the feature flag); else
         # genba does, without ACLs, below.
         server_access_logs_bucket=access_logs if access_logs_by_bucket_policy(scope) else None,
@@ -169,7 +179,16 @@ def archive_bucket(
         "per-organization decision outside this construct.",
     )
     finish_server_access_logging(bucket, access_logs, "archive/")
+    drop_redundant_depends_on(scope)
     return bucket
+
+
+def drop_redundant_depends_on(scope: Construct) -> None:
+    """The auto-delete provider's function names its role in DependsOn and GetAtt (cfn-lint W3005)."""
+    provider = Stack.of(scope).node.try_find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
+    handler = provider.node.try_find_child("Handler") if provider is not None else None
+    if isinstance(handler, CfnResource):
+        handler.add_deletion_override("DependsOn")
 
 
 def allow_vended_log_delivery(scope: Construct, bucket: s3.IBucket, key: kms.IKey) -> None:
