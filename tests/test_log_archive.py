@@ -606,10 +606,12 @@ def test_dashboard_widgets_show_each_streams_freshness_and_success() -> None:
 
 def test_firehose_may_put_log_events_to_its_error_log_streams_only(default: Template) -> None:
     policy = statements(default, "AWS::IAM::ManagedPolicy", where=lambda lid: "DeliveryPolicy" in lid)
-    (logs_statement,) = [s for s in policy if s.get("Sid") == "DeliveryErrorLog"]
-    parts = logs_statement["Resource"]["Fn::Join"][1]
-    assert parts[-1] == ":log-stream:*"
-    assert parts[-2]["Ref"].startswith("ArchiveDeliveryErrors")  # the log group's name, not its ":*" Arn
+    (logs_statement,) = [s for s in policy if s.get("Action") == "logs:PutLogEvents"]
+    # One ARN per CloudFormation-made error stream (app-logs, audit-logs): no wildcard.
+    ends = sorted(resource["Fn::Join"][1][-1] for resource in logs_statement["Resource"])
+    assert ends == [":log-stream:app-logs-S3Delivery", ":log-stream:audit-logs-S3Delivery"]
+    for resource in logs_statement["Resource"]:
+        assert resource["Fn::Join"][1][-2]["Ref"].startswith("ArchiveDeliveryErrors")  # the group's name
 
 
 def test_cdk_nag_is_clean_for_an_archive_on_an_existing_bucket(tmp_path: Any) -> None:
