@@ -134,3 +134,29 @@ def test_trail_and_key_tampering_alarm_on_their_rules(env: str) -> None:
         if a.get("Namespace") == "AWS/Events" and a["MetricName"] == "TriggeredRules"
     }
     assert watched == set(rules)
+
+
+def test_the_master_role_trusts_the_principals_named_in_config_and_refuses_both_ways() -> None:
+    from aws_cdk import App, Environment, Stack
+    from aws_cdk import aws_iam as iam
+    from aws_cdk.assertions import Template
+
+    from genba_constructs import GenbaPropsError
+    from genba_constructs.log_search import LogSearch
+
+    operator = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_SearchAdmin_0123"
+    stack = Stack(App(), "S", env=Environment(account="123456789012", region="ap-northeast-1"))
+    search = LogSearch(stack, "Search", master_principal_arns=[operator])
+    cfn = search.master_role.node.default_child
+    assert isinstance(cfn, iam.CfnRole)
+    role = stack.resolve(cfn.assume_role_policy_document)
+    trusted = json.dumps(role["Statement"])
+    assert operator in trusted and ":root" not in trusted
+    assert Template.from_stack(stack).find_resources("AWS::IAM::Role")
+    with pytest.raises(GenbaPropsError, match="LogSearch: master_principal_arns="):
+        LogSearch(
+            stack,
+            "Both",
+            master_role=iam.Role.from_role_name(stack, "Given", "given"),
+            master_principal_arns=[operator],
+        )
