@@ -126,6 +126,7 @@ def access_logs_bucket(
     expire_after_days: int | None = None,
     minimum_tls_version: float | None = 1.2,
     object_ownership: s3.ObjectOwnership | None = _ENFORCED,
+    auto_delete_objects: bool = False,
 ) -> s3.Bucket:
     """The bucket S3 server access logs go to: SSE-S3 (the only encryption S3 delivers to), versioned, TLS only.
 
@@ -157,6 +158,7 @@ def access_logs_bucket(
         object_ownership=object_ownership,
         versioned=True,
         removal_policy=removal,
+        auto_delete_objects=auto_delete_objects or None,
         lifecycle_rules=rules,
     )
     acknowledge(bucket, "AwsSolutions-S1", REASON_ACCESS_LOGS_LOOP)
@@ -178,6 +180,7 @@ def encrypted_bucket(
     lifecycle_rules: Sequence[s3.LifecycleRule] | None = None,
     object_lock_retention: s3.ObjectLockRetention | None = None,
     minimum_tls_version: float | None = 1.2,
+    auto_delete_objects: bool = False,
 ) -> s3.Bucket:
     """A KMS bucket (bucket key), versioned, TLS only, no public access, no ACLs, access-logged without ACLs.
 
@@ -205,6 +208,8 @@ def encrypted_bucket(
         server_access_logs_bucket=access_logs if by_policy else None,
         server_access_logs_prefix=access_logs_prefix if by_policy else None,
         removal_policy=removal,
+        # Emptied (every version) before CloudFormation deletes it: only where the stack may be destroyed.
+        auto_delete_objects=auto_delete_objects or None,
         lifecycle_rules=list(lifecycle_rules) if lifecycle_rules is not None else None,
     )
     finish_server_access_logging(bucket, access_logs, access_logs_prefix)

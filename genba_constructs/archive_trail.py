@@ -7,8 +7,10 @@ the cost: the stack leaves this construct out (``logging.cloudtrail_enabled: fal
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from aws_cdk import Aws, Stack, Token
+import jsii
+from aws_cdk import Aws, IStableAnyProducer, Lazy, Stack, Token
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -19,8 +21,10 @@ from genba_constructs._names import claim_name
 from genba_constructs._policies import add_or_warn
 from genba_constructs._types import checked
 from genba_constructs._validation import GenbaPropsError
+from genba_constructs.alarms import AlarmFactory, AlarmSet
 from genba_constructs.log_archive import LogArchive
 from genba_constructs.nag import acknowledge
+from genba_constructs.tampering_alarms import TamperingAlarms
 
 
 class ArchiveTrail(Construct):
@@ -34,6 +38,8 @@ class ArchiveTrail(Construct):
     :param trail_name: name of the trail. Default: ``<stack name>-trail``.
     :param include_global_service_events: record IAM, STS and other global services. Default: True
         (and it must be: CloudTrail refuses a multi-region trail without them).
+    :param alarm_factory: makes the ``cloudtrail-tampered`` and ``archive-key-disabled`` alarms
+        (:class:`~genba_constructs.tampering_alarms.TamperingAlarms`). Default: none, no alarms.
     """
 
     @checked
@@ -45,6 +51,7 @@ class ArchiveTrail(Construct):
         archive: LogArchive,
         trail_name: str | None = None,
         include_global_service_events: bool = True,
+        alarm_factory: AlarmFactory | None = None,
     ) -> None:
         if not include_global_service_events:
             # CloudTrail refuses a multi-region trail without global service events
@@ -87,6 +94,7 @@ class ArchiveTrail(Construct):
                 principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
                 actions=["kms:DescribeKey"],
                 resources=["*"],
+                conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
             ),
             what="the archive key",
         )
@@ -106,11 +114,23 @@ class ArchiveTrail(Construct):
             enable_file_validation=True,
             send_to_cloud_watch_logs=False,
         )
+        require_trail_source(archive.bucket, trail_arn)
+        self.alarms: AlarmSet = AlarmSet([])
+        if alarm_factory is not None:
+            self.alarms = TamperingAlarms(
+                self,
+                "Tampering",
+                alarm_factory=alarm_factory,
+                trail_name=name,
+                key_description="the log archive's key",
+            ).alarms
         acknowledge(
             self.trail,
             "NIST.800.53.R5-CloudTrailCloudWatchLogsEnabled",
-            "CloudTrail is searched in the archive with Athena (the cloudtrail Glue table and the "
-            "'who changed what, when' named query); a CloudWatch Logs copy would double ingestion cost.",
+            "The trail writes to S3 only, by design: CloudTrail is searched in the archive with Athena "
+            "(the cloudtrail Glue table and the 'who changed what, when' named query), and the alarms on "
+            "trail and key tampering match CloudTrail's management events in EventBridge, which needs "
+            "no CloudWatch Logs copy of the trail.",
         )
 
 
@@ -149,3 +169,36 @@ def _check_trail_name(name: str) -> None:
             f"ArchiveTrail: trail_name={name!r} must be 3-128 letters, digits, '.', '_' or '-', "
             "beginning and ending with a letter or digit"
         )
+
+
+@jsii.implements(IStableAnyProducer)
+class _TrailSourceDocument:
+    """The bucket policy document with ``aws:SourceArn`` added to CloudTrail's statements."""
+
+    def __init__(self, stack: Stack, document: iam.PolicyDocument, trail_arn: str) -> None:
+        self._stack, self._document, self._trail_arn = stack, document, trail_arn
+
+    def produce(self) -> Any:
+        rendered = self._stack.resolve(self._document)
+        for statement in rendered.get("Statement", []):
+            principal = statement.get("Principal", {})
+            if isinstance(principal, dict) and principal.get("Service") == "cloudtrail.amazonaws.com":
+                equals = statement.setdefault("Condition", {}).setdefault("StringEquals", {})
+                equals.setdefault("aws:SourceArn", self._trail_arn)
+        return rendered
+
+
+def require_trail_source(bucket: s3.IBucket, trail_arn: str) -> None:
+    """Bind the bucket policy statements ``cloudtrail.Trail`` adds to this one trail (confused deputy).
+
+    aws-cdk-lib adds ``s3:GetBucketAcl`` and ``s3:PutObject`` for ``cloudtrail.amazonaws.com``
+    with no ``aws:SourceArn`` (it adds one only for organization trails); CloudTrail's bucket
+    policy guidance asks for it. The document is rewritten as it renders, so statements added
+    later keep theirs. A bucket from another stack has no policy here: its owner's applies.
+    """
+    policy = bucket.policy
+    if policy is None:
+        return
+    cfn = policy.node.default_child
+    if isinstance(cfn, s3.CfnBucketPolicy):
+        cfn.policy_document = Lazy.any(_TrailSourceDocument(Stack.of(policy), policy.document, trail_arn))

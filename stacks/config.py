@@ -106,7 +106,7 @@ class LoggingConfig:
     :param error_lines_critical_per_5min: ERROR lines in 5 minutes that raise the ``log-errors`` critical alarm.
     :param archive_expire_after_days: days after which archived objects expire (the end of their life).
     :param archive_infrequent_access_after_days: days after which archived objects move to Standard-IA.
-    :param archive_glacier_after_days: days after which archived objects move to Glacier Flexible Retrieval.
+    :param archive_glacier_after_days: days after which archived objects move to Glacier Instant Retrieval.
     :param archive_object_lock_days: object lock retention of archived objects, in days.
     :param archive_object_lock_mode: object lock mode. Default (none): compliance in production,
         governance elsewhere.
@@ -284,6 +284,11 @@ _HOST_THRESHOLD_KEYS = {
 }
 
 
+# Elastic Beanstalk's default instance role, shared by every environment of the account that
+# did not name its own: a policy attached to it reaches every other environment's instances.
+SHARED_INSTANCE_ROLES = ("aws-elasticbeanstalk-ec2-role",)
+
+
 @dataclass(frozen=True)
 class HostsConfig:
     """The reference service's hosts: its Auto Scaling group (an Elastic Beanstalk environment's).
@@ -291,6 +296,7 @@ class HostsConfig:
     :param auto_scaling_group_name: the group (from the EB console or
         ``aws elasticbeanstalk describe-environment-resources``; never looked up at synth).
     :param instance_role_name: the instances' role; the agent's managed policy is attached to it.
+        Must be the environment's own role, never the account-shared ``aws-elasticbeanstalk-ec2-role``.
         Default: not attached (the stack outputs the policy's ARN).
     :param target_tag_key: associations target instances with this tag instead of the group's
         ``aws:autoscaling:groupName`` tag (given with ``target_tag_value``).
@@ -353,6 +359,14 @@ class HostsConfig:
             if paths.count(path) > 1:
                 yield "log_files", path, "is listed twice (the agent reads a file once)"
                 break
+        if self.instance_role_name in SHARED_INSTANCE_ROLES:
+            yield (
+                "instance_role_name",
+                self.instance_role_name,
+                "is the account-shared Elastic Beanstalk instance role (every environment's instances use it): "
+                "give the environment its own instance profile and role, or leave the key out and attach "
+                "the AgentPolicyArn output yourself",
+            )
 
 
 @dataclass(frozen=True)
@@ -372,6 +386,8 @@ class SearchConfig:
         one node's storage.
     :param cpu_alarm_percent: ``opensearch-cpu`` threshold (Maximum, 3 x 15 minutes).
     :param jvm_memory_pressure_alarm_percent: ``opensearch-jvm-memory`` threshold (Maximum, 3 x 1 minute).
+    :param master_principal_arns: IAM role ARNs allowed to assume the domain's fine-grained-access
+        master role (an SSO permission-set role); none: no person can, only the ISM function.
     """
 
     instance_type: str = "t3.small.search"
@@ -386,6 +402,10 @@ class SearchConfig:
     free_storage_alarm_percent: float = setting(25.0, check=in_range(1, 90))
     cpu_alarm_percent: float = setting(80.0, check=PERCENT)
     jvm_memory_pressure_alarm_percent: float = setting(95.0, check=PERCENT)
+    master_principal_arns: tuple[str, ...] = setting(
+        (),
+        check=matches(r"arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}", "an IAM role ARN"),
+    )
 
     @property
     def sizing(self) -> SearchSizing:

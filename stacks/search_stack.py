@@ -41,6 +41,7 @@ class SearchStack(Stack):
             subject="audit-search",
             domain_name=f"genba-{config.name}-audit",
             sizing=search.sizing,
+            master_principal_arns=search.master_principal_arns,
             index_name="audit-logs",
             index_retention_days=search.index_retention_days,
             log_retention_days=search.log_retention_days,
@@ -53,12 +54,14 @@ class SearchStack(Stack):
             backup_bucket=backup_bucket,
             alarm_factory=alarm_factory,
         )
-        acknowledge(
-            self.log_search.delivery_role,
-            "AwsSolutions-IAM5",
-            "Firehose writes only the documents OpenSearch rejected, under the search-* prefixes of the log archive.",
-            finding=f"Resource::{archive.archive_bucket_export}/search-*",
-        )
+        for prefix in (self.log_search.backup_prefix, self.log_search.error_prefix):
+            acknowledge(
+                self.log_search.delivery_role,
+                "AwsSolutions-IAM5",
+                "Firehose writes only the documents OpenSearch rejected (objects it names by hour), under "
+                "this index's own prefix of the log archive.",
+                finding=f"Resource::{archive.archive_bucket_export}/{prefix}*",
+            )
         for log_group in searchable_log_groups:
             self.log_search.subscribe(log_group)
         # The reference service has no VPC of its own; a service with one passes vpc= instead.

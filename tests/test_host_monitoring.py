@@ -484,7 +484,8 @@ def test_only_an_environment_with_an_instance_role_attaches_the_policy(templates
         env: [p.get("Roles") for p in resources(templates[f"genba-{env}-hosts"], "AWS::IAM::ManagedPolicy").values()]
         for env in ENVIRONMENTS
     }
-    assert roles == {"dev": [["aws-elasticbeanstalk-ec2-role"]], "stg": [None], "prod": [None]}
+    # No environment attaches to the account-shared EB role (the config loader refuses it).
+    assert roles == {"dev": [None], "stg": [None], "prod": [None]}
     for env in ENVIRONMENTS:
         assert "AgentPolicyArn" in templates[f"genba-{env}-hosts"]["Outputs"]
 

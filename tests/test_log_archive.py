@@ -155,7 +155,7 @@ def test_objects_move_to_colder_classes_and_expire_at_end_of_life_by_default(def
     rule = lifecycle(default)["colder-then-expire"]
     assert rule["Transitions"] == [
         {"StorageClass": "STANDARD_IA", "TransitionInDays": 30},
-        {"StorageClass": "GLACIER", "TransitionInDays": 90},
+        {"StorageClass": "GLACIER_IR", "TransitionInDays": 90},
     ]
     assert rule["ExpirationInDays"] == 2557
     assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
@@ -187,8 +187,12 @@ def test_buckets_and_key_are_retained_by_default(default: Template) -> None:
 
 
 def test_removal_policy_destroy_deletes_the_buckets() -> None:
-    _, bucket = archive_bucket(build(removal_policy=RemovalPolicy.DESTROY))
-    assert bucket["DeletionPolicy"] == "Delete"
+    template = build(removal_policy=RemovalPolicy.DESTROY)
+    buckets = resources(template, "AWS::S3::Bucket").values()
+    assert {b["DeletionPolicy"] for b in buckets} == {"Delete"}
+    # No object lock (locked versions would block the deletion) and every version emptied first.
+    assert not [b for b in buckets if b["Properties"].get("ObjectLockEnabled")]
+    assert len(resources(template, "Custom::S3AutoDeleteObjects")) == 2
 
 
 def test_existing_bucket_is_used_instead_of_a_new_archive_bucket() -> None:
@@ -601,10 +605,13 @@ def test_dashboard_widgets_show_each_streams_freshness_and_success() -> None:
 
 def test_firehose_may_put_log_events_to_its_error_log_streams_only(default: Template) -> None:
     policy = statements(default, "AWS::IAM::ManagedPolicy", where=lambda lid: "DeliveryPolicy" in lid)
-    (logs_statement,) = [s for s in policy if s.get("Sid") == "DeliveryErrorLog"]
-    parts = logs_statement["Resource"]["Fn::Join"][1]
-    assert parts[-1] == ":log-stream:*"
-    assert parts[-2]["Ref"].startswith("ArchiveDeliveryErrors")  # the log group's name, not its ":*" Arn
+    (logs_statement,) = [s for s in policy if s.get("Action") == "logs:PutLogEvents"]
+    # One ARN per CloudFormation-made error stream (app-logs, audit-logs): no wildcard.
+    assert len(logs_statement["Resource"]) == 2
+    for resource in logs_statement["Resource"]:
+        parts = resource["Fn::Join"][1]
+        assert parts[-2] == ":log-stream:" and "DeliveryErrorStream" in parts[-1]["Ref"]
+        assert parts[-3]["Ref"].startswith("ArchiveDeliveryErrors")  # the group's name, not its ":*" Arn
 
 
 def test_cdk_nag_is_clean_for_an_archive_on_an_existing_bucket(tmp_path: Any) -> None:

@@ -306,3 +306,39 @@ def test_master_credentials_come_from_assuming_the_master_role(monkeypatch: pyte
         assert credentials.token
     finally:
         server.stop()
+
+
+AUDIT_CONFIG = {"enabled": True, "audit": {"enable_rest": True}, "compliance": {"enabled": True}}
+
+
+def test_turns_on_the_security_plugins_audit_logging_signed(domain: tuple[FakeOpenSearch, str]) -> None:
+    """The domain's audit log group receives only what the security plugin logs: the PUT must be made."""
+    fake, url = domain
+    answer = run(fake, url, **{ism.PROPS["audit_config"]: json.dumps(AUDIT_CONFIG)})
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    audit = [r for r in fake.requests if r["path"] == "/_plugins/_security/api/audit/config"]
+    assert [(r["method"], r["body"]) for r in audit] == [("PUT", AUDIT_CONFIG)]
+    # The stand-in answers 200 only to a request whose SigV4 signature verified.
+
+
+def test_fails_the_deployment_when_the_audit_config_is_refused(domain: tuple[FakeOpenSearch, str]) -> None:
+    fake, url = domain
+    answer = run(
+        fake,
+        url,
+        credentials=Credentials("AKIDEXAMPLE", "wrong-secret", "session-token"),
+        **{ism.PROPS["audit_config"]: json.dumps(AUDIT_CONFIG)},
+    )
+    assert answer["Status"] == "FAILED"
+    assert "HTTP 403" in answer["Reason"]
+
+
+def test_the_construct_sends_the_audit_config_the_handler_puts() -> None:
+    """One audit configuration, the shape OpenSearch documents: enabled, REST and transport, no bodies."""
+    from genba_constructs.log_search._index_policy import audit_config
+
+    config = audit_config()
+    assert config["enabled"] is True
+    assert config["audit"]["enable_rest"] and config["audit"]["enable_transport"]
+    assert config["audit"]["log_request_body"] is False
+    assert config["audit"]["exclude_sensitive_headers"] is True

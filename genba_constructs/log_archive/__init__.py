@@ -61,7 +61,7 @@ class LogArchive(Construct):
     :param object_lock_days: default retention of every object version. Default: 30.
     :param expire_after_days: end of life of archived objects. Default: 2557 (7 years).
     :param infrequent_access_after_days: move to Standard-IA after. Default: 30.
-    :param glacier_after_days: move to Glacier Flexible Retrieval after. Default: 90.
+    :param glacier_after_days: move to Glacier Instant Retrieval (which Athena reads) after. Default: 90.
     :param noncurrent_versions_expire_after_days: delete replaced/deleted versions after. Default: 30.
     :param removal_policy: for the buckets and the key. Default: RETAIN.
     :param buffer_interval: Firehose buffering interval (60-900 s). Default: 5 minutes.

@@ -7,7 +7,7 @@ archive's scope instead of being a construct of its own.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -47,7 +47,10 @@ class ArchiveBuckets:
         #: the object lock mode of the bucket made here (None for a given bucket: genba does not know it).
         self.object_lock_mode: str | None = None
         if bucket is None:
-            self.object_lock_mode = lifecycle.lock_mode(production=production)
+            # A destroyable archive (allow_destroy, never production) has no object lock: locked
+            # versions cannot be deleted before their retention ends, so the stack could not be.
+            destroyable = removal == RemovalPolicy.DESTROY and not production
+            self.object_lock_mode = None if destroyable else lifecycle.lock_mode(production=production)
             bucket = archive_bucket(
                 scope,
                 key=self.key,
@@ -76,6 +79,7 @@ def access_logs_bucket(scope: Construct, removal: RemovalPolicy, expire_days: in
         scope,
         "AccessLogs",
         removal=removal,
+        auto_delete_objects=removal == RemovalPolicy.DESTROY,
         expire_after_days=expire_days,
         replication_reason="Server access logs are a secondary record of reads of the archive; replication of them "
         "is not worth a second region's bucket.",
@@ -88,15 +92,19 @@ def archive_bucket(
     key: kms.IKey,
     access_logs: s3.IBucket,
     lifecycle: ArchiveLifecycle,
-    mode: str,
+    mode: str | None,
     removal: RemovalPolicy,
 ) -> s3.Bucket:
-    """The archive bucket: KMS, versioned, TLS only, object lock, colder classes, then expiry."""
+    """The archive bucket: KMS, versioned, TLS only, object lock (mode None: none), colder classes, expiry."""
     lock = Duration.days(lifecycle.object_lock_days)
     retention = (
-        s3.ObjectLockRetention.compliance(lock) if mode == "compliance" else s3.ObjectLockRetention.governance(lock)
+        None
+        if mode is None
+        else s3.ObjectLockRetention.compliance(lock)
+        if mode == "compliance"
+        else s3.ObjectLockRetention.governance(lock)
     )
-    return encrypted_bucket(
+    bucket = encrypted_bucket(
         scope,
         "Resource",
         key=key,
@@ -104,6 +112,8 @@ def archive_bucket(
         access_logs_prefix="archive/",
         removal=removal,
         object_lock_retention=retention,
+        # Emptied (every version) before CloudFormation deletes it, where the stack may be destroyed.
+        auto_delete_objects=removal == RemovalPolicy.DESTROY,
         lifecycle_rules=[
             s3.LifecycleRule(
                 id="colder-then-expire",
@@ -112,8 +122,11 @@ def archive_bucket(
                         storage_class=s3.StorageClass.INFREQUENT_ACCESS,
                         transition_after=Duration.days(lifecycle.infrequent_access_after_days),
                     ),
+                    # Glacier Instant Retrieval, not Flexible Retrieval: Athena reads it (it
+                    # silently skips Flexible Retrieval and Deep Archive objects), so a query
+                    # months back still finds its partitions, with no restore step.
                     s3.Transition(
-                        storage_class=s3.StorageClass.GLACIER,
+                        storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
                         transition_after=Duration.days(lifecycle.glacier_after_days),
                     ),
                 ],
@@ -127,6 +140,16 @@ def archive_bucket(
         "stores it across availability zones and object lock protects it. Cross-region replication is a "
         "per-organization decision outside this construct.",
     )
+    drop_redundant_depends_on(scope)
+    return bucket
+
+
+def drop_redundant_depends_on(scope: Construct) -> None:
+    """The auto-delete provider's function names its role in DependsOn and GetAtt (cfn-lint W3005)."""
+    provider = Stack.of(scope).node.try_find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
+    handler = provider.node.try_find_child("Handler") if provider is not None else None
+    if isinstance(handler, CfnResource):
+        handler.add_deletion_override("DependsOn")
 
 
 def allow_vended_log_delivery(scope: Construct, bucket: s3.IBucket, key: kms.IKey) -> None:

@@ -130,13 +130,6 @@ class ArchiveDelivery:
     def _firehose_writes(self, role: iam.Role) -> iam.ManagedPolicy:
         stack = Stack.of(self._scope)
         bucket = self.bucket
-        # The log group's Arn attribute ends in ":*"; a log stream ARN is built from the name.
-        error_log_streams_arn = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=f"{self.error_log_group.log_group_name}:log-stream:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
         # Managed (not inline) policies: NIST 800-53 R5 wants no inline policies on roles.
         policy = iam.ManagedPolicy(
             self._scope, "DeliveryPolicy", roles=[role], description="Firehose -> archive bucket"
@@ -161,9 +154,6 @@ class ArchiveDelivery:
                 resources=[self.key.key_arn],
                 conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
             ),
-            iam.PolicyStatement(
-                sid="DeliveryErrorLog", actions=["logs:PutLogEvents"], resources=[error_log_streams_arn]
-            ),
         )
         bucket_arn = nag_arn(self._scope, bucket.bucket_arn)
         for prefix, reason in (
@@ -171,13 +161,17 @@ class ArchiveDelivery:
             (catalog.ERRORS_PREFIX, "Firehose writes records it could not deliver under the archive's errors/ prefix."),
         ):
             acknowledge(policy, "AwsSolutions-IAM5", reason, finding=f"Resource::{bucket_arn}/{prefix}*")
-        acknowledge(
-            policy,
-            "AwsSolutions-IAM5",
-            "Firehose creates its own log streams in the archive's delivery error log group.",
-            finding=f"Resource::{nag_arn(self._scope, error_log_streams_arn)}",
-        )
         return policy
+
+    def allow_error_stream(self, log_stream: logs.LogStream) -> None:
+        """Let Firehose write its delivery errors to ``log_stream`` (CloudFormation made it: no wildcard)."""
+        stream_arn = Stack.of(self._scope).format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"{self.error_log_group.log_group_name}:log-stream:{log_stream.log_stream_name}",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.firehose_policy.add_statements(iam.PolicyStatement(actions=["logs:PutLogEvents"], resources=[stream_arn]))
 
 
 class ArchivedLogGroup(Construct):
@@ -208,6 +202,7 @@ class ArchivedLogGroup(Construct):
             log_stream_name=f"{subject}-S3Delivery",
             removal_policy=RemovalPolicy.RETAIN,
         )
+        delivery.allow_error_stream(log_stream)
         s3_destination = firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty(
             bucket_arn=delivery.bucket.bucket_arn,
             role_arn=delivery.firehose_role.role_arn,

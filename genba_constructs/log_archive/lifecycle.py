@@ -58,7 +58,7 @@ class ArchiveLifecycle:
 
     :param expire_after_days: end of life of archived objects. Default: 2557 (7 years).
     :param infrequent_access_after_days: move to Standard-IA after (30 at the earliest). Default: 30.
-    :param glacier_after_days: move to Glacier Flexible Retrieval after. Default: 90.
+    :param glacier_after_days: move to Glacier Instant Retrieval (which Athena reads) after. Default: 90.
     :param object_lock_days: default retention of every object version. Default: 30.
     :param object_lock_mode: ``"governance"`` or ``"compliance"``. Default: None (compliance in
         production, governance elsewhere: see :meth:`lock_mode`).

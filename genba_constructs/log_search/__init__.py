@@ -20,6 +20,7 @@ engine. :class:`LogSearch` composes, in named parts:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
@@ -34,6 +35,7 @@ from constructs import Construct
 
 from genba_constructs._checks import require_grantable
 from genba_constructs._types import checked, register_coercion
+from genba_constructs._validation import GenbaPropsError
 from genba_constructs.alarms import AlarmFactory, AlarmSet, default_alarm_factory
 from genba_constructs.log_search import _domain, _ingestion
 from genba_constructs.log_search._alarms import SearchAlarms, search_alarm_specs
@@ -74,8 +76,12 @@ class LogSearch(Construct):
     :param domain_name: 3-28 lower-case letters, digits and hyphens. Default: derived from the construct path.
     :param engine_version: Default: OpenSearch 2.19.
     :param encryption_key: CMK for the domain, the stream and the default backup bucket. Default: a new rotated key.
-    :param master_role: the fine-grained access control master user; must trust this account.
-        Default: a new role any IAM principal of this account may be allowed to assume.
+    :param master_role: the fine-grained access control master user; must trust the ISM
+        function's role (``index_policy_function.role``). Default: a new role that only that
+        function and ``master_principal_arns`` may assume.
+    :param master_principal_arns: IAM role ARNs (e.g. an SSO permission-set role) trusted to
+        assume the master role genba makes: the people who administer the security plugin.
+        Default: none (no person can assume it; add one to get access, see docs/runbooks.md).
     :param index_name: index prefix; Firehose writes ``<index_name>-YYYY-MM-DD``. Default: ``logs``.
     :param index_retention_days: ISM deletes indices older than this. Default: 30.
     :param log_retention_days: retention of the domain's own logs and delivery errors. Default: 30.
@@ -104,6 +110,7 @@ class LogSearch(Construct):
         engine_version: opensearch.EngineVersion | None = None,
         encryption_key: kms.IKey | None = None,
         master_role: iam.IRole | None = None,
+        master_principal_arns: Sequence[str] = (),
         index_name: str = "logs",
         index_retention_days: int = 30,
         log_retention_days: int = 30,
@@ -129,8 +136,14 @@ class LogSearch(Construct):
             retry_duration=retry_duration,
             alarm_settings=alarm_settings,
         )
+        if master_role is not None and master_principal_arns:
+            raise GenbaPropsError(
+                f"LogSearch: master_principal_arns={list(master_principal_arns)!r} is for the master role "
+                "genba makes; give it or master_role, not both"
+            )
         super().__init__(scope, id)
         self.subject, self.sizing, self.index_name, self.vpc = subject, sizing, index_name, vpc
+        self._master_principal_arns = tuple(master_principal_arns)
         removal = removal_policy or RemovalPolicy.RETAIN
         alarm_factory = alarm_factory or default_alarm_factory(self)
         self._alarm_factory = alarm_factory
@@ -162,6 +175,8 @@ class LogSearch(Construct):
             domain_security_group=self.security_group,
         )
         self.index_policy = self._index_policy.resource
+        # The master role made above trusts the ISM function's role (made only now).
+        self._function_role.role = self._index_policy.function.role
         self.index_policy_function = self._index_policy.function
         self.index_policy_dead_letter_queue = self._index_policy.dead_letter_queue
         specs = search_alarm_specs(
@@ -192,7 +207,10 @@ class LogSearch(Construct):
             self, domain_name=name, removal=removal
         )
         self.log_encryption_key = log_group_encryption_key(self, "LogKey", removal_policy=removal)
-        self.master_role: iam.IRole = master_role or _domain.new_master_role(self, domain_name=name)
+        self._function_role = _domain.LaterRoleArn()
+        self.master_role: iam.IRole = master_role or _domain.new_master_role(
+            self, domain_name=name, function_role=self._function_role, principal_arns=self._master_principal_arns
+        )
         self.log_groups, self.logs_resource_policy = _domain.domain_log_groups(
             self,
             domain_name=name,
@@ -262,6 +280,7 @@ class LogSearch(Construct):
             subscription_role=self.subscription_role,
             backup_bucket=self.backup_bucket,
             nag_arn=_domain.nag_domain_arn(self, self.domain_name),
+            index_name=self.index_name,
         )
 
     @checked

@@ -4,15 +4,18 @@ Everything here is made directly in the LogSearch construct (the domain is its `
 construct ids are a contract, and the domain is a retained resource that a moved logical id
 would replace. The secure defaults live in :func:`search_domain`: encryption at rest with a
 customer managed key, node-to-node encryption, HTTPS only with TLS 1.2+, fine-grained access
-control with an IAM master role, an access policy that admits only the account's IAM
+control with an IAM master role that only the principals named in config (and the ISM
+function) may assume, an access policy that admits only the account's IAM
 principals, and slow-search, slow-index, error and audit logs in encrypted log groups.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Names, RemovalPolicy, Stack, Token
+import jsii
+from aws_cdk import ArnFormat, IStableStringProducer, Lazy, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -87,14 +90,38 @@ def new_domain_key(scope: Construct, *, domain_name: str, removal: RemovalPolicy
     )
 
 
-def new_master_role(scope: Construct, *, domain_name: str) -> iam.Role:
-    """The fine-grained access control master user: a role this account's IAM principals may be allowed to assume."""
-    return iam.Role(
+@jsii.implements(IStableStringProducer)
+class LaterRoleArn:
+    """The ARN of a role made after the master role (the ISM function's): set before synth."""
+
+    def __init__(self) -> None:
+        self.role: iam.IRole | None = None
+
+    def produce(self) -> str | None:
+        return self.role.role_arn if self.role is not None else None
+
+
+def new_master_role(
+    scope: Construct, *, domain_name: str, function_role: LaterRoleArn, principal_arns: Sequence[str] = ()
+) -> iam.Role:
+    """The fine-grained access control master user, assumable only by the principals named.
+
+    Trusted: the ISM custom resource's function role (``function_role``, set once that function
+    exists: it applies the index policy, writer role and audit configuration) and each of
+    ``principal_arns`` (e.g. an SSO permission-set role). Nobody else, not even the account's
+    administrators, through this role: with none named, no person can assume it. An operator
+    who needs the security plugin as master adds their role's ARN to ``search.master_principal_arns``
+    (cdk.json) and deploys; that change shows in ``cdk diff`` and in the stack's history.
+    """
+    principals: list[iam.IPrincipal] = [iam.ArnPrincipal(Lazy.string(function_role))]
+    principals += [iam.ArnPrincipal(arn) for arn in principal_arns]
+    role = iam.Role(
         scope,
         "MasterRole",
-        assumed_by=iam.AccountRootPrincipal(),
+        assumed_by=iam.CompositePrincipal(*principals),
         description=f"Fine-grained access control master user of {domain_name}",
     )
+    return role
 
 
 def domain_log_groups(

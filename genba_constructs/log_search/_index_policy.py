@@ -7,7 +7,9 @@ requests to the domain's REST API, puts
 * an ISM policy that deletes ``<index_name>-*`` indices ``index_retention_days`` after creation,
 * an index template (one shard, one copy per zone the domain spans),
 * a security-plugin role that may write only those indices, with Firehose's delivery role
-  mapped to it as a backend role (fine-grained access control answers 403 to an unmapped role).
+  mapped to it as a backend role (fine-grained access control answers 403 to an unmapped role),
+* the security plugin's audit log configuration (:func:`audit_config`): without it the domain
+  publishes ``AUDIT_LOGS`` to its audit log group and the group stays empty.
 
 What the construct and the handler agree on (environment variable and property names) is
 ``lambda/opensearch_ism/contract.json``, read here once. Everything is made under the
@@ -66,6 +68,45 @@ def ism_policy(index_name: str, retention_days: int) -> dict[str, Any]:
             ],
             "ism_template": [{"index_patterns": [f"{index_name}-*"], "priority": 100}],
         }
+    }
+
+
+def audit_config() -> dict[str, Any]:
+    """The security plugin's audit logging: on, for REST and transport, without request bodies.
+
+    Failed logins, missing privileges, index and security configuration changes are logged;
+    successful authentication and granted privileges are not (every Firehose bulk request would
+    be one). Request bodies and sensitive headers stay out: audit events hold who did what, not
+    the log documents themselves. The shape is the one OpenSearch Service documents for
+    ``PUT _plugins/_security/api/audit/config`` (a PUT replaces the whole configuration).
+    """
+    quiet = ["GRANTED_PRIVILEGES", "AUTHENTICATED"]
+    return {
+        "enabled": True,
+        "audit": {
+            "enable_rest": True,
+            "disabled_rest_categories": quiet,
+            "enable_transport": True,
+            "disabled_transport_categories": quiet,
+            "resolve_bulk_requests": False,
+            "log_request_body": False,
+            "resolve_indices": True,
+            "exclude_sensitive_headers": True,
+            "ignore_users": ["kibanaserver"],
+            "ignore_requests": [],
+        },
+        "compliance": {
+            "enabled": True,
+            "internal_config": True,
+            "external_config": False,
+            "read_metadata_only": True,
+            "read_watched_fields": {},
+            "read_ignore_users": ["kibanaserver"],
+            "write_metadata_only": True,
+            "write_log_diffs": False,
+            "write_watched_indices": [],
+            "write_ignore_users": ["kibanaserver"],
+        },
     }
 
 
@@ -173,6 +214,7 @@ class IndexPolicy(Construct):
                 props["writer_role_name"]: f"{index_name}_writer",
                 props["writer_role"]: json.dumps(writer_role(index_name), sort_keys=True),
                 props["writer_backend_roles"]: [delivery_role.role_arn],
+                props["audit_config"]: json.dumps(audit_config(), sort_keys=True),
             },
             removal_policy=RemovalPolicy.RETAIN if removal == RemovalPolicy.RETAIN else RemovalPolicy.DESTROY,
         )

@@ -99,7 +99,13 @@ def new_delivery_role(scope: Construct, *, domain_name: str) -> iam.Role:
 
 
 def _allow_delivery(
-    role: iam.Role, *, domain_arn: str, backup_bucket: s3.IBucket, log_group: logs.ILogGroup, in_vpc: bool
+    role: iam.Role,
+    *,
+    domain_arn: str,
+    index_name: str,
+    backup_bucket: s3.IBucket,
+    log_group: logs.ILogGroup,
+    in_vpc: bool,
 ) -> None:
     """The delivery role's policy: describe and write the domain, back up into S3, log errors, ENIs in the VPC."""
     role.add_to_principal_policy(
@@ -110,22 +116,41 @@ def _allow_delivery(
         )
     )
     grant_http(role, domain_arn, ("es:ESHttpGet", "es:ESHttpPost", "es:ESHttpPut"))
+    own_prefixes = (backup_prefix(index_name), error_prefix(index_name))
+    # Firehose locates the bucket and its unfinished uploads (neither takes an s3:prefix
+    # condition), lists only its own prefixes, and reads and writes objects only under them.
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="LocateBackupBucket",
+            actions=["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+            resources=[backup_bucket.bucket_arn],
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="ListOwnPrefixes",
+            actions=["s3:ListBucket"],
+            resources=[backup_bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in own_prefixes]}},
+        )
+    )
     role.add_to_principal_policy(
         iam.PolicyStatement(
             sid="BackupFailedDocuments",
-            actions=[
-                "s3:AbortMultipartUpload",
-                "s3:GetBucketLocation",
-                "s3:GetObject",
-                "s3:ListBucket",
-                "s3:ListBucketMultipartUploads",
-                "s3:PutObject",
-            ],
-            resources=[backup_bucket.bucket_arn, backup_bucket.arn_for_objects("search-*")],
+            actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+            resources=[backup_bucket.arn_for_objects(f"{prefix}*") for prefix in own_prefixes],
         )
     )
     if backup_bucket.encryption_key is not None:
-        backup_bucket.encryption_key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
+        # The bucket's key only as S3 uses it on Firehose's behalf (never a direct KMS call).
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="BackupBucketKeyViaS3",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[backup_bucket.encryption_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{Stack.of(role).region}.amazonaws.com"}},
+            )
+        )
     role.add_to_principal_policy(
         iam.PolicyStatement(sid="LogDeliveryErrors", actions=["logs:PutLogEvents"], resources=[log_group.log_group_arn])
     )
@@ -172,7 +197,14 @@ def new_delivery_stream(
     security_group: ec2.ISecurityGroup | None,
 ) -> firehose.CfnDeliveryStream:
     """The Firehose delivery stream into the domain (an L1: the Firehose L2 has no OpenSearch destination)."""
-    _allow_delivery(role, domain_arn=domain_arn, backup_bucket=backup_bucket, log_group=log_group, in_vpc=bool(subnets))
+    _allow_delivery(
+        role,
+        domain_arn=domain_arn,
+        index_name=index_name,
+        backup_bucket=backup_bucket,
+        log_group=log_group,
+        in_vpc=bool(subnets),
+    )
     bucket_key = backup_bucket.encryption_key
     stream_type = firehose.CfnDeliveryStream
     logging_options = stream_type.CloudWatchLoggingOptionsProperty(
@@ -258,7 +290,13 @@ def new_subscription_role(scope: Construct, *, delivery_stream: firehose.CfnDeli
 
 
 def acknowledge_ingestion_roles(
-    scope: Construct, *, delivery_role: iam.Role, subscription_role: iam.Role, backup_bucket: s3.IBucket, nag_arn: str
+    scope: Construct,
+    *,
+    delivery_role: iam.Role,
+    subscription_role: iam.Role,
+    backup_bucket: s3.IBucket,
+    nag_arn: str,
+    index_name: str = "logs",
 ) -> None:
     """The ingestion roles' findings: inline policies, the domain's REST paths, the backup prefixes."""
     for role in (delivery_role, subscription_role):
@@ -267,12 +305,14 @@ def acknowledge_ingestion_roles(
     bucket = backup_bucket.node.default_child
     if isinstance(bucket, s3.CfnBucket) and Stack.of(bucket) is Stack.of(scope):
         # A bucket from another stack shows up differently in the finding: its owner acknowledges.
-        acknowledge(
-            delivery_role,
-            "AwsSolutions-IAM5",
-            "Firehose writes failed documents under this construct's own prefixes of the backup bucket.",
-            finding=f"Resource::<{Stack.of(scope).get_logical_id(bucket)}.Arn>/search-*",
-        )
+        for prefix in (backup_prefix(index_name), error_prefix(index_name)):
+            acknowledge(
+                delivery_role,
+                "AwsSolutions-IAM5",
+                "Firehose writes failed documents (objects it names by hour) under this construct's "
+                "own prefix of the backup bucket.",
+                finding=f"Resource::<{Stack.of(scope).get_logical_id(bucket)}.Arn>/{prefix}*",
+            )
 
 
 def subscribe(

@@ -76,7 +76,7 @@ def build_canary(
                     },
                 }
             ),
-            policy_statements=[iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[table.table_arn])],
+            policy_statements=[canary_update_statement(table, key)],
             dead_letter_queue=dead_letter_queue,
             role=role,
             retry_attempts=2,
@@ -84,3 +84,17 @@ def build_canary(
         ),
     )
     return Canary(schedule=schedule, dead_letter_queue=dead_letter_queue)
+
+
+def canary_update_statement(table: dynamodb.ITable, key: dict[str, dict[str, str]]) -> iam.PolicyStatement:
+    """UpdateItem on the canary item only: ``dynamodb:LeadingKeys`` pins the partition key value.
+
+    The canary role writes into the (production) user table; without the condition it could
+    rewrite any user's item.
+    """
+    partition_value = next(iter(next(iter(key.values())).values()))
+    return iam.PolicyStatement(
+        actions=["dynamodb:UpdateItem"],
+        resources=[table.table_arn],
+        conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [partition_value]}},
+    )

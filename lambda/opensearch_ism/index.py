@@ -9,7 +9,10 @@ function, acting as the domain's fine-grained-access master role (assumed with S
    so repeating it is harmless);
 2. puts the index template of the log indices (replicas that the domain's zones can hold, so a
    single-node domain is not yellow forever);
-3. creates or updates the ISM policy: ``GET _plugins/_ism/policies/<id>``; 404 -> ``PUT``
+3. turns on the security plugin's audit logging (``PUT _plugins/_security/api/audit/config``;
+   the domain's ``AUDIT_LOGS`` publishing only delivers what the plugin logs, and it logs
+   nothing until this is set; PUT replaces the whole configuration, so repeating it is harmless);
+4. creates or updates the ISM policy: ``GET _plugins/_ism/policies/<id>``; 404 -> ``PUT``
    (create); 200 -> ``PUT ?if_seq_no=..&if_primary_term=..`` (update exactly the version read,
    re-read and retry on 409 conflict).
 
@@ -194,6 +197,11 @@ def put_index_template(domain: Domain, name: str, template: dict[str, Any]) -> N
     _expect(domain.request("PUT", path, template), (200, 201), f"index template {name!r}")
 
 
+def put_audit_config(domain: Domain, config: dict[str, Any]) -> None:
+    """The security plugin's audit log configuration (what reaches the domain's audit log group)."""
+    _expect(domain.request("PUT", "/_plugins/_security/api/audit/config", config), (200, 201), "audit log config")
+
+
 def apply(
     properties: Mapping[str, Any], domain: Domain, *, sleep: Callable[[float], None] = time.sleep
 ) -> dict[str, str]:
@@ -208,6 +216,9 @@ def apply(
             json.loads(properties[PROPS["writer_role"]]),
             list(properties.get(PROPS["writer_backend_roles"], [])),
         )
+    audit_config = properties.get(PROPS["audit_config"])
+    if audit_config:
+        put_audit_config(domain, json.loads(audit_config))
     policy_id = properties[PROPS["policy_id"]]
     outcome = put_ism_policy(domain, policy_id, json.loads(properties[PROPS["policy"]]), sleep=sleep)
     logger.info("ISM policy applied", extra={"policy_id": policy_id, "outcome": outcome})

@@ -1,0 +1,178 @@
+"""Count the policy statements a security review asks about, over every synthesized template.
+
+    python -m tools.policy_audit              # the committed snapshots (every environment)
+    python -m tools.policy_audit --list       # and name each statement counted
+
+Two figures:
+
+- IAM statements with a wildcard resource: an ``Allow`` in an identity policy (``AWS::IAM::Policy``,
+  ``AWS::IAM::ManagedPolicy``, a role's inline ``Policies``) whose ``Resource`` is ``*`` or
+  contains a ``*`` (a prefix or a path pattern). ``Resource: "*"`` alone is counted apart.
+- Service-principal statements without a source condition: an ``Allow`` to a service principal
+  in a resource or key policy (bucket, key, queue, topic, log resource policy, domain access
+  policy, Lambda permission) with neither ``aws:SourceArn`` nor ``aws:SourceAccount`` (nor the
+  ``aws:SourceOrgID`` family) in its conditions: the confused-deputy check. For CloudWatch Logs
+  the service's documented binding is the encryption context: a key statement for
+  ``logs.<region>.amazonaws.com`` conditioned on ``kms:EncryptionContext:aws:logs:arn`` (an ARN
+  in this account) names its source and is not counted. ``kms:ViaService`` alone is counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOTS = ROOT / "snapshots"
+
+IDENTITY_POLICY_TYPES = {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
+RESOURCE_POLICY_PROPERTIES = {
+    "AWS::S3::BucketPolicy": "PolicyDocument",
+    "AWS::KMS::Key": "KeyPolicy",
+    "AWS::SQS::QueuePolicy": "PolicyDocument",
+    "AWS::SNS::TopicPolicy": "PolicyDocument",
+    "AWS::Logs::ResourcePolicy": "PolicyDocument",
+    "AWS::OpenSearchService::Domain": "AccessPolicies",
+    "AWS::Events::EventBusPolicy": "Statement",
+}
+SOURCE_KEYS = ("aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid", "aws:sourceorgpaths")
+# The calling resource's ARN in the encryption context (the service's documented binding).
+CONTEXT_SOURCE_KEYS = ("kms:encryptioncontext:aws:logs:arn",)
+
+
+@dataclass(frozen=True)
+class Finding:
+    template: str
+    logical_id: str
+    sid: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.template} {self.logical_id} [{self.sid or '-'}] {self.detail}"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(document: Any) -> list[dict[str, Any]]:
+    if isinstance(document, str):
+        document = json.loads(document)
+    if not isinstance(document, dict):
+        return []
+    if "Statement" not in document and "Effect" in document:
+        return [document]
+    return [s for s in _as_list(document.get("Statement", [])) if isinstance(s, dict)]
+
+
+def _literal_text(value: Any) -> str:
+    """A resource as text: literal parts of an ``Fn::Join`` kept, other intrinsics as ``<ref>``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_literal_text(part) for part in parts)
+    return "<ref>"
+
+
+def _service_principals(statement: dict[str, Any]) -> list[str]:
+    principal = statement.get("Principal")
+    if not isinstance(principal, dict):
+        return []
+    return [_literal_text(p) for p in _as_list(principal.get("Service", []))]
+
+
+def _has_source_condition(statement: dict[str, Any]) -> bool:
+    conditions = statement.get("Condition", {})
+    for block in conditions.values():
+        for key, value in block.items():
+            if key.lower() in SOURCE_KEYS:
+                return True
+            if key.lower() in CONTEXT_SOURCE_KEYS and "AWS::AccountId" in json.dumps(value):
+                return True
+    return False
+
+
+def templates(folder: Path = SNAPSHOTS) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every snapshot template (``<env>/<stack>``) with its parsed body."""
+    for path in sorted(folder.glob("*/*.json")):
+        yield f"{path.parent.name}/{path.stem}", json.loads(path.read_text())
+
+
+def wildcard_resource_statements(name: str, template: dict[str, Any]) -> list[Finding]:
+    """The identity-policy ``Allow`` statements of ``template`` with a wildcard in a resource."""
+    found = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        properties = resource.get("Properties", {})
+        documents = []
+        if resource.get("Type") in IDENTITY_POLICY_TYPES:
+            documents.append(properties.get("PolicyDocument"))
+        if resource.get("Type") == "AWS::IAM::Role":
+            documents.extend(policy.get("PolicyDocument") for policy in properties.get("Policies", []))
+        for document in documents:
+            for statement in _statements(document):
+                if statement.get("Effect") != "Allow":
+                    continue
+                resources = [_literal_text(r) for r in _as_list(statement.get("Resource", []))]
+                wild = [r for r in resources if "*" in r]
+                if wild:
+                    detail = f"{_as_list(statement.get('Action'))} on {wild}"
+                    found.append(Finding(name, logical_id, str(statement.get("Sid", "")), detail))
+    return found
+
+
+def unsourced_service_statements(name: str, template: dict[str, Any]) -> list[Finding]:
+    """Resource and key policy statements that allow a service principal with no source condition."""
+    found = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        kind = resource.get("Type")
+        properties = resource.get("Properties", {})
+        if kind == "AWS::Lambda::Permission":
+            principal = _literal_text(properties.get("Principal", ""))
+            if principal.endswith(".amazonaws.com") and not (
+                properties.get("SourceArn") or properties.get("SourceAccount")
+            ):
+                found.append(Finding(name, logical_id, "", f"lambda:InvokeFunction for {principal}"))
+            continue
+        if kind not in RESOURCE_POLICY_PROPERTIES:
+            continue
+        for statement in _statements(properties.get(RESOURCE_POLICY_PROPERTIES[kind])):
+            services = _service_principals(statement)
+            if statement.get("Effect") == "Allow" and services and not _has_source_condition(statement):
+                detail = f"{services} {_as_list(statement.get('Action'))}"
+                found.append(Finding(name, logical_id, str(statement.get("Sid", "")), detail))
+    return found
+
+
+def audit(folder: Path = SNAPSHOTS) -> dict[str, list[Finding]]:
+    """Both lists over every template in ``folder``; plus the ``Resource: "*"`` subset."""
+    wildcard: list[Finding] = []
+    unsourced: list[Finding] = []
+    for name, template in templates(folder):
+        wildcard += wildcard_resource_statements(name, template)
+        unsourced += unsourced_service_statements(name, template)
+    star = [f for f in wildcard if "on ['*']" in f.detail]
+    return {"wildcard_resource": wildcard, "resource_star": star, "unsourced_service_principal": unsourced}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--folder", type=Path, default=SNAPSHOTS)
+    parser.add_argument("--list", action="store_true", help="name every statement counted")
+    args = parser.parse_args(argv)
+    result = audit(args.folder)
+    for key, findings in result.items():
+        print(f"{key}: {len(findings)}")
+        if args.list:
+            for finding in findings:
+                print(f"  {finding}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
