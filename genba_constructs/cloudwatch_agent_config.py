@@ -45,7 +45,9 @@ APPEND_DIMENSIONS = {
 AGGREGATION_DIMENSIONS: tuple[tuple[str, ...], ...] = ((GROUP_DIMENSION,), (GROUP_DIMENSION, "path"))
 
 # Pseudo and in-memory filesystems: not disks that fill up. vfat (the EFI system partition)
-# reports zero inodes, which would look like inode exhaustion.
+# reports zero inodes, which would look like inode exhaustion; efivarfs (UEFI variables, mounted
+# on every UEFI host at /sys/firmware/efi/efivars) is small and reports itself nearly full, so
+# disk-used would page CRITICAL forever there.
 DEFAULT_IGNORED_FILE_SYSTEM_TYPES: tuple[str, ...] = (
     "autofs",
     "binfmt_misc",
@@ -55,6 +57,7 @@ DEFAULT_IGNORED_FILE_SYSTEM_TYPES: tuple[str, ...] = (
     "debugfs",
     "devpts",
     "devtmpfs",
+    "efivarfs",
     "fusectl",
     "hugetlbfs",
     "mqueue",

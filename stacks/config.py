@@ -305,6 +305,8 @@ class HostsConfig:
     :param disk_used_warning_percent: ``disk-used`` warning threshold.
     :param disk_used_critical_percent: ``disk-used`` critical threshold.
     :param disk_full_forecast_hours: ``disk-full-soon`` fires when a filesystem would be full within these hours.
+    :param disk_forecast_paths: mount points with a ``disk-full-soon`` forecast of their own (besides
+        the group's fullest filesystem), up to 9.
     :param inodes_free_warning: ``inodes-low`` warning: at most this many free inodes.
     :param inodes_free_critical: ``inodes-low`` critical: at most this many free inodes.
     :param memory_used_warning_percent: ``memory-used`` warning threshold.
@@ -322,6 +324,7 @@ class HostsConfig:
     disk_used_warning_percent: int = 80
     disk_used_critical_percent: int = 90
     disk_full_forecast_hours: int = 24
+    disk_forecast_paths: tuple[str, ...] = setting(("/",), check=matches(r"/|(/[^/\s]+)+", "a mount point"))
     inodes_free_warning: int = 100_000
     inodes_free_critical: int = 20_000
     memory_used_warning_percent: int = 85

@@ -64,6 +64,7 @@ class HostsStack(Stack):
                 warning=hosts.disk_used_warning_percent, critical=hosts.disk_used_critical_percent
             ),
             disk_full_within=Duration.hours(hosts.disk_full_forecast_hours),
+            disk_forecast_paths=hosts.disk_forecast_paths,
             inodes_free=Thresholds(warning=hosts.inodes_free_warning, critical=hosts.inodes_free_critical),
             memory_used_percent=Thresholds(
                 warning=hosts.memory_used_warning_percent, critical=hosts.memory_used_critical_percent

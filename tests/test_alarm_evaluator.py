@@ -130,6 +130,26 @@ def test_fill_makes_every_period_a_data_point_so_the_heartbeat_fires_in_one_peri
     assert fired is not None and fired.at - 7200 <= 3 * period
 
 
+def test_an_expression_may_use_one_listed_after_it() -> None:
+    """CDK lists the returned expression first and the nested ones it names after it."""
+    period = 300
+    store = _heartbeat_store(stops_at=7200, period=60)
+    nested = alarm(
+        comparison="LessThanThreshold",
+        evaluation_periods=2,
+        datapoints_to_alarm=2,
+        treat_missing_data="breaching",
+        period=period,
+        queries=(
+            Query("top", None, None, 0, "MAX([filled, 0])", True),
+            Query("filled", None, None, 0, "FILL(m, 0)", False),
+            Query("m", KEY, "Sum", period, None, False),
+        ),
+    )
+    fired = first_alarm(evaluate_alarms([nested], store, 0, 20_000), after=7200)
+    assert fired is not None and fired.at - 7200 <= 3 * period
+
+
 def _context(**series: dict[int, float]) -> Context:
     return Context(series=series, timestamps=[0, 60, 120, 180], period=60)
 

@@ -113,6 +113,18 @@ def test_pseudo_filesystems_are_ignored_by_default() -> None:
     assert not {"ext4", "xfs"} & set(ignored)
 
 
+def test_efivarfs_is_ignored_so_uefi_hosts_do_not_page_forever() -> None:
+    """UEFI hosts mount efivarfs (tiny, reported nearly full) at /sys/firmware/efi/efivars.
+
+    ``ignore_file_system_types`` is the disk plugin's documented way to leave a filesystem type
+    out (CloudWatch agent configuration file reference, "disk" section:
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-Agent-Configuration-File-Details.html).
+    """
+    ignored = build([])["metrics"]["metrics_collected"]["disk"]["ignore_file_system_types"]
+    assert "efivarfs" in ignored
+    assert not list(VALIDATOR.iter_errors(build([])))
+
+
 def test_schema_rejects_what_the_agent_does_not_document() -> None:
     config = build([])
     config["metrics"]["metrics_collected"]["disk"]["measurement"].append("inodes_used_percent")

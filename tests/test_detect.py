@@ -28,10 +28,14 @@ def dev_results(assembly_dir: Path) -> dict[str, object]:
     "mode",
     [
         "disk filling fast on one host (full in 2 h)",
+        "disk filling on one host's second filesystem (not the fullest, full in 2 h)",
+        "agent dead on one host",
         "agent dead on every host",
         "log shipping stopped on every host",
         "archive delivery failing",
         "search cluster red",
+        "stream shard stuck, table busy",
+        "stream shard stuck, only the canary writes",
         "a change never synced (DLQ at max_sync_lag)",
         "alarm notifications failing",
         "healthy week (daily peaks, quiet nights)",
@@ -45,6 +49,25 @@ def test_search_red_is_caught_by_the_cluster_red_alarm_within_5_minutes(dev_resu
     result = dev_results["search cluster red"]
     assert result.alarm == "genba-dev-audit-search-opensearch-cluster-red-critical"  # type: ignore[attr-defined]
     assert result.detected_after <= 300  # type: ignore[attr-defined]
+
+
+def test_one_dead_agent_of_three_is_caught_by_agent_missing_within_10_minutes(dev_results: dict[str, object]) -> None:
+    result = dev_results["agent dead on one host"]
+    assert result.alarm == "genba-dev-service-hosts-agent-missing-critical"  # type: ignore[attr-defined]
+    assert result.detected_after <= 600  # type: ignore[attr-defined]
+
+
+def test_a_filling_second_filesystem_is_caught_by_its_own_forecast(dev_results: dict[str, object]) -> None:
+    result = dev_results["disk filling on one host's second filesystem (not the fullest, full in 2 h)"]
+    assert result.alarm == "genba-dev-service-hosts-disk-full-soon-critical"  # type: ignore[attr-defined]
+    assert result.detected_after <= 90 * 60  # type: ignore[attr-defined]  # >= 30 min before full
+
+
+@pytest.mark.parametrize("mode", ["stream shard stuck, table busy", "stream shard stuck, only the canary writes"])
+def test_a_stuck_stream_is_caught_by_the_canary_within_15_minutes(dev_results: dict[str, object], mode: str) -> None:
+    result = dev_results[mode]
+    assert result.alarm == "genba-dev-user-sync-canary-sync-canary-silent-critical"  # type: ignore[attr-defined]
+    assert result.detected_after <= 15 * 60  # type: ignore[attr-defined]
 
 
 def test_the_command_prints_a_table_and_exits_1_while_a_mode_is_undetected(

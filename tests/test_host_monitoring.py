@@ -15,7 +15,7 @@ from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Match, Template
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -145,9 +145,10 @@ def test_every_alarm_reads_a_dimension_set_the_agent_publishes(default_template:
             if namespace != "CWAgent":
                 continue
             assert frozenset(dims) in published[(namespace, metric)], name
-            assert dims == {"AutoScalingGroupName": ASG}, name  # the group, never an instance
+            # the group (or one mount point of it), never an instance
+            assert dims in ({"AutoScalingGroupName": ASG}, {"AutoScalingGroupName": ASG, "path": "/"}), name
             checked += 1
-    assert checked == 8
+    assert checked == 10  # 8 + agent-missing's SampleCount + the "/" forecast
 
 
 def test_associations_install_and_configure_the_agent_on_the_group(default_template: dict[str, Any]) -> None:
@@ -251,35 +252,103 @@ def forecast_alarm(template: dict[str, Any]) -> dict[str, Any]:
 
 def test_forecast_expression_uses_only_metric_math_functions_and_its_own_ids(default_template: dict[str, Any]) -> None:
     alarm = forecast_alarm(default_template)
-    (expression,) = [q for q in alarm["Metrics"] if "Expression" in q]
+    expressions = [q for q in alarm["Metrics"] if "Expression" in q]
+    ids = {q["Id"] for q in alarm["Metrics"]}
     metric_ids = {q["Id"] for q in alarm["Metrics"] if "MetricStat" in q}
-    tree = ast.parse(expression["Expression"], mode="eval")
-    functions = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - functions
-    assert functions <= METRIC_MATH_FUNCTIONS
-    assert names == metric_ids  # every id it reads exists, and every metric is read
-    assert expression["ReturnData"] is True
+    read: set[str] = set()
+    for expression in expressions:
+        tree = ast.parse(expression["Expression"], mode="eval")
+        functions = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - functions
+        assert functions <= METRIC_MATH_FUNCTIONS
+        assert names <= ids  # every id it reads exists
+        read |= names
+    assert metric_ids <= read  # and every metric is read
+    assert [q.get("ReturnData", True) for q in expressions].count(True) == 1
     assert all(q.get("ReturnData") is False for q in alarm["Metrics"] if "MetricStat" in q)
 
 
+def test_forecast_follows_each_listed_mount_point_not_only_the_fullest(fresh_stack: Stack) -> None:
+    """The ``{AutoScalingGroupName, path}`` rollup is published by ``aggregation_dimensions``
+    (CloudWatch agent configuration file reference, "metrics" section:
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-Agent-Configuration-File-Details.html);
+    ``MAX([...])`` of time series gives the highest per timestamp ("Using math expressions with
+    CloudWatch metrics": https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html).
+    """
+    make(fresh_stack, disk_forecast_paths=["/", "/var/log"])
+    template = Template.from_stack(fresh_stack)
+    alarm = forecast_alarm(template.to_json())
+    expression = next(q["Expression"] for q in alarm["Metrics"] if q.get("ReturnData", True))
+    assert expression == "MAX([fullest, path0, path1])"
+    for path in ("/", "/var/log"):
+        template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            Match.object_like(
+                {
+                    "AlarmName": Match.string_like_regexp("disk-full-soon"),
+                    "Metrics": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    "MetricStat": {
+                                        "Metric": {
+                                            "Namespace": "CWAgent",
+                                            "MetricName": "disk_used_percent",
+                                            "Dimensions": Match.array_with([{"Name": "path", "Value": path}]),
+                                        },
+                                        "Period": 600,
+                                        "Stat": "Maximum",
+                                    }
+                                }
+                            )
+                        ]
+                    ),
+                }
+            ),
+        )
+
+
+def test_agent_missing_compares_agents_with_instances_in_service(default_template: dict[str, Any]) -> None:
+    """``GroupInServiceInstances`` (``AWS/AutoScaling``, dimension ``AutoScalingGroupName``) is a group
+    metric, published at 1-minute granularity once metrics collection is enabled ("Monitor CloudWatch
+    metrics for your Auto Scaling groups and instances":
+    https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-metrics.html; API
+    EnableMetricsCollection: https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_EnableMetricsCollection.html).
+    """
+    (alarm,) = [a for n, a in alarms_by_name(default_template).items() if "agent-missing" in n]
+    queries = {q["Id"]: q for q in alarm["Metrics"]}
+    assert queries["in_service"]["MetricStat"] == {
+        "Metric": {
+            "Namespace": "AWS/AutoScaling",
+            "MetricName": "GroupInServiceInstances",
+            "Dimensions": [{"Name": "AutoScalingGroupName", "Value": ASG}],
+        },
+        "Period": 60,
+        "Stat": "Minimum",
+    }
+    assert queries["reporting"]["MetricStat"]["Metric"]["MetricName"] == "mem_used_percent"
+    assert queries["reporting"]["MetricStat"]["Stat"] == "SampleCount"
+    (expression,) = [q for q in alarm["Metrics"] if "Expression" in q]
+    assert expression["Expression"] == "in_service - FILL(reporting, 0)"
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert (alarm["EvaluationPeriods"], alarm["TreatMissingData"]) == (6, "notBreaching")
+
+
 def simulate_forecast(alarm: dict[str, Any], fullest_percent: Callable[[int], float], periods: int) -> int | None:
-    """Evaluate the synthesized expression on a series; the period index at which the alarm fires."""
-    (expression,) = [q["Expression"] for q in alarm["Metrics"] if "Expression" in q]
-    (query,) = [q for q in alarm["Metrics"] if "MetricStat" in q]
-    period = query["MetricStat"]["Period"]
-    needed = alarm.get("DatapointsToAlarm", alarm["EvaluationPeriods"])
-    series = [fullest_percent(i * period) for i in range(periods)]
-    breaching = 0
-    for i in range(1, periods):
-        namespace = {
-            query["Id"]: series[i],
-            "RATE": lambda _metric, i=i: (series[i] - series[i - 1]) / period,
-        }
-        value = eval(compile(ast.parse(expression, mode="eval"), "<expr>", "eval"), {"__builtins__": {}}, namespace)  # noqa: S307
-        breaching = breaching + 1 if value >= alarm["Threshold"] else 0
-        if breaching >= needed:
-            return i
-    return None
+    """Evaluate the synthesized alarm (tools.detect) with every filesystem it reads at ``fullest_percent``.
+
+    :returns: seconds from the start of the series to the alarm (None: it never fires).
+    """
+    from tools.detect.evaluator import MetricStore, State, alarm_from_template, evaluate_alarms
+
+    definition = alarm_from_template(alarm, {}, region="ap-northeast-1")
+    store = MetricStore()
+    for key in definition.metrics:
+        for i in range(periods):
+            store.put(key, i * definition.period, fullest_percent(i * definition.period), delay=0)
+    transitions = evaluate_alarms([definition], store, 0, periods * definition.period)
+    fired = [t.at for t in transitions if t.state is State.ALARM]
+    return fired[0] if fired else None
 
 
 def test_growth_that_fills_the_disk_within_24_hours_alarms_within_30_minutes(default_template: dict[str, Any]) -> None:
@@ -291,9 +360,8 @@ def test_growth_that_fills_the_disk_within_24_hours_alarms_within_30_minutes(def
         return 40 + max(0, t - start) * per_second
 
     fired = simulate_forecast(alarm, fullest, periods=24)
-    (period,) = [q["MetricStat"]["Period"] for q in alarm["Metrics"] if "MetricStat" in q]
     assert fired is not None
-    assert fired * period - start <= 30 * 60
+    assert fired - start <= 30 * 60 + 10 * 60  # three periods of growth, then the period completes
 
 
 def test_growth_that_fills_the_disk_in_two_days_does_not_alarm_yet(default_template: dict[str, Any]) -> None:
@@ -330,6 +398,8 @@ BAD_PROPS: list[tuple[str, dict[str, Any], str]] = [
     ("subject too long for SSM names", {"subject": "a" * 120}, "association name"),
     ("schedule below SSM's minimum", {"reapply_every": Duration.minutes(10)}, "reapply_every='10 minutes'"),
     ("forecast not whole hours", {"disk_full_within": Duration.minutes(90)}, "disk_full_within"),
+    ("forecast path not absolute", {"disk_forecast_paths": ["var/log"]}, "disk_forecast_paths='var/log'"),
+    ("forecast paths over 9", {"disk_forecast_paths": [f"/d{i}" for i in range(10)]}, "disk_forecast_paths=10"),
     ("retention CloudWatch lacks", {"agent_log_retention_days": 42}, "agent_log_retention_days=42"),
 ]
 
@@ -380,11 +450,14 @@ def test_hosts_stack_alarms_read_what_the_deployed_configuration_publishes(
     group = cdk_json_context()["genba"]["environments"][env]["hosts"]["auto_scaling_group_name"]
     published = published_dimension_sets(agent_config_of(hosts, Intrinsics(f"genba-{env}-hosts", templates)))
     alarms = alarms_by_name(hosts)
-    assert len(alarms) == 8
+    assert len(alarms) == 9
     for name, alarm in alarms.items():
         for namespace, metric, dims in agent_metrics(alarm):
+            if namespace == "AWS/AutoScaling":  # agent-missing's instances in service
+                assert (metric, dims) == ("GroupInServiceInstances", {"AutoScalingGroupName": group}), name
+                continue
             assert frozenset(dims) in published[(namespace, metric)], name
-            assert dims == {"AutoScalingGroupName": group}, name
+            assert dims.get("AutoScalingGroupName") == group and set(dims) <= {"AutoScalingGroupName", "path"}, name
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -426,6 +499,7 @@ def test_docs_state_the_detection_time_of_every_host_alarm(templates: dict[str, 
         "inodes-low",
         "memory-used",
         "agent-silent",
+        "agent-missing",
         "log-silence",
     }
     for env in ENVIRONMENTS:
@@ -444,12 +518,10 @@ def test_prod_thresholds_come_from_config(templates: dict[str, dict[str, Any]]) 
     alarms = alarms_by_name(templates["genba-prod-hosts"])
     assert alarms["genba-prod-service-hosts-disk-used-warning"]["Threshold"] == 75
     assert alarms["genba-prod-service-hosts-disk-used-critical"]["Threshold"] == 85
-    (expression,) = [
-        q["Expression"]
-        for q in alarms["genba-prod-service-hosts-disk-full-soon-critical"]["Metrics"]
-        if "Expression" in q
-    ]
-    assert expression.endswith("* 48")
+    metrics = alarms["genba-prod-service-hosts-disk-full-soon-critical"]["Metrics"]
+    forecasts = [q["Expression"] for q in metrics if "RATE" in q.get("Expression", "")]
+    assert len(forecasts) == 3  # the fullest filesystem, "/" and "/var/log" (disk_forecast_paths)
+    assert all(expression.endswith("* 48") for expression in forecasts)
 
 
 _PERCENT_OR_NONE = st.none() | st.floats(min_value=-50, max_value=150, allow_nan=False)

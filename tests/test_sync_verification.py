@@ -277,12 +277,33 @@ def test_error_alarms_watch_each_function(default: dict[str, Any]) -> None:
         assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Errors")
 
 
-def test_canary_silent_alarm_breaches_on_missing_data(default: dict[str, Any]) -> None:
+def test_canary_silent_alarm_fills_every_minute_and_needs_every_one_of_them(default: dict[str, Any]) -> None:
+    """FILL(m, 0) makes each minute a real data point, so no stale point is evaluated for periods.
+
+    FILL and metric math in alarms: "Using math expressions with CloudWatch metrics"
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html); the
+    stale-point behaviour: "How alarm state is evaluated when data is missing"
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html).
+    """
     props = alarm(default, "sync-canary-sync-canary-silent-critical")
-    assert (props["Namespace"], props["MetricName"]) == ("genba/Sync", "CanaryVerified")
-    assert props["Dimensions"] == [{"Name": "service", "Value": "Test-sync"}]
+    expression, verified = props["Metrics"]
+    assert (expression["Expression"], expression.get("ReturnData", True)) == ("FILL(verified, 0)", True)
+    assert verified == {
+        "Id": "verified",
+        "MetricStat": {
+            "Metric": {
+                "Namespace": "genba/Sync",
+                "MetricName": "CanaryVerified",
+                "Dimensions": [{"Name": "service", "Value": "Test-sync"}],
+            },
+            "Period": 60,
+            "Stat": "Sum",
+        },
+        "ReturnData": False,
+    }
+    silent = 20 - 5  # canary_silent_for less one canary interval, minute by minute
+    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (silent, silent)
     assert props["TreatMissingData"] == "breaching"
-    assert props["Period"] == 20 * 60
     assert props["ComparisonOperator"] == "LessThanThreshold"
 
 

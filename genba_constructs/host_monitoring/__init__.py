@@ -37,6 +37,8 @@ from genba_constructs.alarms import AlarmFactory, Thresholds, default_alarm_fact
 from genba_constructs.host_monitoring import _agent
 from genba_constructs.host_monitoring._agent import ASG_TAG, HostLogFile
 from genba_constructs.host_monitoring._alarms import (
+    AGENT_MISSING_DATAPOINTS,
+    AGENT_MISSING_PERIOD,
     AGENT_SILENT_DATAPOINTS,
     AGENT_SILENT_PERIOD,
     DISK_USED_DATAPOINTS,
@@ -45,6 +47,7 @@ from genba_constructs.host_monitoring._alarms import (
     FORECAST_PERIOD,
     INODES_DATAPOINTS,
     INODES_PERIOD,
+    MAX_FORECAST_PATHS,
     MEMORY_DATAPOINTS,
     MEMORY_PERIOD,
     disk_full_forecast,
@@ -57,6 +60,8 @@ from genba_constructs.host_monitoring.thresholds import HostThresholds
 from genba_constructs.retention import retention_days as to_retention
 
 __all__ = [
+    "AGENT_MISSING_DATAPOINTS",
+    "AGENT_MISSING_PERIOD",
     "AGENT_SILENT_DATAPOINTS",
     "AGENT_SILENT_PERIOD",
     "ASG_TAG",
@@ -104,6 +109,9 @@ class HostMonitoring(Construct):
     :param disk_full_within: the "disk full soon" alarm fires when the fullest filesystem,
         growing as fast as over the last period, would be full within this time (whole hours).
         Default: 24 hours.
+    :param disk_forecast_paths: mount points with a forecast of their own (a filling disk that
+        is not the group's fullest has no growth rate in the fullest filesystem's series); up
+        to 9. Default: ``("/",)``.
     :param inodes_free: free-inode alarm thresholds (fewest free inodes of any filesystem of
         any instance; warning above critical). Default: warning 100,000, critical 20,000.
     :param memory_used_percent: memory used alarm thresholds (busiest instance). Default:
@@ -135,6 +143,7 @@ class HostMonitoring(Construct):
         reapply_every: Duration = _DEFAULTS.reapply_every,
         disk_used_percent: Thresholds = _DEFAULTS.disk_used_percent,
         disk_full_within: Duration = _DEFAULTS.disk_full_within,
+        disk_forecast_paths: Sequence[str] = ("/",),
         inodes_free: Thresholds = _DEFAULTS.inodes_free,
         memory_used_percent: Thresholds = _DEFAULTS.memory_used_percent,
         ignored_file_system_types: Sequence[str] = agent_config.DEFAULT_IGNORED_FILE_SYSTEM_TYPES,
@@ -157,6 +166,7 @@ class HostMonitoring(Construct):
         )
         for prop, value, problem in thresholds.problems():
             raise fail(_NAME, prop, value, problem)
+        paths = _forecast_paths(disk_forecast_paths)
         require_either(
             _NAME,
             ("agent_log_group", agent_log_group),
@@ -174,6 +184,7 @@ class HostMonitoring(Construct):
         self.auto_scaling_group_name = auto_scaling_group_name
         self.thresholds = thresholds
         self.forecast_hours = thresholds.disk_full_within_hours
+        self.disk_forecast_paths = paths
         alarm_factory = alarm_factory or default_alarm_factory(self)
 
         removal = removal_policy or RemovalPolicy.RETAIN
@@ -217,7 +228,7 @@ class HostMonitoring(Construct):
         self.alarms = alarm_factory.create_all(
             self,
             subject=subject,
-            specs=[*host_alarm_specs(auto_scaling_group_name, thresholds), *shipping_specs(unwatched)],
+            specs=[*host_alarm_specs(auto_scaling_group_name, thresholds, paths), *shipping_specs(unwatched)],
         )
         self.log_silence_alarms: dict[str, cloudwatch.Alarm] = {
             g.subject: g.silence_alarm or self.alarms.get("log-silence", subject=g.subject) for g in groups
@@ -238,7 +249,7 @@ class HostMonitoring(Construct):
     @checked
     def metric_disk_full_forecast(self, hours: int) -> cloudwatch.MathExpression:
         """Where the fullest filesystem will be in ``hours``, at its growth rate of the last period (%)."""
-        return disk_full_forecast(self.auto_scaling_group_name, hours)
+        return disk_full_forecast(self.auto_scaling_group_name, hours, self.disk_forecast_paths)
 
     def dashboard_widgets(self) -> list[cloudwatch.IWidget]:
         """The group's fullest filesystem (alarm, forecast, by path), inodes, memory, agents reporting."""
@@ -248,3 +259,21 @@ class HostMonitoring(Construct):
             alarms=self.alarms,
             forecast_hours=self.forecast_hours,
         )
+
+
+def _forecast_paths(paths: Sequence[str]) -> tuple[str, ...]:
+    """The mount points as the agent names them (its ``path`` dimension), each once."""
+    if isinstance(paths, str) or not all(isinstance(p, str) for p in paths):
+        raise fail(_NAME, "disk_forecast_paths", paths, "must be a sequence of mount points such as ('/', '/var/log')")
+    for path in paths:
+        if not path.startswith("/") or path != path.strip() or (len(path) > 1 and path.endswith("/")):
+            raise fail(_NAME, "disk_forecast_paths", path, "must be a mount point: absolute, no trailing '/'")
+    unique = tuple(dict.fromkeys(paths))
+    if len(unique) > MAX_FORECAST_PATHS:
+        raise fail(
+            _NAME,
+            "disk_forecast_paths",
+            len(unique),
+            f"lists more than {MAX_FORECAST_PATHS} paths (an alarm reads 10 metrics)",
+        )
+    return unique

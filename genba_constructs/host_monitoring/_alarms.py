@@ -27,6 +27,11 @@ MEMORY_PERIOD = Duration.minutes(1)
 MEMORY_DATAPOINTS = 5
 AGENT_SILENT_PERIOD = Duration.minutes(1)
 AGENT_SILENT_DATAPOINTS = 5
+AGENT_MISSING_PERIOD = Duration.minutes(1)
+AGENT_MISSING_DATAPOINTS = 6
+# A metric math alarm reads at most 10 metrics: the group's fullest filesystem and 9 paths.
+MAX_FORECAST_PATHS = 9
+AUTOSCALING_NAMESPACE = "AWS/AutoScaling"
 
 _ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 # The agent-silent alarm covers missing data; the others stay quiet without data.
@@ -44,18 +49,72 @@ def group_metric(group: str, metric_name: str, *, statistic: str, period: Durati
     )
 
 
-def disk_full_forecast(group: str, hours: int) -> cloudwatch.MathExpression:
-    """Where the fullest filesystem will be in ``hours``, at its growth rate of the last period (%)."""
+def _forecast(used: str, metric: cloudwatch.IMetric, hours: int, label: str) -> cloudwatch.MathExpression:
     return cloudwatch.MathExpression(
-        expression=f"used + RATE(used) * 3600 * {hours}",
-        using_metrics={"used": group_metric(group, "disk_used_percent", statistic="Maximum", period=FORECAST_PERIOD)},
+        expression=f"{used} + RATE({used}) * 3600 * {hours}",
+        using_metrics={used: metric},
+        period=FORECAST_PERIOD,
+        label=label,
+    )
+
+
+def disk_full_forecast(group: str, hours: int, paths: Sequence[str] = ()) -> cloudwatch.MathExpression:
+    """Where the fullest filesystem will be in ``hours``, at its growth rate of the last period (%).
+
+    The group's rollup (Maximum) follows its fullest filesystem only: a smaller disk filling
+    fast has no rate there until it is the fullest. Each of ``paths`` gets a forecast of its own
+    from the ``{AutoScalingGroupName, path}`` rollup, and the alarm reads the highest of them.
+    """
+    fullest = group_metric(group, "disk_used_percent", statistic="Maximum", period=FORECAST_PERIOD)
+    if not paths:
+        return _forecast("used", fullest, hours, f"fullest filesystem in {hours} hours (%)")
+    forecasts: dict[str, cloudwatch.IMetric] = {"fullest": _forecast("used", fullest, hours, "fullest filesystem")}
+    for index, path in enumerate(paths):
+        by_path = cloudwatch.Metric(
+            namespace=agent_config.NAMESPACE,
+            metric_name="disk_used_percent",
+            dimensions_map={agent_config.GROUP_DIMENSION: group, "path": path},
+            statistic="Maximum",
+            period=FORECAST_PERIOD,
+        )
+        forecasts[f"path{index}"] = _forecast(f"used{index}", by_path, hours, path)
+    return cloudwatch.MathExpression(
+        expression=f"MAX([{', '.join(forecasts)}])",
+        using_metrics=forecasts,
         period=FORECAST_PERIOD,
         label=f"fullest filesystem in {hours} hours (%)",
     )
 
 
-def host_alarm_specs(group: str, thresholds: HostThresholds) -> list[AlarmSpec]:
-    """The five alarms on the group, in the order they are made (the dashboard lists them so)."""
+def agents_missing(group: str) -> cloudwatch.MathExpression:
+    """Instances in service minus agents reporting, per minute (each agent sends one sample a minute).
+
+    ``GroupInServiceInstances`` (``AWS/AutoScaling``, dimension ``AutoScalingGroupName``) is
+    published only while the group's metrics collection is enabled; without it the expression
+    has no data and the alarm stays OK (``agent-silent`` still sees every agent dead).
+    Minimum: an instance leaving service in the minute counts as gone.
+    """
+    in_service = cloudwatch.Metric(
+        namespace=AUTOSCALING_NAMESPACE,
+        metric_name="GroupInServiceInstances",
+        dimensions_map={agent_config.GROUP_DIMENSION: group},
+        statistic="Minimum",
+        period=AGENT_MISSING_PERIOD,
+    )
+    reporting = group_metric(group, "mem_used_percent", statistic="SampleCount", period=AGENT_MISSING_PERIOD)
+    return cloudwatch.MathExpression(
+        expression="in_service - FILL(reporting, 0)",
+        using_metrics={"in_service": in_service, "reporting": reporting},
+        period=AGENT_MISSING_PERIOD,
+        label="instances in service without a reporting agent",
+    )
+
+
+def host_alarm_specs(group: str, thresholds: HostThresholds, paths: Sequence[str] = ()) -> list[AlarmSpec]:
+    """The six alarms on the group, in the order they are made (the dashboard lists them so).
+
+    :param paths: filesystems with a disk-full forecast of their own. Default: none.
+    """
     hours = thresholds.disk_full_within_hours
     return [
         AlarmSpec(
@@ -73,7 +132,7 @@ def host_alarm_specs(group: str, thresholds: HostThresholds) -> list[AlarmSpec]:
             runbook="disk-full-soon",
             summary=f"At its current growth rate a filesystem of {group} will be full within {hours} hours.",
             first_check="which directory grows (du -x on the path): a stuck log shipper's buffer, core dumps, caches.",
-            metric=disk_full_forecast(group, hours),
+            metric=disk_full_forecast(group, hours, paths),
             thresholds=Thresholds(critical=100),
             comparison=_ABOVE,
             missing_data=_QUIET,
@@ -109,6 +168,18 @@ def host_alarm_specs(group: str, thresholds: HostThresholds) -> list[AlarmSpec]:
             comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             missing_data=cloudwatch.TreatMissingData.BREACHING,
             evaluation_periods=AGENT_SILENT_DATAPOINTS,
+        ),
+        AlarmSpec(
+            runbook="agent-missing",
+            summary=f"An instance in service in {group} has sent no CloudWatch agent metric for "
+            f"{AGENT_MISSING_DATAPOINTS} minutes: its disk and memory are not watched.",
+            first_check="which InstanceId of the group is missing from mem_used_percent, then the agent "
+            "status and the State Manager associations on that instance.",
+            metric=agents_missing(group),
+            thresholds=Thresholds(critical=1),
+            comparison=_ABOVE,
+            missing_data=_QUIET,  # no GroupInServiceInstances: group metrics not enabled (see runbook)
+            evaluation_periods=AGENT_MISSING_DATAPOINTS,
         ),
     ]
 

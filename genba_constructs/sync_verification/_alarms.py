@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from genba_constructs._secure import dlq_not_empty_spec
@@ -144,19 +145,40 @@ def alarm_specs(sync: SyncVerification, timing: SyncTiming) -> list[AlarmSpec]:
             )
         )
     if sync.canary_schedule is not None:
-        silent_for = timing.canary_silent_for
-        specs.append(
-            AlarmSpec(
-                runbook="sync-canary-silent",
-                summary=f"No canary change was verified for {int(silent_for.to_minutes())} minutes: the stream, "
-                "forwarder, sync or verifier is stuck (even if nothing else changed).",
-                first_check="the forwarder's IteratorAge, the verification queue's age and the canary DLQ.",
-                metric=sync.metric("canary_verified", period=silent_for),
-                thresholds=Thresholds(critical=1),
-                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-                missing_data=cloudwatch.TreatMissingData.BREACHING,  # no canary verified publishes nothing
-                subject=f"{subject}-canary",
-                group="CanarySilentAlarms",
-            )
-        )
+        specs.append(_canary_silent(sync, timing))
     return specs
+
+
+def _canary_silent(sync: SyncVerification, timing: SyncTiming) -> AlarmSpec:
+    """No canary verified for ``canary_silent_for`` minus one canary interval, minute by minute.
+
+    One ``canary_silent_for`` period with missing data = breaching fires periods late: CloudWatch
+    keeps evaluating the last real data point while it stays in its evaluation range. ``FILL(m, 0)``
+    makes every minute a real point (0: nothing verified), and the alarm fires when every one of
+    the last N minutes is 0 - N is ``canary_silent_for`` less one interval, so the first canary not
+    verified is caught within ``canary_silent_for`` of being written. Healthy, the longest gap
+    between verified canaries is about one interval (at least 2 intervals + grace shorter).
+    """
+    interval = int((timing.canary_interval or Duration.minutes(5)).to_minutes())
+    minutes = max(2, int(timing.canary_silent_for.to_minutes()) - interval)
+    verified = sync.metric("canary_verified", period=Duration.minutes(1))
+    return AlarmSpec(
+        runbook="sync-canary-silent",
+        summary=f"No canary change was verified for {minutes} minutes (one is written every {interval}): the "
+        "stream, forwarder, sync or verifier is stuck (even if nothing else changed).",
+        first_check="the forwarder's IteratorAge, the verification queue's age and the canary DLQ.",
+        metric=cloudwatch.MathExpression(
+            expression="FILL(verified, 0)",
+            using_metrics={"verified": verified},
+            period=Duration.minutes(1),
+            label="canary changes verified (0: none)",
+        ),
+        thresholds=Thresholds(critical=1),
+        comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        # FILL gives every minute a point; breaching still covers a range with no data at all.
+        missing_data=cloudwatch.TreatMissingData.BREACHING,
+        evaluation_periods=minutes,
+        datapoints_to_alarm=minutes,
+        subject=f"{sync.subject}-canary",
+        group="CanarySilentAlarms",
+    )

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -138,6 +139,12 @@ class Query:
     return_data: bool
 
 
+def _uses(expression: str) -> set[str]:
+    """The ids an expression names (words not followed by "(", other than keywords)."""
+    words = re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()", expression)
+    return {w for w in words if w.upper() not in {"AND", "OR", "REPEAT"}}
+
+
 _COMPARE = {
     "GreaterThanThreshold": lambda v, t: v > t,
     "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
@@ -192,11 +199,17 @@ class AlarmDefinition:
                     if value is not None:
                         points[start] = value
                 computed[query.id] = points
-        context = Context(series=computed, timestamps=timestamps, period=self.period)
-        for query in self.queries:
-            if query.expression is not None:
-                computed[query.id] = evaluate(query.expression, context)
+        # An expression may use another one listed after it (CDK lists the returned one first):
+        # evaluate each once every id it names is computed.
+        pending = [q for q in self.queries if q.expression is not None]
+        while pending:
+            ready = [q for q in pending if _uses(q.expression or "") <= set(computed)]
+            if not ready:
+                ready = pending[:1]  # an unknown id: let evaluate() name it
+            for query in ready:
                 context = Context(series=computed, timestamps=timestamps, period=self.period)
+                computed[query.id] = evaluate(query.expression or "", context)
+                pending.remove(query)
         returned = next(q for q in self.queries if q.return_data)
         result = computed[returned.id]
         if not isinstance(result, dict):

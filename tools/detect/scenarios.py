@@ -36,6 +36,8 @@ MINUTE = 60
 HOUR = 3600
 DAY = 86400
 T0 = 2 * HOUR  # every failure starts after two healthy hours
+# Each host's filesystems and how full they are (% + host index): "/" the fullest, "/var/log" a second one.
+FILESYSTEMS = {"/": 40.0, "/var/log": 20.0}
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Faults:
 
     disk_fill_host: int | None = None
     disk_fill_percent_per_hour: float = 0.0
+    disk_fill_path: str = "/"
     dead_agents: frozenset[int] = frozenset()
     stopped_shipping: frozenset[int] = frozenset()
     subscription_broken: bool = False
@@ -134,10 +137,10 @@ class Model:
             # Enhanced health: 0 Ok ... 20 Degraded, 25 Severe.
             self.store.put(key, t + 30, 25.0 if unhealthy else 0.0, delay=MINUTE)
 
-    # ---- hosts: the CloudWatch agent
-    def _disk(self, host: int, t: float) -> float:
-        base = 40.0 + host
-        if self.faults.disk_fill_host == host and self.active(t):
+    # ---- hosts: the CloudWatch agent, and the Auto Scaling group's own metrics
+    def _disk(self, host: int, t: float, path: str = "/") -> float:
+        base = FILESYSTEMS[path] + host
+        if self.faults.disk_fill_host == host and self.faults.disk_fill_path == path and self.active(t):
             return min(100.0, base + self.faults.disk_fill_percent_per_hour * (t - T0) / HOUR)
         return base
 
@@ -145,16 +148,28 @@ class Model:
         return not (host in self.faults.dead_agents and self.active(t))
 
     def _hosts(self, t: int) -> None:
+        """Each agent sends every filesystem's sample to a rollup without ``path`` (the group's
+        fullest), and each path's to the ``{AutoScalingGroupName, path}`` rollup."""
         values: dict[str, Callable[[int], float]] = {
-            "disk_used_percent": lambda h: self._disk(h, t),
             "disk_inodes_free": lambda h: 1_000_000.0,
             "mem_used_percent": lambda h: 45.0 + 25.0 * load(t),
         }
+        alive = [h for h in range(self.service.hosts) if self._agent_alive(h, t)]
         for metric, value in values.items():
             for key in self.keys(metric, "CWAgent"):
-                for host in range(self.service.hosts):
-                    if self._agent_alive(host, t):
-                        self.store.put(key, t + 5, value(host), delay=MINUTE)
+                for host in alive:
+                    self.store.put(key, t + 5, value(host), delay=MINUTE)
+        for key in self.keys("disk_used_percent", "CWAgent"):
+            path = dict(key.dimensions).get("path")
+            paths = [path] if path is not None else list(FILESYSTEMS)
+            for host in alive:
+                for p in paths:
+                    if p in FILESYSTEMS:
+                        self.store.put(key, t + 5, self._disk(host, t, p), delay=MINUTE)
+        # Group metrics (metrics collection enabled): one data point a minute, every instance
+        # InService whether or not its agent runs.
+        for key in self.keys("GroupInServiceInstances", "AWS/AutoScaling"):
+            self.store.put(key, t + 30, float(self.service.hosts), delay=MINUTE)
 
     # ---- logs: CloudWatch Logs, its metric filters and subscriptions to Firehose
     def _shipping_hosts(self, t: float) -> list[int]:
@@ -331,18 +346,25 @@ def scenarios(service: Service) -> list[Scenario]:
             ("disk-used", "disk-full-soon"),
         ),
         Scenario(
+            "disk filling on one host's second filesystem (not the fullest, full in 2 h)",
+            60 * MINUTE,
+            Faults(disk_fill_host=0, disk_fill_percent_per_hour=40.0, disk_fill_path="/var/log"),
+            T0 + 3 * HOUR,
+            ("disk-used", "disk-full-soon"),
+        ),
+        Scenario(
             "agent dead on one host",
             10 * MINUTE,
             Faults(dead_agents=one),
             T0 + 2 * HOUR,
-            ("agent-silent", "log-silence"),
+            ("agent-silent", "agent-missing", "log-silence"),
         ),
         Scenario(
             "agent dead on every host",
             10 * MINUTE,
             Faults(dead_agents=everyone),
             T0 + 2 * HOUR,
-            ("agent-silent", "log-silence"),
+            ("agent-silent", "agent-missing", "log-silence"),
         ),
         Scenario(
             "log shipping stopped on one host",
