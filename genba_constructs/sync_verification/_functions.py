@@ -30,7 +30,7 @@ from genba_constructs.handler_runtime import (
     handler_layers,
 )
 from genba_constructs.nag import acknowledge
-from genba_constructs.service_log_group import log_group_encryption_key
+from genba_constructs.service_log_group import DEFAULT_MASKED_DATA, log_group_encryption_key
 from genba_constructs.sync_targets import SyncTarget
 from genba_constructs.sync_verification._contract import ENV, SYNC_METRICS_NAMESPACE
 from genba_constructs.sync_verification._queues import REPLAY_TIMEOUT, OnFailureQueue, SyncQueues, grant_send
@@ -79,7 +79,18 @@ class SyncFunction(Construct):
         super().__init__(scope, id)
         description = f"genba sync verification ({subject}): {purpose}"
         self.log_group = logs.LogGroup(
-            self, "LogGroup", retention=retention, encryption_key=log_key, removal_policy=removal
+            self,
+            "LogGroup",
+            retention=retention,
+            encryption_key=log_key,
+            removal_policy=removal,
+            # Stream records and DLQ bodies can carry personal data (an e-mail address as a key):
+            # masked like every genba service log group (the handlers log key digests only).
+            data_protection_policy=logs.DataProtectionPolicy(
+                name=f"{subject}-{id.lower()}-masking",
+                description="Masks sensitive data in genba sync verification logs",
+                identifiers=list(DEFAULT_MASKED_DATA),
+            ),
         )
         # An explicit role instead of AWSLambdaBasicExecutionRole: logs go to this log group only.
         self.role = iam.Role(

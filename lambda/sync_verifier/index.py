@@ -12,8 +12,9 @@ Per change, one of:
   explicitly, with the reason in a message attribute, then deleted.
 
 Every invocation publishes ``PendingChangeAgeSeconds`` (the oldest change this environment
-knows to be pending, 0 if none) and ``FailedRecords`` (records dead-lettered or not handled:
-partial batch failures are successful invocations, which Lambda's ``Errors`` never counts).
+knows to be pending, 0 if none) and ``FailedRecords`` (records whose handling failed: the DLQ could not be
+reached, or SQS refused the backoff; partial batch failures are successful invocations, which
+Lambda's ``Errors`` never counts).
 
 Idempotent: checking a change twice gives the same answer; the target is only read. The work
 is done by ``verification.verify()``; this module is the Powertools shell around it.

@@ -261,7 +261,8 @@ def verify(
         (METRICS["not_yet"], MetricUnit.Count, counts["not_yet"]),
         (METRICS["failed"], MetricUnit.Count, counts["failed"] + counts["expired"] + counts["malformed"]),
         # Record-level failures are part of a successful invocation: Lambda's Errors never counts them.
-        (METRICS["failed_records"], MetricUnit.Count, len(dead) + counts["dlq_unreachable"]),
+        # (dead-lettered changes are counted by ChangesFailed and the DLQ's own alarm).
+        (METRICS["failed_records"], MetricUnit.Count, counts["dlq_unreachable"] + counts["visibility_rejected"]),
         (METRICS["visibility_rejected"], MetricUnit.Count, counts["visibility_rejected"]),
         (METRICS["pending_age"], MetricUnit.Seconds, round(oldest, 3)),
     ]
