@@ -126,6 +126,8 @@ def _why_not(change: Change, target: Copy, source: Copy) -> str:
     if change.event_name == "REMOVE":
         return f"removed at the source, still in the target (version {held})"
     if not target.present:
+        if change.version_problem is not None:
+            return f"missing in the target ({change.version_problem}; checked by content)"
         return f"missing in the target (version {wanted})" if wanted is not None else "missing in the target"
     if not source.present:
         return f"deleted at the source, still in the target (version {held})"
