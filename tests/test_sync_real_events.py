@@ -9,6 +9,7 @@ confirmed that the target does not show.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -242,7 +243,7 @@ def test_out_of_order_changes_are_confirmed_by_what_the_replica_holds(moto: str)
 def test_a_hot_key_is_confirmed_by_the_newer_version_the_replica_holds(moto: str) -> None:
     h = harness()
     versions = [user("hot", n) for n in range(1, 51)]
-    records = [h.put(versions[0])] + [h.put(new, old=old) for old, new in zip(versions, versions[1:], strict=False)]
+    records = [h.put(versions[0])] + [h.put(new, old=old) for old, new in itertools.pairwise(versions)]
     h.replicate(versions[47])  # the replica lags two writes behind, as it always does for this key
     h.forward(records)
     h.verify()
@@ -256,7 +257,7 @@ def test_a_hot_key_is_confirmed_by_the_newer_version_the_replica_holds(moto: str
 def test_the_canary_with_a_dead_sync_worker_is_never_verified(moto: str) -> None:
     h = harness()
     beats = [user("genba-sync-canary", n) for n in range(1, 6)]
-    records = [h.put(beats[0])] + [h.put(new, old=old) for old, new in zip(beats, beats[1:], strict=False)]
+    records = [h.put(beats[0])] + [h.put(new, old=old) for old, new in itertools.pairwise(beats)]
     h.forward(records)
     h.verify()
     confirmed, pending, _ = accounted(h, records)
