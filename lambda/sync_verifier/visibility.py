@@ -68,7 +68,7 @@ class VisibilityRequest:
 def hold(sqs: Any, queue_url: str, requests: list[VisibilityRequest]) -> dict[str, str]:
     """ChangeMessageVisibilityBatch for ``requests``; returns message id -> why SQS did not hold it.
 
-    Every rejection is handled: a too-long request is retried at half (twice), a failed call is
+    Every rejection is handled: a too-long request is retried at half, then at one minute, a failed call is
     retried once; a receipt that no longer holds the message is not an error (it is gone or
     taken again) and is left out of the answer.
     """
@@ -100,7 +100,8 @@ def hold(sqs: Any, queue_url: str, requests: list[VisibilityRequest]) -> dict[st
                     continue
                 message = failure.get("Message", "")
                 refused[request.message_id] = f"SQS refused visibility {request.seconds} s: {code} {message}"
-                shorter = request.seconds // 2 if attempt < 2 else 0
+                # Half, then a minute: a minute is granted unless the receive is 12 h old.
+                shorter = request.seconds // 2 if attempt == 0 else min(request.seconds, 60)
                 retry.append(VisibilityRequest(request.message_id, request.receipt_handle, shorter))
         pending = retry
     return refused
