@@ -273,10 +273,18 @@ def function_role(scope: Construct, id: str, *, description: str) -> iam.Role:
 
 
 def function_log_group(
-    scope: Construct, id: str, *, key: kms.IKey, retention: logs.RetentionDays, removal: RemovalPolicy
+    scope: Construct,
+    id: str,
+    *,
+    key: kms.IKey,
+    retention: logs.RetentionDays,
+    removal: RemovalPolicy,
+    masking: logs.DataProtectionPolicy | None = None,
 ) -> logs.LogGroup:
-    """A function's own encrypted log group, with explicit retention."""
-    return logs.LogGroup(scope, id, retention=retention, encryption_key=key, removal_policy=removal)
+    """A function's own encrypted log group, with explicit retention (and a masking policy where given)."""
+    return logs.LogGroup(
+        scope, id, retention=retention, encryption_key=key, removal_policy=removal, data_protection_policy=masking
+    )
 
 
 def write_own_logs(role: iam.Role, log_group: logs.ILogGroup, *, sid: str | None = None) -> None:

@@ -52,7 +52,12 @@ class DynamoDbReplicaTarget(SyncTarget):
 
 
 class OpenSearchIndexTarget(SyncTarget):
-    """An OpenSearch index whose document ids are the key values joined by ``|``, read with ``_mget``.
+    """An OpenSearch index with one document per item, read with ``_mget``.
+
+    Document ids: a one-attribute key's value as text (binary: its base64 text); a composite
+    key's values as a JSON array in attribute-name order (``["shop|1","42"]``), which no two keys
+    share. Versions stored as strings compare as numbers. Keys-only streams: the verifier reads
+    the source's key and version (BatchGetItem with a ProjectionExpression).
 
     :param domain: the OpenSearch Service domain.
     :param index: the index name.

@@ -272,9 +272,25 @@ def test_iterator_age_alarm_watches_the_forwarder(default: dict[str, Any]) -> No
 
 
 def test_error_alarms_watch_each_function(default: dict[str, Any]) -> None:
-    for name in ("forwarder", "verifier", "replay"):
-        props = alarm(default, f"sync-{name}-lambda-errors-warning")
-        assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Errors")
+    props = alarm(default, "sync-replay-lambda-errors-warning")
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Errors")
+
+
+def test_error_alarms_add_the_failed_records_partial_batch_responses_hide(default: dict[str, Any]) -> None:
+    """A failed record is part of a successful invocation: Errors alone never sees it."""
+    for name, records in (("forwarder", "ChangesNotForwarded"), ("verifier", "FailedRecords")):
+        metrics = alarm(default, f"sync-{name}-lambda-errors-warning")["Metrics"]
+        assert metrics[0]["Expression"] == "FILL(errors, 0) + FILL(records, 0)"
+        stats = {m["Id"]: m["MetricStat"]["Metric"] for m in metrics[1:]}
+        assert (stats["errors"]["Namespace"], stats["errors"]["MetricName"]) == ("AWS/Lambda", "Errors")
+        assert (stats["records"]["Namespace"], stats["records"]["MetricName"]) == ("genba/Sync", records)
+
+
+def test_pending_change_alarm_keeps_its_state_between_verifier_invocations(default: dict[str, Any]) -> None:
+    props = alarm(default, "sync-pending-changes-sync-lag-critical")
+    assert (props["MetricName"], props["Statistic"], props["Period"]) == ("PendingChangeAgeSeconds", "Maximum", 300)
+    assert props["TreatMissingData"] == "ignore"
+    assert props["EvaluationPeriods"] == 1
 
 
 def test_canary_silent_alarm_fills_every_minute_and_needs_every_one_of_them(default: dict[str, Any]) -> None:

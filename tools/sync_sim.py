@@ -242,6 +242,10 @@ class Pipeline:
         self.verifier = handler_module("sync_verifier")
         self.replay_fn = handler_module("sync_replay")
         from genba_sync import ENV as CONTRACT_ENV
+        from visibility import PendingRegistry
+
+        # The verifier's memory of what it left on the queue (one execution environment).
+        self.pending_registry = PendingRegistry()
 
         # The functions' environment as the construct sets it; the handlers get settings parsed
         # from it with each call (a test may change a value between calls).
@@ -313,7 +317,12 @@ class Pipeline:
             self.last_results = dict(result.outcomes)
 
         return self.verifier.Runtime(
-            sqs=self.verifier_sqs, target=target, settings=settings, clock=self.clock, observe=observe
+            sqs=self.verifier_sqs,
+            target=target,
+            settings=settings,
+            clock=self.clock,
+            observe=observe,
+            pending=self.pending_registry,
         )
 
     def replay_runtime(self) -> Any:
@@ -377,8 +386,10 @@ class Pipeline:
         return new
 
     def lambda_stream_record(self, record: dict[str, Any]) -> dict[str, Any]:
-        """A GetRecords record as Lambda delivers it (epoch seconds, event source ARN)."""
-        change = dict(record["dynamodb"])
+        """A GetRecords record as Lambda delivers it (epoch seconds, binary values as base64 text, event source ARN)."""
+        from genba_sync import wire_value
+
+        change = wire_value(dict(record["dynamodb"]))
         created = change.get("ApproximateCreationDateTime")
         if isinstance(created, datetime):
             change["ApproximateCreationDateTime"] = created.timestamp()
@@ -451,7 +462,11 @@ class Pipeline:
             got = self.sqs.receive_message(
                 QueueUrl=queue_url,
                 MaxNumberOfMessages=min(10, limit - len(messages)),
-                MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+                MessageSystemAttributeNames=[
+                    "ApproximateReceiveCount",
+                    "SentTimestamp",
+                    "ApproximateFirstReceiveTimestamp",
+                ],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             if not got:

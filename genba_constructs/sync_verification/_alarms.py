@@ -63,16 +63,21 @@ def alarm_specs(sync: SyncVerification, timing: SyncTiming) -> list[AlarmSpec]:
             sync.queue.metric_approximate_age_of_oldest_message(),
             lag,
         ),
-        # SQS stops counting a message received 3+ times in ApproximateAgeOfOldestMessage: the
-        # verifier publishes the age of every change it leaves for later.
-        _above(
-            "PendingChange",
-            f"{subject}-pending-changes",
-            "sync-lag",
-            "The verifier found a change still not synced after the lag objective.",
-            _NOT_SYNCED_YET,
-            sync.metric("pending_age", statistic="Maximum"),
-            lag,
+        # SQS stops counting a message received 3+ times in ApproximateAgeOfOldestMessage: every
+        # verifier invocation publishes the oldest change it knows to be pending (0 if none), and
+        # looks again just after the critical threshold. Between invocations (an idle pipeline
+        # with its canary stopped, which the canary alarm reports) the alarm keeps its state
+        # instead of flapping to OK.
+        AlarmSpec(
+            runbook="sync-lag",
+            summary="The verifier knows a change still not synced after the lag objective.",
+            first_check=_NOT_SYNCED_YET,
+            metric=sync.metric("pending_age", statistic="Maximum"),
+            thresholds=lag,
+            comparison=_ABOVE,
+            missing_data=cloudwatch.TreatMissingData.IGNORE,
+            subject=f"{subject}-pending-changes",
+            group="PendingChangeAlarms",
         ),
     ]
     dlqs = [
@@ -132,15 +137,29 @@ def alarm_specs(sync: SyncVerification, timing: SyncTiming) -> list[AlarmSpec]:
             Thresholds(warning=600_000, critical=int(timing.max_record_age.to_seconds() * 1000 / 2)),
         )
     )
+    # Record-level failures are successful invocations (partial batch responses): Lambda's Errors
+    # never counts them, so the forwarder's and verifier's alarms add the failed records they publish.
+    failed_records = {"Forwarder": "not_forwarded", "Verifier": "failed_records"}
     for name, function in (("Forwarder", sync.forwarder), ("Verifier", sync.verifier), ("Replay", sync.replay)):
+        metric: cloudwatch.IMetric = function.metric_errors()
+        summary = f"The sync {name.lower()} function failed invocations."
+        if name in failed_records:
+            metric = cloudwatch.MathExpression(
+                expression="FILL(errors, 0) + FILL(records, 0)",
+                using_metrics={"errors": function.metric_errors(), "records": sync.metric(failed_records[name])},
+                label=f"{name} failed invocations + failed records",
+                period=Duration.minutes(5),
+            )
+            summary = f"The sync {name.lower()} function failed invocations or records (FailedRecords metrics)."
         specs.append(
             _above(
                 f"{name}Errors",
                 f"{subject}-{name.lower()}",
                 "lambda-errors",
-                f"The sync {name.lower()} function failed invocations.",
-                "the function's ERROR log lines (request_id is the table key and sequence number).",
-                function.metric_errors(),
+                summary,
+                "the function's ERROR and WARNING log lines (request_id is the key digest and sequence number: "
+                "python -m tools.sync_key_digest).",
+                metric,
                 Thresholds(warning=0, critical=10),
             )
         )

@@ -29,7 +29,7 @@ from genba_constructs._secure import (
 )
 from genba_constructs.handler_runtime import POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
 from genba_constructs.nag import acknowledge
-from genba_constructs.service_log_group import log_group_encryption_key
+from genba_constructs.service_log_group import DEFAULT_MASKED_DATA, log_group_encryption_key
 from genba_constructs.sync_targets import SyncTarget
 from genba_constructs.sync_verification._contract import ENV, SYNC_METRICS_NAMESPACE
 from genba_constructs.sync_verification._queues import REPLAY_TIMEOUT, OnFailureQueue, SyncQueues, grant_send
@@ -71,7 +71,20 @@ class SyncFunction(Construct):
     ) -> None:
         super().__init__(scope, id)
         description = f"genba sync verification ({subject}): {purpose}"
-        self.log_group = function_log_group(self, "LogGroup", key=log_key, retention=retention, removal=removal)
+        # Stream records and DLQ bodies can carry personal data (an e-mail address as a key):
+        # masked like every genba service log group (the handlers log key digests only).
+        self.log_group = function_log_group(
+            self,
+            "LogGroup",
+            key=log_key,
+            retention=retention,
+            removal=removal,
+            masking=logs.DataProtectionPolicy(
+                name=f"{subject}-{id.lower()}-masking",
+                description="Masks sensitive data in genba sync verification logs",
+                identifiers=list(DEFAULT_MASKED_DATA),
+            ),
+        )
         # An explicit role instead of AWSLambdaBasicExecutionRole: logs go to this log group only.
         self.role = function_role(self, "Role", description=description)
         write_own_logs(self.role, self.log_group)

@@ -26,9 +26,27 @@ _OPTIONAL = ("verification_visibility_timeout", "canary_interval")
 _DAY = 24 * 3600
 
 
-def backoff_coverage_seconds(grace_seconds: int, receives: int) -> int:
-    """How long the verifier's growing backoff keeps a change on the queue over ``receives`` receives."""
-    return sum(min(max(grace_seconds, 1) * 2 ** min(n, 20), MAX_VISIBILITY_SECONDS) for n in range(receives))
+# What the verifier leaves out of SQS's 12 h (from the receive) when it asks for a backoff
+# (lambda/sync_verifier/visibility.py): Lambda's longest batching window and twice a clock-skew margin.
+VISIBILITY_MARGIN_SECONDS = 300 + 2 * 60
+# Receives a change may spend on an early look: the verifier comes back just after the
+# pending-change alarm's critical threshold (max_sync_lag / 2), whatever the backoff.
+THRESHOLD_LOOKS = 1
+
+
+def grantable_visibility_seconds(verifier_timeout_seconds: float) -> int:
+    """The shortest visibility the verifier may ask for at its longest backoff: SQS grants 12 h from
+    the receive, and the receive was up to a batching window plus one invocation earlier."""
+    return int(MAX_VISIBILITY_SECONDS - VISIBILITY_MARGIN_SECONDS - verifier_timeout_seconds)
+
+
+def backoff_coverage_seconds(
+    grace_seconds: int, receives: int, *, grantable_seconds: int = MAX_VISIBILITY_SECONDS
+) -> int:
+    """How long the verifier's growing backoff keeps a change on the queue over ``receives`` receives,
+    each wait at most ``grantable_seconds`` (what SQS grants; Default: its 12 h maximum)."""
+    cap = min(grantable_seconds, MAX_VISIBILITY_SECONDS)
+    return sum(min(max(grace_seconds, 1) * 2 ** min(n, 20), cap) for n in range(receives))
 
 
 def _human(value: Duration) -> str:
@@ -124,7 +142,11 @@ class SyncTiming:
         receives = self.max_receive_count
         if not 1 <= receives <= 1000:
             yield "max_receive_count", receives, "is out of range (1 to 1000)"
-        elif (covered := backoff_coverage_seconds(int(grace), receives)) < lag:
+        elif (
+            covered := backoff_coverage_seconds(
+                int(grace), receives - THRESHOLD_LOOKS, grantable_seconds=grantable_visibility_seconds(timeout)
+            )
+        ) < lag:
             yield (
                 "max_receive_count",
                 receives,

@@ -61,6 +61,8 @@ def handler(
         log=lambda message, extra: logger.warning(message, extra=extra),
     )
     metrics.add_metric(name=METRICS["forwarded"], unit=MetricUnit.Count, value=result.sent)
+    # Records reported as batch item failures (Lambda retries them): Lambda's Errors never counts them.
+    metrics.add_metric(name=METRICS["not_forwarded"], unit=MetricUnit.Count, value=len(result.failed))
     logger.info(
         "stream batch forwarded",
         extra={

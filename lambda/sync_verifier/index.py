@@ -6,10 +6,15 @@ Per change, one of:
   lag (``SyncLagSeconds``, seconds from the change to its verification) are published, and
   ``CanaryVerified`` for the canary item;
 - not yet: the message stays (a batch item failure) and becomes visible again after a backoff
-  that doubles with each receive (grace period x 2^(receives-1), at most 12 h, never past the
-  change's deadline); ``PendingChangeAgeSeconds`` is published;
+  that doubles with each receive (grace period x 2^(receives-1), at most what SQS grants from
+  the message's receive, never past the change's deadline; see visibility.py);
 - failed, malformed, or not synced within the maximum sync lag: sent to the verification DLQ
   explicitly, with the reason in a message attribute, then deleted.
+
+Every invocation publishes ``PendingChangeAgeSeconds`` (the oldest change this environment
+knows to be pending, 0 if none) and ``FailedRecords`` (records whose handling failed: the DLQ could not be
+reached, or SQS refused the backoff; partial batch failures are successful invocations, which
+Lambda's ``Errors`` never counts).
 
 Idempotent: checking a change twice gives the same answer; the target is only read. The work
 is done by ``verification.verify()``; this module is the Powertools shell around it.
@@ -21,7 +26,7 @@ import functools
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -32,6 +37,7 @@ from genba_shell import batch_shell
 from genba_sync import NAMESPACE
 from targets import DynamoDbTarget, HttpTarget, LambdaTarget, OpenSearchTarget
 from verification import Target, Verification, VerifierSettings, verify
+from visibility import PendingRegistry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -52,6 +58,7 @@ class Runtime:
     settings: VerifierSettings
     clock: Callable[[], float] = time.time
     observe: Callable[[Verification], None] | None = None
+    pending: PendingRegistry = field(default_factory=PendingRegistry)
 
 
 def make_target(settings: VerifierSettings, client: Callable[[str], Any] = boto3.client) -> Target:
@@ -73,6 +80,9 @@ def make_target(settings: VerifierSettings, client: Callable[[str], Any] = boto3
             service=config.get("service", "es"),
             region=session.region_name,
             credentials=session.get_credentials(),
+            dynamodb=client("dynamodb"),
+            source_table_name=settings.source_table_name,
+            version_attribute=settings.version_attribute,
         )
     if settings.target_kind == "http":
         return HttpTarget(url=config["url"], timeout_seconds=float(config.get("timeout_seconds", 10)))
@@ -96,6 +106,7 @@ class NotSyncedYet(RuntimeError):
 def handler(
     event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None
 ) -> PartialItemFailureResponse:
+    invoked_at = time.time()
     run = runtime or deployed()
     result = verify(
         event.get("Records") or [],
@@ -104,6 +115,8 @@ def handler(
         settings=run.settings,
         logger=logger,
         clock=run.clock,
+        invoked_at=invoked_at if runtime is None else run.clock(),
+        pending=run.pending,
     )
     shell.add_metrics(result.metrics)
     logger.info("verification batch done", extra=result.counts)

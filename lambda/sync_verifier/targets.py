@@ -3,12 +3,16 @@
 Every target answers, per change: ``synced``, ``not_yet`` (look again later) or ``failed``
 (it never will; goes to the DLQ with the reason), and counts the calls it made (``reads``).
 A target that cannot be reached answers ``not_yet`` for the whole batch: unavailability is
-retried until the maximum sync lag, never lost.
+retried until the maximum sync lag, never lost. The DynamoDB and OpenSearch targets apply the
+rules in ``rules.py``: only what the target is seen to hold confirms a change.
 
 Targets, by ``GENBA_SYNC_TARGET_KIND`` (config in ``GENBA_SYNC_TARGET_CONFIG``, JSON):
 
-- ``dynamodb``: ``{"table_name", "version_attribute"}``; BatchGetItem, up to 100 keys a call.
-- ``opensearch``: ``{"endpoint", "index", "version_field", "service"}``; one signed ``_mget``.
+- ``dynamodb``: ``{"table_name", "version_attribute"}``; BatchGetItem, up to 100 keys a call,
+  then the source (same call shape) only for the changes the replica alone does not decide.
+- ``opensearch``: ``{"endpoint", "index", "version_field", "service"}``; one signed ``_mget``
+  (document ids: :func:`document_id`); the source's key and version (BatchGetItem with a
+  ProjectionExpression) where the rules need them, and always for keys-only streams.
 - ``http``: ``{"url", "timeout_seconds"}``; POST ``{"changes": [...]}``, answer
   ``{"results": {"<id>": {"status": "synced|not_yet|failed", "reason": "..."}}}``.
 - ``lambda``: ``{"function_name"}``; invoked with the same payload, same answer.
@@ -21,94 +25,101 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-SYNCED = "synced"
-NOT_YET = "not_yet"
-FAILED = "failed"
-STATUSES = frozenset({SYNCED, NOT_YET, FAILED})
+from custom_targets import HttpTarget, LambdaTarget
+from genba_sync import boto_key, item_hash, number, wire_value
+from rules import ABSENT, FAILED, NOT_YET, STATUSES, SYNCED, Change, Copy, Outcome, first_look, judge
+
+__all__ = ["FAILED", "NOT_YET", "STATUSES", "SYNCED", "Change", "HttpTarget", "LambdaTarget", "Outcome"]
 BATCH_GET_LIMIT = 100
-
-
-@dataclass(frozen=True)
-class Change:
-    id: str
-    key: dict[str, dict[str, Any]]
-    key_text: str
-    sequence: str
-    version: int | float | None
-    event_name: str
-    event_time: float
-    canary: bool = False
-
-    def payload(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "key": self.key,
-            "sequence": self.sequence,
-            "version": self.version,
-            "event_name": self.event_name,
-            "event_time": self.event_time,
-        }
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str
-    reason: str = ""
-
-
-def _number(value: Any) -> int | float | None:
-    if isinstance(value, Mapping) and "N" in value:
-        text = str(value["N"])
-        try:
-            return int(text)
-        except ValueError:
-            return float(text)
-    return None
+READ_ATTEMPTS = 4
 
 
 def _key_id(key: Mapping[str, Any]) -> str:
-    return json.dumps(key, sort_keys=True)
+    """One id per key, whatever its form (base64 text from the stream or bytes from boto3)."""
+    return item_hash(key)
 
 
-def compare(change: Change, replica: Mapping[str, Any] | None, version_attribute: str, source_version: Any) -> Outcome:
-    """Is the replica item (None: absent) at least as new as the change?
+class SourceReader:
+    """Consistent BatchGetItem reads of keys from one table (the replica, or the source), 100 a call.
 
-    ``source_version`` is used when the change carries no version (keys-only streams):
-    ``...`` means "not read", None means "the source item is gone".
+    A key the table rejects (ValidationException: not its key schema) is isolated by halving the
+    request and answered alone, so one bad message never fails the others.
     """
-    replica_version = _number(replica.get(version_attribute)) if replica is not None else None
-    wanted = change.version
-    if wanted is None and source_version is not ...:
-        if source_version is None:  # deleted at the source: the replica must not have it
-            return (
-                Outcome(SYNCED) if replica is None else Outcome(NOT_YET, "deleted at the source, still in the target")
-            )
-        wanted = source_version
-        if replica is None:
-            return Outcome(NOT_YET, f"missing in the target (source version {wanted})")
-        if replica_version is None or replica_version < wanted:
-            return Outcome(NOT_YET, f"target has version {replica_version}, source has {wanted}")
-        return Outcome(SYNCED)
-    if change.event_name == "REMOVE":
-        if replica is None:
-            return Outcome(SYNCED)
-        if wanted is not None and replica_version is not None and replica_version > wanted:
-            return Outcome(SYNCED)  # a newer write superseded the removal
-        return Outcome(NOT_YET, f"removed at the source, still in the target (version {replica_version})")
-    if replica is None:
-        return Outcome(NOT_YET, f"missing in the target (version {wanted})")
-    if wanted is None:
-        return Outcome(SYNCED)  # no version to compare: existence is all that can be checked
-    if replica_version is None or replica_version < wanted:
-        return Outcome(NOT_YET, f"target has version {replica_version}, change has {wanted}")
-    return Outcome(SYNCED)
+
+    def __init__(self, *, dynamodb: Any, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.dynamodb = dynamodb
+        self.sleep = sleep
+        self.reads = 0
+
+    def read(
+        self, table: str, keys: Sequence[Mapping[str, Any]], projection: Sequence[str] | None = None
+    ) -> tuple[dict[str, dict[str, Any]], set[str], dict[str, str]]:
+        """(items by key id, key ids still unprocessed after retries, key ids rejected -> reason)."""
+        distinct = {_key_id(k): dict(k) for k in keys}
+        found: dict[str, dict[str, Any]] = {}
+        unprocessed: set[str] = set()
+        rejected: dict[str, str] = {}
+        ids = list(distinct)
+        for start in range(0, len(ids), BATCH_GET_LIMIT):
+            chunk = [distinct[i] for i in ids[start : start + BATCH_GET_LIMIT]]
+            self._read(table, chunk, projection, found, unprocessed, rejected)
+        return found, unprocessed, rejected
+
+    def _read(
+        self,
+        table: str,
+        keys: list[dict[str, Any]],
+        projection: Sequence[str] | None,
+        found: dict[str, dict[str, Any]],
+        unprocessed: set[str],
+        rejected: dict[str, str],
+    ) -> None:
+        names = list(keys[0])
+        request: dict[str, Any] = {"Keys": [boto_key(k) for k in keys], "ConsistentRead": True}
+        if projection:
+            attributes = list(dict.fromkeys([*names, *projection]))
+            request["ProjectionExpression"] = ", ".join(f"#a{i}" for i in range(len(attributes)))
+            request["ExpressionAttributeNames"] = {f"#a{i}": name for i, name in enumerate(attributes)}
+        pending: dict[str, Any] = {table: request}
+        for attempt in range(READ_ATTEMPTS):
+            if not pending:
+                return
+            if attempt:
+                self.sleep(0.05 * 2**attempt)
+            self.reads += 1
+            try:
+                response = self.dynamodb.batch_get_item(RequestItems=pending)
+            except Exception as error:
+                code = getattr(error, "response", {}).get("Error", {}).get("Code")
+                if code != "ValidationException":
+                    raise
+                if len(keys) == 1:
+                    rejected[_key_id(keys[0])] = f"the table rejected the key: {error}"[:500]
+                    return
+                half = len(keys) // 2
+                for part in (keys[:half], keys[half:]):
+                    self._read(table, part, projection, found, unprocessed, rejected)
+                return
+            for item in (response.get("Responses") or {}).get(table, []):
+                found[_key_id({name: item[name] for name in names if name in item})] = item
+            pending = response.get("UnprocessedKeys") or {}
+        unprocessed |= {_key_id(k) for request in pending.values() for k in request["Keys"]}
+
+
+def _unanswerable(change: Change, unprocessed: set[str], rejected: dict[str, str]) -> Outcome | None:
+    key_id = _key_id(change.key)
+    if key_id in rejected:
+        return Outcome(FAILED, rejected[key_id])
+    if key_id in unprocessed:
+        return Outcome(NOT_YET, "read throttled (unprocessed keys)")
+    return None
 
 
 class DynamoDbTarget:
-    """A replica table: BatchGetItem of up to 100 distinct keys a call (reads the source too for keys-only)."""
+    """A replica table holding copies of the source's items: compared by content hash and version."""
 
     def __init__(
         self,
@@ -119,107 +130,79 @@ class DynamoDbTarget:
         source_table_name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.dynamodb = dynamodb
+        self.reader = SourceReader(dynamodb=dynamodb, sleep=sleep)
         self.table_name = table_name
         self.version_attribute = version_attribute
         self.source_table_name = source_table_name
-        self.sleep = sleep
-        self.reads = 0
 
-    def _batch_get(self, requests: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, dict[str, Any]], set[str]]:
-        """Items found per (table, key id); key ids whose read was still unprocessed after retries."""
-        found: dict[str, dict[str, Any]] = {}
-        pending: dict[str, Any] = {
-            table: {"Keys": keys, "ConsistentRead": True} for table, keys in requests.items() if keys
-        }
-        for attempt in range(4):
-            if not pending:
-                break
-            if attempt:
-                self.sleep(0.05 * 2**attempt)
-            self.reads += 1
-            response = self.dynamodb.batch_get_item(RequestItems=pending)
-            for table, items in (response.get("Responses") or {}).items():
-                for item in items:
-                    found[table + "|" + _key_id({k: item[k] for k in self._key_names(requests[table][0])})] = item
-            pending = response.get("UnprocessedKeys") or {}
-        unprocessed = {table + "|" + _key_id(key) for table, request in pending.items() for key in request["Keys"]}
-        return found, unprocessed
+    @property
+    def reads(self) -> int:
+        return self.reader.reads
 
-    @staticmethod
-    def _key_names(sample_key: Mapping[str, Any]) -> list[str]:
-        return list(sample_key)
+    def _copy(self, item: Mapping[str, Any] | None) -> Copy:
+        if item is None:
+            return ABSENT
+        return Copy(present=True, version=number(wire_value(item.get(self.version_attribute))), hash=item_hash(item))
 
     def check(self, changes: Sequence[Change]) -> dict[str, Outcome]:
         outcomes: dict[str, Outcome] = {}
-        distinct: dict[str, dict[str, Any]] = {}
+        replica, unprocessed, rejected = self.reader.read(self.table_name, [c.key for c in changes])
+        undecided: list[Change] = []
         for change in changes:
-            distinct.setdefault(_key_id(change.key), change.key)
-        keys_only = self.source_table_name is not None and any(c.version is None for c in changes)
-        per_call = BATCH_GET_LIMIT // 2 if keys_only else BATCH_GET_LIMIT
-        ids = list(distinct)
-        found: dict[str, dict[str, Any]] = {}
-        unprocessed: set[str] = set()
-        for start in range(0, len(ids), per_call):
-            keys = [distinct[i] for i in ids[start : start + per_call]]
-            requests = {self.table_name: keys}
-            if keys_only and self.source_table_name:
-                requests[self.source_table_name] = keys
-            got, left = self._batch_get(requests)
-            found.update(got)
-            unprocessed |= left
-        for change in changes:
-            key_id = _key_id(change.key)
-            replica_id = f"{self.table_name}|{key_id}"
-            source_id = f"{self.source_table_name}|{key_id}"
-            if replica_id in unprocessed or (keys_only and change.version is None and source_id in unprocessed):
-                outcomes[change.id] = Outcome(NOT_YET, "target read throttled (unprocessed keys)")
+            if (answer := _unanswerable(change, unprocessed, rejected)) is not None:
+                outcomes[change.id] = answer
+            elif (decided := first_look(change, self._copy(replica.get(_key_id(change.key))))) is not None:
+                outcomes[change.id] = decided
+            else:
+                undecided.append(change)
+        if not undecided:
+            return outcomes
+        if not self.source_table_name:
+            for change in undecided:
+                copy = self._copy(replica.get(_key_id(change.key)))
+                outcomes[change.id] = Outcome(NOT_YET, judge(change, copy, Copy(present=True)).reason)
+            return outcomes
+        source, unprocessed, rejected = self.reader.read(self.source_table_name, [c.key for c in undecided])
+        for change in undecided:
+            if (answer := _unanswerable(change, unprocessed, rejected)) is not None:
+                outcomes[change.id] = answer
                 continue
-            source_version: Any = ...
-            if keys_only and change.version is None:
-                source = found.get(source_id)
-                source_version = None if source is None else _number(source.get(self.version_attribute))
-            outcomes[change.id] = compare(change, found.get(replica_id), self.version_attribute, source_version)
-        self._superseded(changes, outcomes)
+            key_id = _key_id(change.key)
+            outcomes[change.id] = judge(change, self._copy(replica.get(key_id)), self._copy(source.get(key_id)))
         return outcomes
 
-    def _superseded(self, changes: Sequence[Change], outcomes: dict[str, Outcome]) -> None:
-        """A change not in the target yet may have been overtaken at the source (deleted, rewritten):
-        the newer change is verified on its own, so this one is done. One more read, only for those."""
-        if not self.source_table_name:
-            return
-        pending = [c for c in changes if outcomes[c.id].status == NOT_YET and c.version is not None]
-        distinct = {_key_id(c.key): c.key for c in pending}
-        ids = list(distinct)
-        found: dict[str, dict[str, Any]] = {}
-        unprocessed: set[str] = set()
-        for start in range(0, len(ids), BATCH_GET_LIMIT):
-            got, left = self._batch_get(
-                {self.source_table_name: [distinct[i] for i in ids[start : start + BATCH_GET_LIMIT]]}
-            )
-            found.update(got)
-            unprocessed |= left
-        for change in pending:
-            source_id = f"{self.source_table_name}|{_key_id(change.key)}"
-            if source_id in unprocessed:
-                continue
-            source = found.get(source_id)
-            version = _number(source.get(self.version_attribute)) if source is not None else None
-            if change.event_name == "REMOVE":
-                if source is not None:
-                    outcomes[change.id] = Outcome(SYNCED, "superseded: the item was written again at the source")
-            elif source is None:
-                outcomes[change.id] = Outcome(SYNCED, "superseded: the item was removed at the source")
-            elif version is not None and change.version is not None and version > change.version:
-                outcomes[change.id] = Outcome(SYNCED, f"superseded: the source is at version {version}")
+
+def document_id(key: Mapping[str, Mapping[str, Any]]) -> str:
+    """The OpenSearch document id of a key: collision-free for every key schema.
+
+    One key attribute: its value as text (B: the base64 text), which cannot collide because a
+    table's key has one type. Composite keys: the JSON array of the values in attribute-name
+    order (``["a|b","c"]``), which no two distinct keys share (unlike joining with ``|``).
+    """
+    values = [str(next(iter(wire_value(key[name]).values()))) for name in sorted(key)]
+    if len(values) == 1:
+        return values[0]
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
 
 
-def _document_id(key: Mapping[str, Mapping[str, Any]]) -> str:
-    return "|".join(str(next(iter(key[name].values()))) for name in sorted(key))
+def numeric(value: Any) -> int | float | None:
+    """A version from a JSON document: a number, or a string holding one (``"7"``), compared numerically."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+        if parsed.is_finite():
+            return int(parsed) if parsed == parsed.to_integral_value() else float(parsed)
+    return None
 
 
 class OpenSearchTarget:
-    """An OpenSearch index whose document ids are the key values joined by ``|``; one signed ``_mget``."""
+    """An OpenSearch index with one document per item (id: :func:`document_id`); compared by version."""
 
     def __init__(
         self,
@@ -231,6 +214,9 @@ class OpenSearchTarget:
         region: str | None = None,
         credentials: Any = None,
         opener: Callable[[urllib.request.Request, float], Any] | None = None,
+        dynamodb: Any = None,
+        source_table_name: str | None = None,
+        version_attribute: str | None = None,
     ) -> None:
         self.url = f"{endpoint.rstrip('/')}/{index}/_mget"
         if not self.url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
@@ -240,7 +226,14 @@ class OpenSearchTarget:
         self.region = region
         self.credentials = credentials
         self.opener = opener or (lambda request, timeout: urllib.request.urlopen(request, timeout=timeout))  # noqa: S310
-        self.reads = 0
+        self.reader = SourceReader(dynamodb=dynamodb) if dynamodb is not None else None
+        self.source_table_name = source_table_name
+        self.version_attribute = version_attribute or version_field
+        self.searches = 0
+
+    @property
+    def reads(self) -> int:
+        return self.searches + (self.reader.reads if self.reader is not None else 0)
 
     def _request(self, body: bytes) -> urllib.request.Request:
         headers = {"Content-Type": "application/json"}
@@ -254,92 +247,65 @@ class OpenSearchTarget:
         return urllib.request.Request(self.url, data=body, headers=headers, method="POST")  # noqa: S310
 
     def check(self, changes: Sequence[Change]) -> dict[str, Outcome]:
-        ids = sorted({_document_id(change.key) for change in changes})
-        self.reads += 1
+        outcomes: dict[str, Outcome] = {}
+        for change in changes:
+            if change.version_problem is not None:  # documents are transformed: no content to compare
+                outcomes[change.id] = Outcome(
+                    FAILED, f"{change.version_problem}; the OpenSearch target can only compare versions"
+                )
+        live = [c for c in changes if c.id not in outcomes]
+        if not live:
+            return outcomes
+        ids = sorted({document_id(change.key) for change in live})
+        self.searches += 1
         try:
             with self.opener(self._request(json.dumps({"ids": ids}).encode()), 10) as response:
                 docs = json.loads(response.read())["docs"]
         except (urllib.error.URLError, OSError, ValueError, KeyError) as error:
-            return {c.id: Outcome(NOT_YET, f"target unavailable: {error}") for c in changes}
+            return outcomes | {c.id: Outcome(NOT_YET, f"target unavailable: {error}") for c in live}
         by_id = {doc.get("_id"): doc for doc in docs if isinstance(doc, Mapping)}
-        outcomes = {}
-        for change in changes:
-            doc = by_id.get(_document_id(change.key))
+        copies: dict[str, Copy] = {}
+        undecided: list[Change] = []
+        for change in live:
+            doc = by_id.get(document_id(change.key))
             if doc is not None and doc.get("error"):
                 outcomes[change.id] = Outcome(NOT_YET, f"target error: {doc['error']}")
                 continue
-            item = None
-            if doc is not None and doc.get("found"):
-                source = doc.get("_source") or {}
-                value = source.get(self.version_field)
-                item = {self.version_field: {"N": str(value)}} if isinstance(value, int | float) else {}
-            outcomes[change.id] = compare(change, item, self.version_field, ...)
+            found = doc is not None and bool(doc.get("found"))
+            source_doc = (doc or {}).get("_source") or {}
+            copies[change.id] = Copy(present=found, version=numeric(source_doc.get(self.version_field)))
+            if (decided := first_look(change, copies[change.id])) is not None:
+                outcomes[change.id] = decided
+            else:
+                undecided.append(change)
+        if undecided:
+            outcomes |= self._with_source(undecided, copies)
         return outcomes
 
-
-def _answers(changes: Sequence[Change], answer: Any) -> dict[str, Outcome]:
-    results = answer.get("results") if isinstance(answer, Mapping) else None
-    if not isinstance(results, Mapping):
-        return {c.id: Outcome(NOT_YET, "target answered without 'results'") for c in changes}
-    outcomes = {}
-    for change in changes:
-        result = results.get(change.id)
-        if isinstance(result, Mapping) and result.get("status") in STATUSES:
-            outcomes[change.id] = Outcome(str(result["status"]), str(result.get("reason", "")))
-        else:
-            outcomes[change.id] = Outcome(NOT_YET, "target gave no answer for this change")
-    return outcomes
-
-
-class HttpTarget:
-    """An HTTP endpoint that answers for a batch of changes (one POST per batch)."""
-
-    def __init__(
-        self,
-        *,
-        url: str,
-        timeout_seconds: float = 10,
-        opener: Callable[[urllib.request.Request, float], Any] | None = None,
-    ) -> None:
-        self.url = url
-        self.timeout = timeout_seconds
-        self.opener = opener or (lambda request, timeout: urllib.request.urlopen(request, timeout=timeout))  # noqa: S310
-        self.reads = 0
-
-    def check(self, changes: Sequence[Change]) -> dict[str, Outcome]:
-        self.reads += 1
-        body = json.dumps({"changes": [c.payload() for c in changes]}).encode()
-        request = urllib.request.Request(  # noqa: S310 - the URL is the operator's configuration
-            self.url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    def _with_source(self, changes: Sequence[Change], copies: Mapping[str, Copy]) -> dict[str, Outcome]:
+        if self.reader is None or not self.source_table_name:
+            return {c.id: Outcome(NOT_YET, "not decided without the source's version") for c in changes}
+        items, unprocessed, rejected = self.reader.read(
+            self.source_table_name, [c.key for c in changes], projection=[self.version_attribute]
         )
-        try:
-            with self.opener(request, self.timeout) as response:
-                answer = json.loads(response.read())
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            return {c.id: Outcome(NOT_YET, f"target unavailable: {error}") for c in changes}
-        return _answers(changes, answer)
-
-
-class LambdaTarget:
-    """A user-supplied Lambda function that answers for a batch of changes (one invoke per batch)."""
-
-    def __init__(self, *, lambda_client: Any, function_name: str) -> None:
-        self.client = lambda_client
-        self.function_name = function_name
-        self.reads = 0
-
-    def check(self, changes: Sequence[Change]) -> dict[str, Outcome]:
-        self.reads += 1
-        try:
-            response = self.client.invoke(
-                FunctionName=self.function_name,
-                InvocationType="RequestResponse",
-                Payload=json.dumps({"changes": [c.payload() for c in changes]}).encode(),
-            )
-            payload = response["Payload"].read()
-            if response.get("FunctionError"):
-                raise RuntimeError(f"function error: {payload[:300]!r}")
-            answer = json.loads(payload)
-        except Exception as error:  # any failure to ask means "ask again later"
-            return {c.id: Outcome(NOT_YET, f"target unavailable: {error}") for c in changes}
-        return _answers(changes, answer)
+        outcomes: dict[str, Outcome] = {}
+        for change in changes:
+            if (answer := _unanswerable(change, unprocessed, rejected)) is not None:
+                outcomes[change.id] = answer
+                continue
+            item = items.get(_key_id(change.key))
+            source = ABSENT
+            if item is not None:
+                value = wire_value(item.get(self.version_attribute))
+                version = number(value)
+                if version is None:
+                    problem = "no" if value is None else "a non-numeric"
+                    outcomes[change.id] = Outcome(
+                        FAILED,
+                        f"the source item has {problem} {self.version_attribute!r} attribute; "
+                        "the OpenSearch target can only compare versions",
+                    )
+                    continue
+                source = Copy(present=True, version=version)
+            outcomes[change.id] = judge(change, copies[change.id], source)
+        return outcomes

@@ -1,0 +1,83 @@
+"""Targets that answer for themselves: an HTTP endpoint or a Lambda function judges each change.
+
+Both get ``{"changes": [<Change.payload()>...]}`` (keys in typed form, B values as base64 text)
+and answer ``{"results": {"<id>": {"status": "synced|not_yet|failed", "reason": "..."}}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from rules import NOT_YET, STATUSES, Change, Outcome
+
+
+def _answers(changes: Sequence[Change], answer: Any) -> dict[str, Outcome]:
+    results = answer.get("results") if isinstance(answer, Mapping) else None
+    if not isinstance(results, Mapping):
+        return {c.id: Outcome(NOT_YET, "target answered without 'results'") for c in changes}
+    outcomes = {}
+    for change in changes:
+        result = results.get(change.id)
+        if isinstance(result, Mapping) and result.get("status") in STATUSES:
+            outcomes[change.id] = Outcome(str(result["status"]), str(result.get("reason", "")))
+        else:
+            outcomes[change.id] = Outcome(NOT_YET, "target gave no answer for this change")
+    return outcomes
+
+
+class HttpTarget:
+    """An HTTP endpoint that answers for a batch of changes (one POST per batch)."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        timeout_seconds: float = 10,
+        opener: Callable[[urllib.request.Request, float], Any] | None = None,
+    ) -> None:
+        self.url = url
+        self.timeout = timeout_seconds
+        self.opener = opener or (lambda request, timeout: urllib.request.urlopen(request, timeout=timeout))  # noqa: S310
+        self.reads = 0
+
+    def check(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        self.reads += 1
+        body = json.dumps({"changes": [c.payload() for c in changes]}).encode()
+        request = urllib.request.Request(  # noqa: S310 - the URL is the operator's configuration
+            self.url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        try:
+            with self.opener(request, self.timeout) as response:
+                answer = json.loads(response.read())
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            return {c.id: Outcome(NOT_YET, f"target unavailable: {error}") for c in changes}
+        return _answers(changes, answer)
+
+
+class LambdaTarget:
+    """A user-supplied Lambda function that answers for a batch of changes (one invoke per batch)."""
+
+    def __init__(self, *, lambda_client: Any, function_name: str) -> None:
+        self.client = lambda_client
+        self.function_name = function_name
+        self.reads = 0
+
+    def check(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        self.reads += 1
+        try:
+            response = self.client.invoke(
+                FunctionName=self.function_name,
+                InvocationType="RequestResponse",
+                Payload=json.dumps({"changes": [c.payload() for c in changes]}).encode(),
+            )
+            payload = response["Payload"].read()
+            if response.get("FunctionError"):
+                raise RuntimeError(f"function error: {payload[:300]!r}")
+            answer = json.loads(payload)
+        except Exception as error:  # any failure to ask means "ask again later"
+            return {c.id: Outcome(NOT_YET, f"target unavailable: {error}") for c in changes}
+        return _answers(changes, answer)
