@@ -75,6 +75,9 @@ def handler(
         log=lambda message, extra: logger.warning(message, extra=extra),
     )
     metrics.add_metric(name=METRICS["forwarded"], unit=MetricUnit.Count, value=result.sent)
+    # Batch item failures are a successful invocation to Lambda (Errors never counts them).
+    metrics.add_metric(name=METRICS["forward_failed"], unit=MetricUnit.Count, value=len(result.failed))
+    metrics.add_metric(name=METRICS["source_changes"], unit=MetricUnit.Count, value=result.changes)
     logger.info(
         "stream batch forwarded",
         extra={
