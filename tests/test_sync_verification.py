@@ -352,12 +352,12 @@ def test_sqs_event_sources_have_max_concurrency_of_their_reserved_concurrency(de
 
 
 def test_fails_max_concurrency_above_reserved_concurrency(fresh_stack: Stack) -> None:
-    with pytest.raises(GenbaPropsError, match="SyncVerification.*max_concurrency.*reserved concurrency 2"):
+    with pytest.raises(GenbaPropsError, match=r"SyncVerification.*max_concurrency.*reserved concurrency 2"):
         build(fresh_stack, max_concurrency=(10, 3))
 
 
 def test_fails_reserved_concurrency_below_the_sqs_minimum_max_concurrency(fresh_stack: Stack) -> None:
-    with pytest.raises(GenbaPropsError, match="reserved_concurrency.*outside 2..1000"):
+    with pytest.raises(GenbaPropsError, match=r"reserved_concurrency.*outside 2\.\.1000"):
         build(fresh_stack, reserved_concurrency=(20, 10, 1))
 
 
