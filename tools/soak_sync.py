@@ -51,9 +51,7 @@ def main() -> int:
                 pipeline,
                 changes=size,
                 seed=args.seed + index,
-                progress=lambda n: (
-                    n % 1000 == 0 and print(f"  {n} changes ({time.time() - started:.0f} s)", flush=True)
-                ),
+                progress=lambda n: _report(n, started),
             )
             for key in SUMMED:
                 totals[key] += result[key]
