@@ -179,6 +179,8 @@ def replay(
             streams, info, deadline=deadline if deadline is not None else now + 60, clock=clock, sleep=sleep, into=read
         )
     except RangeGone as gone:
+        # What was read before the stream said no is forwarded; the range is recorded whole.
+        forward(read.records, sqs=sqs, settings=settings, source="replay", clock=clock, sleep=sleep)
         return _set_aside(body, sqs, settings, logger, sleep, correlation, str(gone))
     except RangeUnfinished as unfinished:
         # Forward what was read (idempotent: the retry forwards it again), then retry or set aside.
