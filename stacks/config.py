@@ -200,6 +200,10 @@ class SyncConfig:
     :param max_receives: receives before SQS redrives (must let the backoff reach the max lag).
     :param canary_interval_minutes: how often the canary item is written.
     :param canary_silent_minutes: silence of the canary that raises ``sync-canary-silent``.
+    :param min_source_changes: fewer real changes of the user table (the canary excluded) than
+        this in ``min_source_changes_minutes`` raises ``sync-source-quiet`` ("no writes for 5
+        minutes is impossible"). Default: no such alarm.
+    :param min_source_changes_minutes: the window of ``min_source_changes``.
 
     The timing keys are checked by genba_constructs' ``SyncTiming`` (the construct's own rules).
     """
@@ -218,6 +222,8 @@ class SyncConfig:
     max_receives: int = 20
     canary_interval_minutes: int = setting(5, check=_amount)
     canary_silent_minutes: int = setting(20, check=_amount)
+    min_source_changes: int | None = setting(None, check=in_range(1, 10**9))
+    min_source_changes_minutes: int = setting(5, check=in_range(1, 1440))
 
     @property
     def timing(self) -> SyncTiming:

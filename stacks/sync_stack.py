@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
@@ -64,5 +64,7 @@ class SyncStack(Stack):
             max_receive_count=timing.max_receive_count,
             canary_interval=timing.canary_interval,
             canary_silent_for=timing.canary_silent_for,
+            min_source_changes=sync.min_source_changes,
+            min_source_changes_window=Duration.minutes(sync.min_source_changes_minutes),
             alarm_factory=alarm_factory,
         )

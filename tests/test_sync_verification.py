@@ -196,7 +196,9 @@ def test_functions_get_exactly_the_contract_environment(default: dict[str, Any])
         f["Properties"]["Description"].split(": ")[1]: set(f["Properties"]["Environment"]["Variables"])
         for f in resources(default, "AWS::Lambda::Function").values()
     }
-    assert by_purpose["checks each change against the sync target"] == names
+    replay_only = {CONTRACT["environment"]["replay_max_receives"]}
+    assert by_purpose["checks each change against the sync target"] == names - replay_only
+    assert replay_only <= by_purpose["re-reads failed stream ranges from the stream and forwards them"]
     for variables in by_purpose.values():
         assert variables <= names
 
@@ -325,9 +327,72 @@ def test_canary_silent_alarm_fills_every_minute_and_needs_every_one_of_them(defa
 
 def test_replay_window_alarm_says_how_long_the_records_have_left(default: dict[str, Any]) -> None:
     props = alarm(default, "sync-stream-failures-sync-replay-window-critical")
-    assert props["MetricName"] == "ApproximateAgeOfOldestMessage"
-    assert props["Threshold"] == 12 * 3600  # records <= 6 h old on arrival, 24 h retention, 6 h left
-    assert "expire at 24 h" in props["AlarmDescription"]
+    # The replay function's own age of what it owes: SQS's ApproximateAgeOfOldestMessage drops a
+    # message received 3+ times, so the alarm cleared itself after three failed replays.
+    assert (props["Namespace"], props["MetricName"]) == ("genba/Sync", "ReplayOwedAgeSeconds")
+    assert props["Threshold"] == 18 * 3600  # age from the first record's arrival: 6 h of 24 h left
+    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (3, 1)  # ALARM between retries
+    assert "expire 24 h after" in props["AlarmDescription"]
+
+
+def test_record_failures_of_forwarder_and_replay_have_alarms(default: dict[str, Any]) -> None:
+    forwarder = alarm(default, "sync-forwarder-records-sync-record-failures-warning")
+    replay = alarm(default, "sync-replay-ranges-sync-record-failures-warning")
+    assert forwarder["MetricName"] == "ChangesNotForwarded"
+    assert replay["MetricName"] == "ReplayRangesFailed"
+    assert {forwarder["TreatMissingData"], replay["TreatMissingData"]} == {"notBreaching"}
+
+
+def test_source_quiet_alarm_is_off_unless_configured(default: dict[str, Any], fresh_stack: Stack) -> None:
+    def quiet(template: dict[str, Any]) -> list[dict[str, Any]]:
+        alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+        return [a["Properties"] for a in alarms if "sync-source-quiet" in a["Properties"]["AlarmName"]]
+
+    assert quiet(default) == []
+    build(fresh_stack, min_source_changes=3, min_source_changes_window=Duration.minutes(10))
+    (props,) = quiet(Template.from_stack(fresh_stack).to_json())
+    assert props["Threshold"] == 3
+    assert props["ComparisonOperator"] == "LessThanThreshold"
+    assert props["TreatMissingData"] == "breaching"
+    (expression,) = [m for m in props["Metrics"] if "Expression" in m]
+    assert expression["Expression"] == "FILL(m, 0)"
+    (changes,) = [m for m in props["Metrics"] if "MetricStat" in m]
+    assert changes["MetricStat"]["Metric"]["MetricName"] == "SourceChangesForwarded"
+    assert changes["MetricStat"]["Period"] == 600
+
+
+def test_fails_min_source_changes_window_not_in_whole_minutes(fresh_stack: Stack) -> None:
+    with pytest.raises(GenbaPropsError, match="min_source_changes_window"):
+        build(fresh_stack, min_source_changes=3, min_source_changes_window=Duration.seconds(90))
+
+
+def test_sqs_event_sources_have_max_concurrency_of_their_reserved_concurrency(default: dict[str, Any]) -> None:
+    functions = {
+        name: props["Properties"]
+        for name, props in default["Resources"].items()
+        if props["Type"] == "AWS::Lambda::Function"
+    }
+    sqs_mappings = [
+        r["Properties"]
+        for r in default["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and "BatchSize" in r["Properties"]
+        and "StartingPosition" not in r["Properties"]
+    ]
+    assert len(sqs_mappings) == 2
+    for mapping in sqs_mappings:
+        function = functions[mapping["FunctionName"]["Ref"]]
+        assert 2 <= mapping["ScalingConfig"]["MaximumConcurrency"] <= function["ReservedConcurrentExecutions"]
+
+
+def test_fails_max_concurrency_above_reserved_concurrency(fresh_stack: Stack) -> None:
+    with pytest.raises(GenbaPropsError, match=r"SyncVerification.*max_concurrency.*reserved concurrency 2"):
+        build(fresh_stack, max_concurrency=(10, 3))
+
+
+def test_fails_reserved_concurrency_below_the_sqs_minimum_max_concurrency(fresh_stack: Stack) -> None:
+    with pytest.raises(GenbaPropsError, match=r"reserved_concurrency.*outside 2\.\.1000"):
+        build(fresh_stack, reserved_concurrency=(20, 10, 1))
 
 
 def test_sync_lag_metric_offers_percentiles(fresh_stack: Stack) -> None:
@@ -346,6 +411,7 @@ def test_alarms_are_an_alarm_set_found_by_runbook_and_subject(fresh_stack: Stack
         "stream-iterator-age",
         "lambda-errors",
         "sync-canary-silent",
+        "sync-record-failures",
     ]
     canary_dlq = sync.alarms.get("dlq-not-empty", subject="sync-canary-dlq")
     assert canary_dlq.node.path == f"{sync.node.path}/CanaryDlqAlarms/DlqNotEmptyCriticalAlarm"  # the id kept

@@ -277,6 +277,8 @@ class Pipeline:
         self.replay_streams: Any = None
         # A target in place of the replica table (None: the DynamoDB target over verifier_dynamodb).
         self.verifier_target: Any = None
+        # Runtime fields a test sets for the replay function (clock, sleep, max_receives).
+        self.replay_overrides: dict[str, Any] = {}
         self.install_clients()
         self.shard_iterators: dict[str, str | None] = {}
         self.stream_records: list[dict[str, Any]] = []
@@ -329,7 +331,10 @@ class Pipeline:
         from genba_sync import ForwardSettings
 
         return self.replay_fn.Runtime(
-            streams=self.replay_streams, sqs=self.replay_sqs, settings=ForwardSettings.from_environ(self.environ)
+            streams=self.replay_streams,
+            sqs=self.replay_sqs,
+            settings=ForwardSettings.from_environ(self.environ),
+            **self.replay_overrides,
         )
 
     def runtime(self, module: ModuleType) -> Any:

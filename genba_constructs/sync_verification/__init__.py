@@ -91,6 +91,39 @@ def _validate(
         raise fail(
             NAME, "reserved_concurrency", concurrency, "must be three whole numbers >= 1 (forwarder, verifier, replay)"
         )
+    _validate_queue_concurrency(stream)
+
+
+def _validate_queue_concurrency(stream: StreamProps) -> None:
+    """Each SQS event source's MaximumConcurrency: 2..1000 (Lambda's range), never above reserved concurrency."""
+    if stream.max_concurrency is not None and (
+        len(stream.max_concurrency) != 2 or not all(isinstance(c, int) for c in stream.max_concurrency)
+    ):
+        raise fail(NAME, "max_concurrency", stream.max_concurrency, "must be two whole numbers (verifier, replay)")
+    reserved = {"verifier": stream.reserved_concurrency[1], "replay": stream.reserved_concurrency[2]}
+    for function, maximum in zip(("verifier", "replay"), stream.queue_concurrency(), strict=True):
+        prop = "max_concurrency" if stream.max_concurrency is not None else "reserved_concurrency"
+        if not 2 <= maximum <= 1000:
+            raise fail(
+                NAME, prop, maximum, f"gives the {function}'s SQS event source a MaximumConcurrency outside 2..1000"
+            )
+        if maximum > reserved[function]:
+            raise fail(
+                NAME,
+                "max_concurrency",
+                maximum,
+                f"is above the {function}'s reserved concurrency {reserved[function]}: throttled receives "
+                "would spend maxReceiveCount",
+            )
+
+
+def _validate_min_changes(count: int | None, window: Duration) -> None:
+    if count is None:
+        return
+    require_range(NAME, "min_source_changes", count, minimum=1, maximum=10**9)
+    if not isinstance(window, Duration) or window.to_seconds() % 60 or not 60 <= window.to_seconds() <= 86400:
+        shown = window.to_human_string() if isinstance(window, Duration) else window
+        raise fail(NAME, "min_source_changes_window", shown, "must be whole minutes between 1 minute and 1 day")
 
 
 class SyncVerification(Construct):
@@ -127,6 +160,12 @@ class SyncVerification(Construct):
     :param max_receive_count: receives before SQS itself moves a message to the DLQ (the
         backoff must cover max_sync_lag first, so that the verifier records the reason). Default: 20.
     :param reserved_concurrency: per function (forwarder, verifier, replay). Default: 20, 10, 2.
+    :param max_concurrency: MaximumConcurrency of the verifier's and the replay's SQS event
+        sources (2-1000, no higher than their reserved concurrency, so that Lambda's poller never
+        receives a message it cannot deliver). Default: their reserved concurrency.
+    :param min_source_changes: alarm (``sync-source-quiet``) when the forwarder sees fewer real
+        changes (the canary excluded) than this in ``min_source_changes_window``. Default: no alarm.
+    :param min_source_changes_window: the window of ``min_source_changes``. Default: 5 minutes.
     :param canary_interval: how often the canary item is written (None: no canary). Default: 5 minutes.
     :param canary_silent_for: no canary verified for this long raises the canary alarm. Default: 20 minutes.
     :param log_retention_days: the functions' log retention. Default: 30.
@@ -161,6 +200,9 @@ class SyncVerification(Construct):
         verification_visibility_timeout: Duration | None = None,
         max_receive_count: int = 20,
         reserved_concurrency: tuple[int, int, int] = (20, 10, 2),
+        max_concurrency: tuple[int, int] | None = None,
+        min_source_changes: int | None = None,
+        min_source_changes_window: Duration = Duration.minutes(5),
         canary_interval: Duration | None = Duration.minutes(5),
         canary_silent_for: Duration = Duration.minutes(20),
         log_retention_days: int = 30,
@@ -186,11 +228,16 @@ class SyncVerification(Construct):
             verifier_batch_size=verifier_batch_size,
             reserved_concurrency=reserved_concurrency,
             version_attribute=version_attribute,
+            max_concurrency=max_concurrency,
         )
         _validate(subject=subject, stream_view_type=stream_view_type, stream=stream, timing=timing)
+        _validate_min_changes(min_source_changes, min_source_changes_window)
         retention = to_retention(NAME, "log_retention_days", log_retention_days)
         super().__init__(scope, id)
         self.subject = subject
+        #: fewer real source changes than this in ``min_source_changes_window`` alarms (None: no alarm).
+        self.min_source_changes = min_source_changes
+        self.min_source_changes_window = min_source_changes_window
         self.service_name = f"{Stack.of(self).stack_name}-{subject}"
         self.timing = timing
         self.max_sync_lag = max_sync_lag

@@ -14,6 +14,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 
 from genba_constructs._secure import dlq_not_empty_spec
 from genba_constructs.alarms import AlarmSpec, Thresholds
+from genba_constructs.sync_verification.timing import STREAM_RETENTION
 
 if TYPE_CHECKING:
     from genba_constructs.sync_verification import SyncVerification
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 _ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
 _QUIET = cloudwatch.TreatMissingData.NOT_BREACHING
+_WARNING_OWED_SECONDS = 900
 _NOT_SYNCED_YET = "the verifier's 'change not synced yet' log lines (their reason) and the sync worker."
 
 
@@ -112,20 +114,7 @@ def alarm_specs(sync: SyncVerification, timing: SyncTiming) -> list[AlarmSpec]:
                 queue, summary=summary, first_check=first_check, subject=f"{subject}-{dlq}", group=f"{name}Alarms"
             )
         )
-    window = timing.replay_window_seconds
-    specs.append(
-        _above(
-            "ReplayWindow",
-            f"{subject}-stream-failures",
-            "sync-replay-window",
-            f"Failed stream ranges wait for replay. Their records are at most "
-            f"{timing.max_record_age.to_hours():g} h old when they arrive and expire at 24 h: at warning about "
-            f"{(window - 900) / 3600:.1f} h are left, at critical about 6 h.",
-            "the replay function's errors and the stream failure queue; fix the cause before the records expire.",
-            sync.stream_failure_queue.metric_approximate_age_of_oldest_message(),
-            Thresholds(warning=900, critical=int(max(window - 6 * 3600, 1800))),
-        )
-    )
+    specs.append(_replay_window(sync))
     specs.append(
         _above(
             "IteratorAge",
@@ -165,6 +154,88 @@ def alarm_specs(sync: SyncVerification, timing: SyncTiming) -> list[AlarmSpec]:
         )
     if sync.canary_schedule is not None:
         specs.append(_canary_silent(sync, timing))
+    return specs + record_failure_specs(sync)
+
+
+def _replay_window(sync: SyncVerification) -> AlarmSpec:
+    """The age of the oldest failed range the replay function still owes, from its first record's arrival.
+
+    Published by the replay function on every invocation (0: it owes nothing), not SQS's
+    ApproximateAgeOfOldestMessage, which drops a message received three times or more. A retried
+    range is seen again one visibility timeout (12 minutes) later: 1 of 3 five-minute periods keeps
+    the alarm in ALARM between retries.
+    """
+    critical = int(STREAM_RETENTION.to_seconds()) - 6 * 3600
+    return AlarmSpec(
+        runbook="sync-replay-window",
+        summary="A failed stream range could not be replayed and is retried; its records expire 24 h after "
+        f"they were written: at warning it is {_WARNING_OWED_SECONDS // 60} minutes old, at critical 6 h are left.",
+        first_check="the replay function's 'stream range not finished' log lines (their reason) and the stream "
+        "failure queue; fix the cause before the records expire.",
+        metric=sync.metric("replay_owed_age", statistic="Maximum"),
+        thresholds=Thresholds(warning=_WARNING_OWED_SECONDS, critical=critical),
+        comparison=_ABOVE,
+        missing_data=_QUIET,
+        evaluation_periods=3,
+        datapoints_to_alarm=1,
+        subject=f"{sync.subject}-stream-failures",
+        group="ReplayWindowAlarms",
+    )
+
+
+def record_failure_specs(sync: SyncVerification) -> list[AlarmSpec]:
+    """Failed records of the forwarder and the replay, and (when configured) a source too quiet.
+
+    A record reported as a batch item failure is part of a successful invocation: Lambda's
+    Errors never counts it, so the handlers publish their failed records.
+    """
+    subject = sync.subject
+    specs = [
+        _above(
+            "ForwarderFailures",
+            f"{subject}-forwarder-records",
+            "sync-record-failures",
+            "The forwarder could not send changes to the verification queue; Lambda delivers them again "
+            "and after the retry limit their range goes to replay.",
+            "the forwarder's 'verification message not sent' log lines and SQS throttling or KMS errors.",
+            sync.metric("forward_failed"),
+            Thresholds(warning=0, critical=100),
+        ),
+        _above(
+            "ReplayFailures",
+            f"{subject}-replay-ranges",
+            "sync-record-failures",
+            "The replay function could not finish failed stream ranges; they are retried until their "
+            "records are about to expire, then set aside in the DLQ.",
+            "the replay function's 'stream range not finished' log lines (their reason).",
+            sync.metric("replay_failed"),
+            Thresholds(warning=0, critical=5),
+        ),
+    ]
+    if sync.min_source_changes is not None:
+        window = sync.min_source_changes_window
+        # No forwarder invocation publishes nothing: FILL(m, 0) counts it as zero changes.
+        changes = cloudwatch.MathExpression(
+            expression="FILL(m, 0)",
+            using_metrics={"m": sync.metric("source_changes", period=window)},
+            label="real source changes (canary excluded)",
+            period=window,
+        )
+        specs.append(
+            AlarmSpec(
+                runbook="sync-source-quiet",
+                summary=f"The source table saw fewer than {sync.min_source_changes} real changes (the canary "
+                f"excluded) in {int(window.to_minutes())} minutes: the application stopped writing, "
+                "or the stream stopped reaching the forwarder.",
+                first_check="the application's traffic and errors, then the forwarder's IteratorAge and invocations.",
+                metric=changes,
+                thresholds=Thresholds(critical=sync.min_source_changes),
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                missing_data=cloudwatch.TreatMissingData.BREACHING,
+                subject=f"{subject}-source-changes",
+                group="SourceQuietAlarms",
+            )
+        )
     return specs
 
 

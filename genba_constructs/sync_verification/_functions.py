@@ -32,7 +32,13 @@ from genba_constructs.nag import acknowledge
 from genba_constructs.service_log_group import DEFAULT_MASKED_DATA, log_group_encryption_key
 from genba_constructs.sync_targets import SyncTarget
 from genba_constructs.sync_verification._contract import ENV, SYNC_METRICS_NAMESPACE
-from genba_constructs.sync_verification._queues import REPLAY_TIMEOUT, OnFailureQueue, SyncQueues, grant_send
+from genba_constructs.sync_verification._queues import (
+    REPLAY_TIMEOUT,
+    STREAM_FAILURE_MAX_RECEIVES,
+    OnFailureQueue,
+    SyncQueues,
+    grant_send,
+)
 from genba_constructs.sync_verification.timing import SyncTiming
 
 _VPC_REASON = (
@@ -137,6 +143,18 @@ class StreamProps:
     verifier_batch_size: int
     reserved_concurrency: tuple[int, int, int]
     version_attribute: str
+    #: MaximumConcurrency of the verifier's and the replay's SQS event sources (None: their reserved concurrency).
+    max_concurrency: tuple[int, int] | None = None
+
+    def queue_concurrency(self) -> tuple[int, int]:
+        """(verifier, replay) maximum concurrency of their SQS event sources.
+
+        No higher than the function's reserved concurrency: Lambda's poller then never receives
+        a message it cannot deliver (a throttled receive spends one of maxReceiveCount).
+        """
+        if self.max_concurrency is not None:
+            return self.max_concurrency
+        return self.reserved_concurrency[1], self.reserved_concurrency[2]
 
 
 @dataclass(frozen=True)
@@ -171,6 +189,7 @@ def build_functions(
         ENV["canary_key"]: json.dumps(canary_key),
     }
     forwarder_concurrency, verifier_concurrency, replay_concurrency = props.reserved_concurrency
+    verifier_queue_concurrency, replay_queue_concurrency = props.queue_concurrency()
 
     def function(
         id: str, code: str, purpose: str, env: dict[str, str], timeout: Duration, concurrency: int
@@ -215,13 +234,18 @@ def build_functions(
         "Replay",
         "sync_replay",
         "re-reads failed stream ranges from the stream and forwards them",
-        common_env,
+        {**common_env, ENV["replay_max_receives"]: str(STREAM_FAILURE_MAX_RECEIVES)},
         REPLAY_TIMEOUT,
         replay_concurrency,
     )
     table.grant_stream_read(replay.function)
     replay.function.add_event_source(
-        sources.SqsEventSource(queues.stream_failure_queue, batch_size=1, report_batch_item_failures=True)
+        sources.SqsEventSource(
+            queues.stream_failure_queue,
+            batch_size=1,
+            report_batch_item_failures=True,
+            max_concurrency=replay_queue_concurrency,
+        )
     )
     verifier_env = {**common_env, ENV["source_table_name"]: table.table_name, ENV["target_kind"]: target.kind}
     verifier = function(
@@ -243,6 +267,7 @@ def build_functions(
             batch_size=props.verifier_batch_size,
             max_batching_window=timing.verifier_batching_window if props.verifier_batch_size > 10 else None,
             report_batch_item_failures=True,
+            max_concurrency=verifier_queue_concurrency,
         )
     )
     for queue_consumer in (verifier, replay):

@@ -19,6 +19,9 @@ from genba_constructs.sync_verification.timing import SyncTiming
 
 # The replay function's timeout; the stream failure queue's visibility is six times it.
 REPLAY_TIMEOUT = Duration.minutes(2)
+# Receives of a failed stream range before SQS moves it to its DLQ; the replay function sets the
+# range aside itself (with its reason) on this receive.
+STREAM_FAILURE_MAX_RECEIVES = 10
 
 
 def grant_send(grantee: iam.IGrantable, queue: sqs.IQueue) -> iam.Grant:
@@ -78,7 +81,9 @@ class SyncQueues:
             "StreamFailureQueue",
             retention=Duration.days(4),
             visibility_timeout=Duration.seconds(6 * int(REPLAY_TIMEOUT.to_seconds())),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.stream_failure_dead_letter_queue, max_receive_count=10),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.stream_failure_dead_letter_queue, max_receive_count=STREAM_FAILURE_MAX_RECEIVES
+            ),
         )
 
     def queue(

@@ -4,10 +4,14 @@ When the forwarder gives up on a stream batch (retry limit or maximum record age
 puts only the batch's shard id and sequence-number range on the on-failure queue; the
 records themselves stay in the stream for 24 hours after they were written. This function
 (fed by that queue) reads the range again (GetShardIterator AT_SEQUENCE_NUMBER, then
-GetRecords) and forwards the changes exactly as the forwarder does. A range that can no
-longer be read (the records expired) goes to the verification DLQ with that reason: it is
-recorded, never silently lost. A range that fails for another reason stays on the queue and
-is retried; the queue's "replay window" alarm says how long the records have left.
+GetRecords) to its end sequence number, within a deadline inside the function's timeout, and
+forwards the changes exactly as the forwarder does. A range that can no longer be read
+(trimmed, stream or shard gone) goes to the verification DLQ with that reason: it is
+recorded, never silently lost. A range not finished in time stays on the queue (a batch item
+failure) and is retried; on its last receive, or when its records are about to expire, it goes
+to the DLQ with its reason. Each invocation publishes the age of the oldest range it still
+owes (0 when none), which the "replay window" alarm reads: SQS's own
+ApproximateAgeOfOldestMessage drops a message received three times or more.
 
 The work is done by ``replaying.replay()``; this module is the Powertools shell around it.
 """
@@ -17,29 +21,47 @@ from __future__ import annotations
 import functools
 import json
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools.utilities.batch import EventType
+from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from genba_shell import batch_shell
-from genba_sync import NAMESPACE, ForwardRuntime, ForwardSettings
-from replaying import replay
+from genba_logging import get_logger
+from genba_sync import ENV, METRICS, NAMESPACE, ForwardSettings
+from replaying import arrival, replay
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
-shell = batch_shell(EventType.SQS, namespace=NAMESPACE)
-logger, metrics, tracer, processor = shell.logger, shell.metrics, shell.tracer, shell.processor
+logger = get_logger()
+metrics = Metrics(namespace=NAMESPACE)
+tracer = Tracer()
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# Time kept back from the function's timeout for forwarding what was read and reporting.
+RESERVE_FRACTION = 0.4
 
 
-@dataclass(frozen=True, kw_only=True)
-class Runtime(ForwardRuntime):
-    """What an invocation works with: the forwarder's, and the streams client that re-reads a range."""
+class RangeRetried(RuntimeError):
+    """The range was not finished this time: a batch item failure, so SQS delivers it again."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What an invocation works with: the deployed clients and settings, or the simulator's."""
 
     streams: Any
+    sqs: Any
+    settings: ForwardSettings
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    #: the stream failure queue's maxReceiveCount: on that receive an unfinished range goes to the DLQ.
+    max_receives: int | None = None
 
 
 @functools.cache
@@ -49,25 +71,49 @@ def deployed() -> Runtime:
         streams=boto3.client("dynamodbstreams"),
         sqs=boto3.client("sqs"),
         settings=ForwardSettings.from_environ(os.environ),
+        max_receives=int(os.environ[ENV["replay_max_receives"]])
+        if os.environ.get(ENV["replay_max_receives"])
+        else None,
     )
 
 
-@shell.entry
+@metrics.log_metrics
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(
     event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None
 ) -> PartialItemFailureResponse:
     run = runtime or deployed()
+    remaining = context.get_remaining_time_in_millis() / 1000
+    deadline = run.clock() + remaining * (1 - RESERVE_FRACTION)
+    owed: list[float] = []
 
     def record_handler(record: SQSRecord) -> None:
+        body = json.loads(record.body)
+        sent = record.attributes.sent_timestamp
         replayed = replay(
-            json.loads(record.body),
+            body,
             streams=run.streams,
             sqs=run.sqs,
             settings=run.settings,
             logger=logger,
             clock=run.clock,
             sleep=run.sleep,
+            deadline=deadline,
+            receive_count=int(record.attributes.approximate_receive_count or 1),
+            max_receives=run.max_receives,
+            sent_timestamp=int(sent) / 1000 if sent else None,
         )
-        shell.add_metrics(replayed.metrics)
+        for name, unit, value in replayed.metrics:
+            metrics.add_metric(name=name, unit=unit, value=value)
+        if not replayed.finished:
+            born = arrival(body, int(sent) / 1000 if sent else None)
+            owed.append(max(0.0, run.clock() - born) if born is not None else 0.0)
+            raise RangeRetried("stream range not finished; it is retried")
 
-    return shell.respond(event, record_handler, context)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    # Every invocation says what replay still owes (0: nothing), so the alarm never reads a stale age.
+    metrics.add_metric(name=METRICS["replay_owed_age"], unit=MetricUnit.Seconds, value=max(owed, default=0.0))
+    return response

@@ -1,7 +1,13 @@
 """Replay's pure core: read one on-failure range from the stream again and forward its changes.
 
-Takes its clients, settings and clock as arguments (the handler passes the deployed ones, the
-local simulator its own), so the same code runs in Lambda and against moto.
+Takes its clients, settings, clock and deadline as arguments (the handler passes the deployed
+ones, the local simulator its own), so the same code runs in Lambda and against moto.
+
+A range is read to its end sequence number (or to the shard's end, NextShardIterator null),
+never to a page count: GetRecords may return an empty page while records remain further in
+the shard. The read is bounded by time (a deadline inside the function's timeout). A range
+that is not finished by then is retried (the message stays on the queue); on its last receive,
+or when its records are about to expire, it goes to the verification DLQ with its reason.
 """
 
 from __future__ import annotations
@@ -17,12 +23,28 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from genba_sync import METRICS, ForwardSettings, forward, send_to_dlq
 
-EXPIRED_ERRORS = frozenset({"TrimmedDataAccessException", "ExpiredIteratorException", "ResourceNotFoundException"})
-MAX_GET_RECORDS_CALLS = 200
+# Why a range can never be read again, by error code (GetShardIterator / GetRecords).
+GONE_REASONS = {
+    "TrimmedDataAccessException": "stream records expired before replay (trimmed: older than the 24 h retention)",
+    "ResourceNotFoundException": "stream range cannot be replayed: the stream or shard no longer exists "
+    "(stream disabled, table deleted, or the shard trimmed)",
+}
+THROTTLED = frozenset({"LimitExceededException", "ThrottlingException", "ProvisionedThroughputExceededException"})
+STREAM_RETENTION_SECONDS = 24 * 3600
+# A range whose first record is this close to the stream's retention is set aside with its reason
+# instead of retried: the next retry (a visibility timeout later) would find it trimmed.
+EXPIRY_MARGIN_SECONDS = 30 * 60
+ITERATOR_RENEWALS = 3
+EMPTY_PAGES_BEFORE_PAUSE = 3
+PAUSE_SECONDS = 0.2
 
 
-class RangeExpired(Exception):
-    """The range's records are no longer in the stream."""
+class RangeGone(Exception):
+    """The range's records can no longer be read: recorded in the DLQ with this reason."""
+
+
+class RangeUnfinished(Exception):
+    """The range was not read to its end this time (deadline, throttling): it is retried."""
 
 
 @dataclass
@@ -30,35 +52,100 @@ class Replayed:
     """What replaying one range did: changes forwarded, and the metric values to publish."""
 
     forwarded: int = 0
+    finished: bool = True
     metrics: list[tuple[str, MetricUnit, float]] = field(default_factory=list)
 
 
-def read_range(streams: Any, info: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The stream records of one on-failure range (DDBStreamBatchInfo), in order."""
+@dataclass
+class RangeRead:
+    """The records of a range read so far, and how the read ended."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    pages: int = 0
+    empty_pages: int = 0
+    shard_closed: bool = False
+
+
+def _code(error: Exception) -> str | None:
+    response = getattr(error, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, Mapping) else None
+
+
+def read_range(
+    streams: Any,
+    info: Mapping[str, Any],
+    *,
+    deadline: float,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    into: RangeRead | None = None,
+) -> RangeRead:
+    """The stream records of one on-failure range (DDBStreamBatchInfo), in order, read to its end.
+
+    Raises RangeGone (trimmed, stream or shard gone) or RangeUnfinished (deadline reached,
+    iterator renewals spent); ``into`` keeps what was read before the exception.
+    """
+    read = into if into is not None else RangeRead()
     first, last = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
-    try:
-        iterator = streams.get_shard_iterator(
-            StreamArn=info["streamArn"],
-            ShardId=info["shardId"],
-            ShardIteratorType="AT_SEQUENCE_NUMBER",
-            SequenceNumber=info["startSequenceNumber"],
-        )["ShardIterator"]
-        records: list[dict[str, Any]] = []
-        for _ in range(MAX_GET_RECORDS_CALLS):
-            if not iterator:
-                break
+    position: dict[str, str] = {"ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": str(first)}
+    renewals = 0
+    throttled = 0
+    iterator: str | None = None
+    while True:
+        if clock() >= deadline:
+            raise RangeUnfinished(
+                f"deadline reached after {read.pages} GetRecords pages ({read.empty_pages} empty), "
+                f"{len(read.records)} of {info.get('batchSize', '?')} records read"
+            )
+        try:
+            if iterator is None:
+                iterator = streams.get_shard_iterator(StreamArn=info["streamArn"], ShardId=info["shardId"], **position)[
+                    "ShardIterator"
+                ]
             response = streams.get_records(ShardIterator=iterator, Limit=1000)
-            batch = response.get("Records") or []
-            records += [r for r in batch if first <= int(r["dynamodb"]["SequenceNumber"]) <= last]
-            if not batch or int(batch[-1]["dynamodb"]["SequenceNumber"]) >= last:
-                break
-            iterator = response.get("NextShardIterator")
-        return records
-    except Exception as error:
-        code = getattr(error, "response", {}).get("Error", {}).get("Code")
-        if code in EXPIRED_ERRORS:
-            raise RangeExpired(f"{code}: {error}") from error
-        raise
+        except Exception as error:
+            code = _code(error)
+            if code in GONE_REASONS:
+                raise RangeGone(f"{GONE_REASONS[code]}: {code}") from error
+            if code == "ExpiredIteratorException" and renewals < ITERATOR_RENEWALS:
+                renewals += 1  # an iterator lives 15 minutes: ask again from where the read is
+                iterator = None
+                continue
+            if code == "ExpiredIteratorException":
+                raise RangeUnfinished(f"ExpiredIteratorException {renewals + 1} times in one read") from error
+            if code in THROTTLED:
+                throttled += 1
+                sleep(min(2.0, 0.1 * 2**throttled))
+                continue
+            raise
+        read.pages += 1
+        batch = response.get("Records") or []
+        if batch:
+            read.records += [r for r in batch if first <= int(r["dynamodb"]["SequenceNumber"]) <= last]
+            newest = batch[-1]["dynamodb"]["SequenceNumber"]
+            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": newest}
+            if int(newest) >= last:
+                return read
+        else:
+            read.empty_pages += 1
+            if read.empty_pages % EMPTY_PAGES_BEFORE_PAUSE == 0:
+                sleep(PAUSE_SECONDS)  # GetRecords allows 5 calls a second per shard, shared with the mapping
+        iterator = response.get("NextShardIterator")
+        if not iterator:
+            read.shard_closed = True  # a closed shard read to its end: nothing of the range is left
+            return read
+
+
+def arrival(body: Mapping[str, Any], sent_timestamp: float | None) -> float | None:
+    """When the range's first record reached the stream (epoch seconds), else when its message was sent."""
+    info = body.get("DDBStreamBatchInfo") if isinstance(body, Mapping) else None
+    stamp = info.get("approximateArrivalOfFirstRecord") if isinstance(info, Mapping) else None
+    if isinstance(stamp, str):
+        try:
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    return sent_timestamp
 
 
 def replay(
@@ -70,24 +157,46 @@ def replay(
     logger: Logger,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
+    receive_count: int = 1,
+    max_receives: int | None = None,
+    sent_timestamp: float | None = None,
 ) -> Replayed:
-    """Replay one on-failure message. Raises (the message stays on the queue) when a change was not forwarded."""
+    """Replay one on-failure message.
+
+    Returns ``finished=False`` (the caller reports a batch item failure, the message is retried)
+    when the range was not read to its end or a change was not forwarded; sets the range aside
+    in the DLQ with its reason when it can never be read, or will not be in time.
+    """
     info = body["DDBStreamBatchInfo"]
     correlation = f"{info['shardId']}@{info['startSequenceNumber']}-{info['endSequenceNumber']}"
     logger.append_keys(correlation_id=correlation)
     first_arrival = info.get("approximateArrivalOfFirstRecord")
+    now = clock()
+    read = RangeRead()
     try:
-        records = read_range(streams, info)
-    except RangeExpired as expired:
-        reason = f"stream records expired before replay ({correlation}, first written {first_arrival}): {expired}"
-        items = [(correlation, json.dumps(body), reason)]
-        not_sent, _ = send_to_dlq(sqs, settings.dlq_url, items, source="replay", sleep=sleep)
-        if not_sent:
-            raise RuntimeError("expired range could not be recorded in the DLQ") from expired
-        logger.error("stream range expired before replay", extra={"reason": reason})
-        return Replayed(metrics=[(METRICS["replay_expired"], MetricUnit.Count, 1)])
+        read_range(
+            streams, info, deadline=deadline if deadline is not None else now + 60, clock=clock, sleep=sleep, into=read
+        )
+    except RangeGone as gone:
+        # What was read before the stream said no is forwarded; the range is recorded whole.
+        forward(read.records, sqs=sqs, settings=settings, source="replay", clock=clock, sleep=sleep)
+        return _set_aside(body, sqs, settings, logger, sleep, correlation, str(gone))
+    except RangeUnfinished as unfinished:
+        # Forward what was read (idempotent: the retry forwards it again), then retry or set aside.
+        forward(read.records, sqs=sqs, settings=settings, source="replay", clock=clock, sleep=sleep)
+        born = arrival(body, sent_timestamp)
+        expiring = born is not None and clock() - born > STREAM_RETENTION_SECONDS - EXPIRY_MARGIN_SECONDS
+        last_receive = max_receives is not None and receive_count >= max_receives
+        if expiring or last_receive:
+            why = "its records expire within 30 minutes" if expiring else f"receive {receive_count} of {max_receives}"
+            return _set_aside(
+                body, sqs, settings, logger, sleep, correlation, f"stream range not finished and {why}: {unfinished}"
+            )
+        logger.warning("stream range not finished; it is retried", extra={"reason": str(unfinished)})
+        return Replayed(finished=False, metrics=[(METRICS["replay_failed"], MetricUnit.Count, 1)])
     result = forward(
-        records,
+        read.records,
         sqs=sqs,
         settings=settings,
         source="replay",
@@ -96,17 +205,46 @@ def replay(
         log=lambda message, extra: logger.warning(message, extra=extra),
     )
     if result.failed:
-        raise RuntimeError(f"{len(result.failed)} replayed changes not forwarded; the range is retried")
+        logger.warning("replayed changes not forwarded; the range is retried", extra={"failed": len(result.failed)})
+        return Replayed(
+            forwarded=result.sent, finished=False, metrics=[(METRICS["replay_failed"], MetricUnit.Count, 1)]
+        )
     logger.info(
         "stream range replayed",
         extra={
-            "records": len(records),
+            "records": len(read.records),
+            "batch_size": info.get("batchSize"),
+            "pages": read.pages,
+            "empty_pages": read.empty_pages,
+            "shard_closed": read.shard_closed,
             "forwarded": result.sent,
             "malformed": result.malformed,
             "age_seconds": _age(first_arrival, clock()),
         },
     )
     return Replayed(forwarded=result.sent, metrics=[(METRICS["replayed"], MetricUnit.Count, result.sent)])
+
+
+def _set_aside(
+    body: Mapping[str, Any],
+    sqs: Any,
+    settings: ForwardSettings,
+    logger: Logger,
+    sleep: Callable[[float], None],
+    correlation: str,
+    reason: str,
+) -> Replayed:
+    """The range in the verification DLQ with its reason; if even that fails, it stays on its queue."""
+    first_arrival = body["DDBStreamBatchInfo"].get("approximateArrivalOfFirstRecord")
+    reason = f"{reason} ({correlation}, first written {first_arrival})"
+    not_sent, _ = send_to_dlq(
+        sqs, settings.dlq_url, [(correlation, json.dumps(body), reason)], source="replay", sleep=sleep
+    )
+    if not_sent:
+        logger.error("stream range could not be recorded in the DLQ; it is retried", extra={"reason": reason})
+        return Replayed(finished=False, metrics=[(METRICS["replay_failed"], MetricUnit.Count, 1)])
+    logger.error("stream range set aside in the DLQ", extra={"reason": reason})
+    return Replayed(metrics=[(METRICS["replay_expired"], MetricUnit.Count, 1)])
 
 
 def _age(timestamp: Any, now: float) -> float | None:

@@ -292,6 +292,7 @@ class Model:
             for key in self.keys("CanaryVerified"):
                 if verified:
                     self.store.put(key, t + 60, 1.0, delay=MINUTE)
+        self._replay_and_forwarding(t, traffic and not stuck)
         for key in self.keys("PendingChangeAgeSeconds"):
             real_changes_pending = self.faults.change_never_synced or (
                 self.faults.sync_worker_dead and self.faults.table_traffic
@@ -308,6 +309,22 @@ class Model:
                 # Only canaries are pending, and today each one counts as verified once the next
                 # canary has rewritten the item: the pending age never exceeds one interval.
                 self.store.put(key, t, float(canary_every), delay=MINUTE)
+
+    def _replay_and_forwarding(self, t: int, forwarding: bool) -> None:
+        """The handlers' own record-level metrics: failed records, what replay owes, real changes."""
+        if forwarding:
+            for key in self.keys("SourceChangesForwarded"):
+                self.store.put(key, t + 30, 50.0, delay=MINUTE)  # real changes a minute, the canary excluded
+            for key in self.keys("ChangesNotForwarded"):
+                self.store.put(key, t + 30, 0.0, delay=MINUTE)
+        since = t - T0
+        # A range replay cannot finish is received again every visibility timeout (12 minutes) and
+        # each invocation publishes the age of the range it owes (its records arrived ~6 h before).
+        if self.active(t) and self.faults.replay_cannot_fix and since % (12 * MINUTE) == 0:
+            for key in self.keys("ReplayOwedAgeSeconds"):
+                self.store.put(key, t + 30, float(6 * HOUR + since), delay=MINUTE)
+            for key in self.keys("ReplayRangesFailed"):
+                self.store.put(key, t + 30, 1.0, delay=MINUTE)
 
 
 @dataclass(frozen=True)

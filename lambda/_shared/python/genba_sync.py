@@ -230,6 +230,8 @@ class ForwardResult:
     """What one forwarding step did; ``failed`` holds the sequence numbers to report as batch item failures."""
 
     sent: int = 0
+    #: of ``sent``, the changes that are not the canary's (real changes of the source table).
+    changes: int = 0
     malformed: int = 0
     sqs_calls: int = 0
     failed: set[str] = field(default_factory=set)
@@ -372,6 +374,10 @@ def forward(
                 {"correlation_id": correlation_id(message["key"], message["sequence"])},
             )
         result.sent += len(chunk) - len(unsent)
+        not_sent_ids = {entry["Id"] for entry in unsent}
+        result.changes += sum(
+            1 for i, (_, message) in enumerate(chunk) if not message["canary"] and str(i) not in not_sent_ids
+        )
 
     if malformed:
         not_sent, calls = send_to_dlq(sqs, settings.dlq_url, malformed, source=source, sleep=sleep)
