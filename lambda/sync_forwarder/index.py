@@ -63,7 +63,6 @@ def handler(
     metrics.add_metric(name=METRICS["forwarded"], unit=MetricUnit.Count, value=result.sent)
     # Records reported as batch item failures (Lambda retries them): Lambda's Errors never counts them.
     metrics.add_metric(name=METRICS["not_forwarded"], unit=MetricUnit.Count, value=len(result.failed))
-    metrics.add_metric(name=METRICS["forward_failed"], unit=MetricUnit.Count, value=len(result.failed))
     metrics.add_metric(name=METRICS["source_changes"], unit=MetricUnit.Count, value=result.changes)
     logger.info(
         "stream batch forwarded",
