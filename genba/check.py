@@ -222,19 +222,27 @@ def check_canary(
 ) -> None:
     """Some CanaryVerified within the canary alarm's own window (its period x evaluation periods)."""
     for alarm in env.resources("AWS::CloudWatch::Alarm"):
-        if alarm.properties.get("MetricName") != "CanaryVerified":
+        props = alarm.properties
+        # The canary alarm reads CanaryVerified directly or through metric math (FILL(m, 0)).
+        metric, period = None, None
+        if props.get("MetricName") == "CanaryVerified":
+            metric, period = props, int(props["Period"])
+        for query in props.get("Metrics", []):
+            stat = query.get("MetricStat", {})
+            if stat.get("Metric", {}).get("MetricName") == "CanaryVerified":
+                metric, period = stat["Metric"], int(stat["Period"])
+        if metric is None or period is None:
             continue
         step.checked += 1
-        props = alarm.properties
-        window = int(props["Period"]) * int(props.get("EvaluationPeriods", 1))
+        window = period * int(props.get("EvaluationPeriods", 1))
         dimensions = [
             {"Name": d["Name"], "Value": resolver.resolve(d["Value"], alarm.stack) or ""}
-            for d in props.get("Dimensions", [])
+            for d in metric.get("Dimensions", [])
         ]
         query = {
             "Id": "canary",
             "MetricStat": {
-                "Metric": {"Namespace": props["Namespace"], "MetricName": "CanaryVerified", "Dimensions": dimensions},
+                "Metric": {"Namespace": metric["Namespace"], "MetricName": "CanaryVerified", "Dimensions": dimensions},
                 "Period": window,
                 "Stat": "Sum",
             },

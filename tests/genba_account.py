@@ -193,7 +193,8 @@ def _alarms(account: Account, resolver: Resolver) -> None:
         p, stack = alarm.properties, alarm.stack
 
         def dims(raw: list[dict[str, Any]], stack: Any = stack) -> list[dict[str, str]]:
-            return [{"Name": d["Name"], "Value": resolver.resolve(d["Value"], stack) or ""} for d in raw]
+            # A value the resolver cannot know offline still names one metric: keep a stand-in.
+            return [{"Name": d["Name"], "Value": resolver.resolve(d["Value"], stack) or "unresolved"} for d in raw]
 
         params: dict[str, Any] = {
             k: p[k]
@@ -295,13 +296,19 @@ def _canary(account: Account, resolver: Resolver) -> None:
     cloudwatch = account.client("cloudwatch")
     minute_ago = datetime.now(UTC) - timedelta(minutes=1)
     for alarm in account.env.resources("AWS::CloudWatch::Alarm"):
-        if alarm.properties.get("MetricName") == "CanaryVerified":
+        # The canary alarm reads CanaryVerified directly or through metric math (FILL).
+        metrics = [alarm.properties] + [
+            q["MetricStat"]["Metric"] for q in alarm.properties.get("Metrics", []) if "MetricStat" in q
+        ]
+        for metric in metrics:
+            if metric.get("MetricName") != "CanaryVerified":
+                continue
             dims = [
                 {"Name": d["Name"], "Value": resolver.resolve(d["Value"], alarm.stack) or ""}
-                for d in alarm.properties["Dimensions"]
+                for d in metric.get("Dimensions", [])
             ]
             cloudwatch.put_metric_data(
-                Namespace=alarm.properties["Namespace"],
+                Namespace=metric["Namespace"],
                 MetricData=[
                     {
                         "MetricName": "CanaryVerified",

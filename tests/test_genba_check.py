@@ -178,7 +178,7 @@ def test_silent_canary_is_caught(account: Account, assembly: Path) -> None:
     assert code == 1
     assert fails(output) == [
         "FAIL sync canary: genba-dev-user-sync-canary-sync-canary-silent-critical: "
-        "no canary verified in the last 20 minutes"
+        "no canary verified in the last 15 minutes"
     ]
 
 
@@ -236,6 +236,7 @@ def _replace_alarm(account: Account, name: str, **changes: Any) -> None:
         "Period",
         "ComparisonOperator",
         "EvaluationPeriods",
+        "DatapointsToAlarm",
         "TreatMissingData",
         "Dimensions",
         "Metrics",
@@ -250,13 +251,14 @@ def _replace_alarm(account: Account, name: str, **changes: Any) -> None:
 def test_changed_metric_math_is_caught(account: Account, assembly: Path) -> None:
     name = "genba-dev-service-hosts-disk-full-soon-critical"
     (alarm,) = account.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
-    metrics = [{**q, "Expression": "used + RATE(used) * 3600"} if "Expression" in q else q for q in alarm["Metrics"]]
+    changed = next(q for q in alarm["Metrics"] if "Expression" in q)
+    metrics = [{**q, "Expression": "used + RATE(used) * 3600"} if q is changed else q for q in alarm["Metrics"]]
     _replace_alarm(account, name, Metrics=metrics)
     code, output = run(account, assembly)
     assert code == 1
     assert fails(output) == [
-        f"FAIL alarms: {name}: metric expr_1 Expression used + RATE(used) * 3600 in the "
-        "account, used + RATE(used) * 3600 * 24 in the template"
+        f"FAIL alarms: {name}: metric {changed['Id']} Expression used + RATE(used) * 3600 in the "
+        f"account, {changed['Expression']} in the template"
     ]
 
 

@@ -193,7 +193,7 @@ def test_agent_log_group_is_kept_encrypted_and_retained(default_template: dict[s
 
 def test_log_group_without_a_silence_alarm_gets_one(default_template: dict[str, Any]) -> None:
     alarm = alarms_by_name(default_template)["Test-app-logs-log-silence-critical"]
-    assert alarm["MetricName"] == "IncomingLogEvents"
+    assert [name for _, name, _ in agent_metrics(alarm)] == ["IncomingLogEvents"]
     assert alarm["TreatMissingData"] == "breaching"
     assert detection_seconds(alarm) == 300
 
@@ -479,9 +479,9 @@ def test_every_application_log_group_the_agent_ships_to_has_a_silence_alarm(
     watched = set()
     for stack_name, template in templates.items():
         for alarm in alarms_by_name(template).values():
-            if alarm.get("MetricName") == "IncomingLogEvents" and alarm["TreatMissingData"] == "breaching":
-                (dimension,) = alarm["Dimensions"]
-                watched.add(Intrinsics(stack_name, templates).resolve(dimension["Value"]))
+            for _, name, dims in agent_metrics(alarm):
+                if name == "IncomingLogEvents" and alarm["TreatMissingData"] == "breaching":
+                    watched.add(Intrinsics(stack_name, templates).resolve(dims["LogGroupName"]))
     assert application_groups <= watched
 
 

@@ -41,8 +41,14 @@ def test_audit_findings_of_both_log_groups_go_to_the_archive_bucket(stack_templa
         assert audit == {"FindingsDestination": {"S3": {"Bucket": {"Ref": archive_id}}}}
 
 
+def test_dev_archive_has_no_object_lock_so_the_stack_can_be_deleted(stack_template: Any) -> None:
+    """dev may destroy its data (allow_destroy): locked object versions would block the bucket's deletion."""
+    buckets = of_type(stack_template("dev", "logging"), "AWS::S3::Bucket").values()
+    assert not [b for b in buckets if "ObjectLockConfiguration" in b["Properties"]]
+
+
 def test_archive_is_sized_by_each_environments_config(stack_template: Any) -> None:
-    for env, expire, lock_days, mode in (("dev", 400, 7, "GOVERNANCE"), ("prod", 2557, 365, "COMPLIANCE")):
+    for env, expire, lock_days, mode in (("stg", 731, 30, "GOVERNANCE"), ("prod", 2557, 365, "COMPLIANCE")):
         template = stack_template(env, "logging")
         (bucket,) = [
             b for b in of_type(template, "AWS::S3::Bucket").values() if "ObjectLockConfiguration" in b["Properties"]
