@@ -28,35 +28,35 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 synth: setup
-	$(PY) -m tools.synth_all
+	$(PY) -m tools.gates.synth_all
 
 test: setup
 	$(PY) -m pytest -n 2 --dist loadfile --durations=5
 
 lint: setup
 	$(PY) -m ruff check .
-	$(PY) -m tools.typecheck
+	$(PY) -m tools.gates.typecheck
 
 nag-report: synth
-	$(PY) -m tools.nag_report
+	$(PY) -m tools.reports.nag_report
 
 bench: setup
-	$(PY) -m tools.bench_synth
+	$(PY) -m tools.reports.bench_synth
 
 # The sync-verification pipeline on moto server (127.0.0.1): no AWS account, no Docker.
 demo: setup
-	$(PY) -m tools.demo_sync
+	$(PY) -m tools.sim.demo_sync
 
 bench-sync: setup
-	$(PY) -m tools.bench_sync
+	$(PY) -m tools.reports.bench_sync
 
 soak-sync: setup
-	$(PY) -m tools.soak_sync
+	$(PY) -m tools.sim.soak_sync
 
 # Each failure mode of the baseline played against the synthesized alarms (offline CloudWatch
 # alarm semantics); exits 1 when a mode goes undetected or past its goal. Writes docs/detection.md.
 detect: setup
-	$(PY) -m tools.detect --write docs/detection.md
+	$(PY) -m tools.gates.detect --write docs/detection.md
 
 # The deployed environment against its templates (read-only), and an alarm drill, with the
 # operator's AWS credentials: `make check ENV=prod [SINCE=24h]`, `make drill ENV=dev [ALARM=name]`
@@ -75,12 +75,12 @@ clean:
 	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
 
 snapshots: setup
-	$(PY) -m tools.snapshots
+	$(PY) -m tools.gates.snapshots
 
 # Generated reference pages (tests fail when they are stale): configuration keys, alarms.
 docs: setup
-	$(PY) -m tools.config_docs
-	$(PY) -m tools.alarm_docs
+	$(PY) -m tools.reports.config_docs
+	$(PY) -m tools.reports.alarm_docs
 
 cost: setup
-	$(PY) -m tools.cost_estimate
+	$(PY) -m tools.reports.cost_estimate

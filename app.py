@@ -64,7 +64,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
     """Build the app. ``context`` overrides cdk.json (tests pass cdk.json's own context)."""
     raw = raw_context(context)
     environments = load_environments({key: raw[key] for key in ("genba", "env") if key in raw})
-    # cfn-lint checks every template after synth (tools/synth_all.py, tests/test_app.py); CDK's
+    # cfn-lint checks every template after synth (tools/gates/synth_all.py, tests/test_app.py); CDK's
     # built-in CloudFormation validation repeats that class of checks in a WebAssembly engine
     # that took half of the whole synth (4.7 of 9.5 s, measured with `make bench`).
     app = App(

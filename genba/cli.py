@@ -16,6 +16,7 @@ from genba.assembly import DEFAULT_ASSEMBLY, InputError, load_environment, synth
 from genba.aws import Clients
 from genba.check import run_check
 from genba.drill import run_drill
+from genba.key_digest import digest_of
 from genba.report import Report
 
 _SINCE = re.compile(r"^(\d+)([mhd])$")
@@ -39,7 +40,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    main = _Parser(prog="genba", description="Compare a deployed genba environment with its templates.")
+    main = _Parser(
+        prog="genba",
+        description="Compare a deployed genba environment with its templates; find a sync key's log digest.",
+    )
     commands = main.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, text in (
         ("check", "read-only: does the account match the templates, and is it working?"),
@@ -62,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
         help="allow a drill in a production environment (it pages the on-call)",
     )
     drill.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for notifications")
+    digest_text = "the digest the sync functions log (request_id) for a DynamoDB key, from its typed JSON"
+    digest = commands.add_parser("key-digest", help=digest_text, description=digest_text)
+    digest.add_argument("key", help='typed key JSON, e.g. \'{"id": {"S": "a@b.c"}}\'')
     return main
 
 
@@ -69,6 +76,12 @@ def main(argv: Sequence[str] | None = None, *, overrides: Mapping[str, Any] | No
     """Exit code: 0 all passed, 1 a failure found, 2 bad input or no access to the account."""
     try:
         args = parser().parse_args(argv)
+        if args.command == "key-digest":
+            try:
+                print(digest_of(args.key))
+            except ValueError as error:
+                raise InputError(str(error)) from None
+            return 0
         if args.command == "synth":
             synth_environment(args.env, args.assembly)
             print(f"genba synth: {args.env} -> {args.assembly}")

@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from tools.sync_sim import REGION, FakeContext, handler_module
+from tools.sim import REGION, FakeContext, handler_module
 
 ACCOUNT = "123456789012"
 VIEWS = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.detect.evaluator import (
+from tools.gates.detect.evaluator import (
     AlarmDefinition,
     MetricKey,
     MetricStore,
@@ -22,7 +22,7 @@ from tools.detect.evaluator import (
     first_alarm,
     statistic,
 )
-from tools.detect.metric_math import Context, MathError, evaluate
+from tools.gates.detect.metric_math import Context, MathError, evaluate
 
 KEY = MetricKey.of("AWS/Test", "Heartbeat", Name="x")
 

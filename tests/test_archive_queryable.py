@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tools.policy_audit import templates
+from tools.reports.policy_audit import templates
 
 TEMPLATES = dict(templates())
 ATHENA_READS = {"STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR"}

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
-from tools.typecheck import HANDLER_RUNS, handler_mypy, mypy
+from tools.gates.typecheck import HANDLER_RUNS, handler_mypy, mypy
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -8,8 +8,8 @@ import pytest
 
 from stacks.config import CostConfig, EnvironmentConfig, LoggingConfig
 from tests.conftest import ROOT
-from tools.cost_estimate import estimate, render
-from tools.prices import CHECKED, PRICES
+from tools.reports.cost_estimate import estimate, render
+from tools.reports.prices import CHECKED, PRICES
 
 TEMPLATE = json.loads((ROOT / "tests" / "data" / "cost_template.json").read_text())
 CONFIG = EnvironmentConfig(

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.detect.__main__ import main, play, services
-from tools.detect.evaluator import alarms_in_assembly
-from tools.detect.scenarios import environment_alarms, healthy_week, scenarios
+from tools.gates.detect.__main__ import main, play, services
+from tools.gates.detect.evaluator import alarms_in_assembly
+from tools.gates.detect.scenarios import environment_alarms, healthy_week, scenarios
 
 
 @pytest.fixture(scope="module")

@@ -335,11 +335,11 @@ def test_agent_missing_compares_agents_with_instances_in_service(default_templat
 
 
 def simulate_forecast(alarm: dict[str, Any], fullest_percent: Callable[[int], float], periods: int) -> int | None:
-    """Evaluate the synthesized alarm (tools.detect) with every filesystem it reads at ``fullest_percent``.
+    """Evaluate the synthesized alarm (tools.gates.detect) with every filesystem it reads at ``fullest_percent``.
 
     :returns: seconds from the start of the series to the alarm (None: it never fires).
     """
-    from tools.detect.evaluator import MetricStore, State, alarm_from_template, evaluate_alarms
+    from tools.gates.detect.evaluator import MetricStore, State, alarm_from_template, evaluate_alarms
 
     definition = alarm_from_template(alarm, {}, region="ap-northeast-1")
     store = MetricStore()

@@ -26,9 +26,9 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from tools.detect.__main__ import Result, play, services
-from tools.detect.evaluator import alarms_in_assembly
-from tools.detect.scenarios import environment_alarms, healthy_week, scenarios
+from tools.gates.detect.__main__ import Result, play, services
+from tools.gates.detect.evaluator import alarms_in_assembly
+from tools.gates.detect.scenarios import environment_alarms, healthy_week, scenarios
 
 
 def alarm(template: Template, name: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tools.policy_audit import audit, templates
+from tools.reports.policy_audit import audit, templates
 
 TEMPLATES = dict(templates())
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import ROOT
-from tools.diff_report import MARKER, classify, render
+from tools.reports.diff_report import MARKER, classify, render
 
 WORKFLOW = ROOT / ".github" / "workflows" / "pr-review.yml"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 
 from tests.conftest import ROOT
-from tools.alarm_docs import environment_records, runbooks_used
 from tools.assembly import SynthesizedStack
+from tools.reports.alarm_docs import environment_records, runbooks_used
 
 RUNBOOKS = ROOT / "docs" / "runbooks.md"
 SECTION = re.compile(r'^### <a id="([a-z0-9-]+)"></a>', re.MULTILINE)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tools.assembly import SynthesizedStack
-from tools.snapshots import SNAPSHOTS, normalize, render, snapshot_path
+from tools.gates.snapshots import SNAPSHOTS, normalize, render, snapshot_path
 
 REFRESH = "stale snapshot: run `make snapshots` and commit the result"
 

@@ -1,6 +1,6 @@
 """The sync-verification handlers against moto server: real stream records, faults, none lost.
 
-moto cannot run event source mappings, so tools/sync_sim.py reads the source table's stream
+moto cannot run event source mappings, so tools/sim/sync_sim.py reads the source table's stream
 with GetRecords, builds the events Lambda would build and calls the handlers in-process.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tools.sync_sim import CountingClient, LossySyncWorker, Pipeline, client_error, handler_module, moto_server
+from tools.sim import CountingClient, LossySyncWorker, Pipeline, client_error, handler_module, moto_server
 
 DAY = 24 * 3600
 
@@ -383,7 +383,7 @@ def test_fault_injection_none_lost(moto: str) -> None:
 
 
 def run_fault_scenario(pipeline: Pipeline, *, changes: int, seed: int) -> dict[str, Any]:
-    from tools.sync_faults import run_fault_scenario as run
+    from tools.sim import run_fault_scenario as run
 
     return run(pipeline, changes=changes, seed=seed)
 
@@ -514,6 +514,6 @@ def verification_core() -> Any:
 
 
 def _context() -> Any:
-    from tools.sync_sim import FakeContext
+    from tools.sim import FakeContext
 
     return FakeContext()

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.sync_events import VIEWS, Harness, b64, seq
-from tools.sync_sim import moto_server
+from tools.sim import moto_server
 
 _names = iter(range(100_000))
 
@@ -374,9 +374,13 @@ def test_logs_carry_the_key_digest_never_the_key(moto: str) -> None:
     assert any(line.get("request_id") == f"{digest}@{seq(records[0])}" for line in lines)
     assert "someone@example.com" not in "\n".join(h.logs)
     cli = subprocess.run(
-        [sys.executable, "-m", "tools.sync_key_digest", '{"pk": {"S": "someone@example.com"}}'],
+        [sys.executable, "-m", "genba", "key-digest", '{"pk": {"S": "someone@example.com"}}'],
         capture_output=True,
         text=True,
         check=True,
     )
     assert cli.stdout.strip() == digest
+    for wrong in ('{"pk": "someone@example.com"}', "not json", '{"pk": {"X": "1"}}'):
+        bad = subprocess.run([sys.executable, "-m", "genba", "key-digest", wrong], capture_output=True, text=True)
+        assert bad.returncode == 2
+        assert bad.stderr.startswith("genba: not a typed DynamoDB key:") and bad.stderr.count("\n") == 1, bad.stderr

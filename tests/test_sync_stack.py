@@ -47,7 +47,7 @@ def test_verifier_reads_the_configured_replica(stack_template: Any) -> None:
 
 
 def test_alarms_the_demo_reports_exist_in_the_dev_stack(stack_template: Any) -> None:
-    from tools.demo_sync import ALARMS, PREFIX
+    from tools.sim.demo_sync import ALARMS, PREFIX
 
     names = {a["Properties"]["AlarmName"] for a in of_type(stack_template("dev", "sync"), "AWS::CloudWatch::Alarm")}
     assert {f"{PREFIX}-{suffix}" for suffix in ALARMS} <= names

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tools.sync_sim import handler_module
+from tools.sim import handler_module
 
 handler_module("sync_verifier")
 

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genba_constructs.cfn_lint import PLUGIN_NAME as CFN_LINT_PLUGIN
-
 
 @dataclass(frozen=True)
 class SynthesizedStack:
@@ -55,11 +53,19 @@ def stacks_in(outdir: Path) -> list[SynthesizedStack]:
     return found
 
 
+def _cfn_lint_plugin() -> str:
+    # Imported when a report is read, not with this module: genba_constructs starts jsii, and
+    # the operator CLI (`genba key-digest`, which reads no assembly) should not wait for it.
+    from genba_constructs.cfn_lint import PLUGIN_NAME
+
+    return PLUGIN_NAME
+
+
 def cfn_lint_findings(outdir: Path) -> list[str]:
     """cfn-lint's findings from the synth's validation report, one printable line each."""
     lines = []
     for plugin in nag_report(outdir)["pluginReports"]:
-        if plugin.get("pluginName") != CFN_LINT_PLUGIN:
+        if plugin.get("pluginName") != _cfn_lint_plugin():
             continue
         for violation in plugin.get("violations", []):
             for construct in violation.get("violatingConstructs", []):
@@ -78,7 +84,7 @@ def nag_counts(outdir: Path) -> tuple[int, int]:
     """(unacknowledged findings, acknowledged findings), counted per construct."""
     violations = acknowledged = 0
     for plugin in nag_report(outdir)["pluginReports"]:
-        if plugin.get("pluginName") == CFN_LINT_PLUGIN:
+        if plugin.get("pluginName") == _cfn_lint_plugin():
             continue
         for v in plugin.get("violations", []):
             violations += len(v["violatingConstructs"])

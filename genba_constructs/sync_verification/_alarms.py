@@ -147,7 +147,7 @@ def alarm_specs(sync: SyncVerification, timing: SyncTiming) -> list[AlarmSpec]:
                 "lambda-errors",
                 summary,
                 "the function's ERROR and WARNING log lines (request_id is the key digest and sequence number: "
-                "python -m tools.sync_key_digest).",
+                "python -m genba key-digest).",
                 metric,
                 Thresholds(warning=0, critical=10),
             )

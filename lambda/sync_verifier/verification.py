@@ -28,7 +28,7 @@ from visibility import (
 MAX_VISIBILITY = int(CONTRACT["max_visibility_timeout_seconds"])
 DEFAULT_MAX_SYNC_LAG = 24 * 3600
 # With no grace period the backoff still grows (1, 2, 4... s, visibility.BACKOFF_FLOOR_SECONDS) instead
-# of spinning; the local simulator (tools/sync_sim.py) sets the floor to 0 to re-check at once.
+# of spinning; the local simulator (tools/sim/sync_sim.py) sets the floor to 0 to re-check at once.
 
 
 class Target(Protocol):

@@ -15,7 +15,7 @@ for REMOVE), or null when the image has none: ``version_problem`` then says why 
 is missing, or not a number) and the verifier compares content hashes instead. ``image_hash``
 is :func:`item_hash` of that image (null when the stream carries keys only, or for the image a
 view type leaves out; the verifier then reads the source). Logs never show a key: they carry
-:func:`key_digest` (``python -m tools.sync_key_digest '<typed key JSON>'`` computes one).
+:func:`key_digest` (``python -m genba key-digest '<typed key JSON>'`` computes one).
 The names of environment variables, metrics and DLQ attributes are in
 ``genba_sync_contract.json``, which the CDK construct reads too.
 """

@@ -23,11 +23,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools import ROOT
+
 LAMBDA = ROOT / "lambda"
 REGION = "ap-northeast-1"
 VERSION = "version"

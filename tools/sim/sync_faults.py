@@ -4,7 +4,7 @@ Injected faults: SQS throttling and partial SendMessageBatch failures (and a str
 refuses every send, so that whole stream batches fail, reach the on-failure queue and are
 replayed from the stream), an unavailable target, failing visibility changes, malformed
 stream records, and a sync worker that delays some changes and loses others. Used by
-tests/test_sync_handlers.py (a few hundred changes) and ``python -m tools.soak_sync``.
+tests/test_sync_handlers.py (a few hundred changes) and ``python -m tools.sim.soak_sync``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from tools.sync_sim import CountingClient, LossySyncWorker, Pipeline, client_error
+from tools.sim.sync_sim import CountingClient, LossySyncWorker, Pipeline, client_error
 
 DAY = 24 * 3600
 CHUNK = 100

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from tools.sync_sim import LossySyncWorker, Pipeline, moto_server, percentile
+from tools.sim import LossySyncWorker, Pipeline, moto_server, percentile
 
 DAY = 24 * 3600
 PREFIX = "genba-dev-user-sync"  # the dev stack's alarm names: <prefix>-<subject>-<runbook>-<severity>

@@ -17,7 +17,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools import ROOT
+
 MARKER = "<!-- genba-cdk-diff -->"
 STATEFUL_TYPES = (
     "AWS::S3::Bucket",

@@ -17,7 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools import ROOT
+
 SNAPSHOTS = ROOT / "snapshots"
 
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")

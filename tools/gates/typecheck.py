@@ -13,7 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools import ROOT
+
 SHARED = "lambda/_shared/python"
 # One run per function folder; the shared layer is checked with the first.
 HANDLER_RUNS: dict[str, tuple[str, ...]] = {

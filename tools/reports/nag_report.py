@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from tools import ROOT
 from tools.assembly import nag_report
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(outdir: Path = ROOT / "cdk.out") -> int:

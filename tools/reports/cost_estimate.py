@@ -6,7 +6,7 @@ Counted from the synthesized templates: alarms (per metric they read), dashboard
 metrics (metric filters, Lambda EMF namespaces), KMS keys, Firehose streams, OpenSearch
 instances and storage. From the config (`cost` section): log volume (ingestion, storage for
 the configured retention, archive storage by class over its life cycle) and the sync change
-rate (Lambda, SQS, DynamoDB reads). Unit prices, with their source and date: tools/prices.py.
+rate (Lambda, SQS, DynamoDB reads). Unit prices, with their source and date: tools/reports/prices.py.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.prices import CHECKED, HOURS_PER_MONTH, OPENSEARCH_INSTANCE_HOUR, PRICES, REGION
+from tools import ROOT
+from tools.reports.prices import CHECKED, HOURS_PER_MONTH, OPENSEARCH_INSTANCE_HOUR, PRICES, REGION
 
-ROOT = Path(__file__).resolve().parent.parent
 DAYS_PER_MONTH = 30.4
 
 # Assumptions about handlers, per change, for the sync pipeline (see docs and the sync benchmark).
@@ -129,7 +129,7 @@ def estimate(templates: list[dict[str, Any]], config: Any) -> list[LineItem]:
             hourly = OPENSEARCH_INSTANCE_HOUR.get(instance_type)
             if hourly is None:
                 raise SystemExit(
-                    f"cost estimate: no price for OpenSearch instance type {instance_type} (tools/prices.py)"
+                    f"cost estimate: no price for OpenSearch instance type {instance_type} (tools/reports/prices.py)"
                 )
             items.append(
                 LineItem(
@@ -175,7 +175,7 @@ def main() -> int:
         for name, config in configs.items():
             templates = [s.template for s in stacks if s.environment == name]
             print(render(name, estimate(templates, config)))
-    print("unit prices and their sources: tools/prices.py")
+    print("unit prices and their sources: tools/reports/prices.py")
     return 0
 
 

@@ -5,7 +5,7 @@ unavailable target, malformed records, a sync that delays and loses changes. Pri
 every change must end verified or in the DLQ with its reason; exits 1 if one is lost.
 
 The changes run through ONE pipeline (tables, stream and queues) on moto: the scenario drains
-each chunk and fast-forwards the changes backing off (tools/sync_faults.py), so the queue holds
+each chunk and fast-forwards the changes backing off (tools/sim/sync_faults.py), so the queue holds
 only what is really not synced yet. (moto's ReceiveMessage recounts the whole queue for every
 message it returns; before, every backing-off change waited on one queue until the final drain
 and a 10,000-change run did not finish.) ``--slice`` still splits a run into fresh pipelines.
@@ -19,8 +19,7 @@ import sys
 import time
 from typing import Any
 
-from tools.sync_faults import run_fault_scenario
-from tools.sync_sim import Pipeline, moto_server
+from tools.sim import Pipeline, moto_server, run_fault_scenario
 
 SUMMED = ("changes", "verified", "dead_lettered", "delayed_by_replica", "malformed_injected", "malformed_in_dlq")
 

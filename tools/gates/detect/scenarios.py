@@ -30,7 +30,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from tools.detect.evaluator import AlarmDefinition, MetricKey, MetricStore
+from tools.gates.detect.evaluator import AlarmDefinition, MetricKey, MetricStore
 
 MINUTE = 60
 HOUR = 3600

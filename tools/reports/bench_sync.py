@@ -14,7 +14,7 @@ import json
 import time
 from typing import Any
 
-from tools.sync_sim import LossySyncWorker, Pipeline, moto_server
+from tools.sim import LossySyncWorker, Pipeline, moto_server
 
 FORWARDER_TARGET = 0.1
 VERIFIER_TARGET = 0.02

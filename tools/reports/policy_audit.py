@@ -1,7 +1,7 @@
 """Count the policy statements a security review asks about, over every synthesized template.
 
-    python -m tools.policy_audit              # the committed snapshots (every environment)
-    python -m tools.policy_audit --list       # and name each statement counted
+    python -m tools.reports.policy_audit              # the committed snapshots (every environment)
+    python -m tools.reports.policy_audit --list       # and name each statement counted
 
 Two figures:
 
@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools import ROOT
+
 SNAPSHOTS = ROOT / "snapshots"
 
 IDENTITY_POLICY_TYPES = {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}

@@ -11,12 +11,13 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools import ROOT
+
 sys.path.insert(0, str(ROOT))
 
-from app import cdk_json_context, synth_with_gates  # noqa: E402
-from genba_constructs.cfn_lint import IGNORED_RULES, CfnLintChecks  # noqa: E402
-from tools.assembly import SynthesizedStack, cfn_lint_findings, nag_counts, nag_report, stacks_in  # noqa: E402
+from app import cdk_json_context, synth_with_gates
+from genba_constructs.cfn_lint import IGNORED_RULES, CfnLintChecks
+from tools.assembly import SynthesizedStack, cfn_lint_findings, nag_counts, nag_report, stacks_in
 
 
 def _say_findings(outdir: Path) -> None:

@@ -14,9 +14,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools import ROOT
+
 REPEAT = int(os.environ.get("GENBA_BENCH_REPEAT", "3"))
 
 # Two floors: an empty CDK app as `cdk init` makes it (CDK's built-in CloudFormation
@@ -36,7 +36,7 @@ MAIN_JOB = """
 import sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from tools.synth_all import main
+from tools.gates.synth_all import main
 sys.exit(main(Path(sys.argv[1]) / "cdk.out"))
 """
 

@@ -24,7 +24,7 @@ What is modelled, from the CloudWatch User Guide ("Alarm evaluation", alarm-eval
   few times as needed (the most recent first) and every real point is evaluated; ``missing`` and
   ``ignore`` evaluate the real points alone: ALARM when M of them breach, OK when M can no longer
   be reached, else the state is kept (AWS's table does not spell this case out fully);
-* metric math (tools.detect.metric_math) over MetricStat queries, ReturnData picking the series.
+* metric math (tools.gates.detect.metric_math) over MetricStat queries, ReturnData picking the series.
 
 Dimension values that are CloudFormation intrinsics are resolved to readable stand-ins
 (``<LogicalId>``, a resource's own name property where the template sets it), so that a
@@ -44,7 +44,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from tools.detect.metric_math import Context, MathError, Series, evaluate
+from tools.gates.detect.metric_math import Context, MathError, Series, evaluate
 
 EXTRA_PERIODS = 2
 ACCOUNT = "123456789012"
