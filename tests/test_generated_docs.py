@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_type_hints
 
 from stacks.config import in_range, matches, setting
-from tools import alarm_docs, config_docs
+from tools.reports import alarm_docs, config_docs
 
 REFRESH = "stale: run `make docs` and commit the result"
 
