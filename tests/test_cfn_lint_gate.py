@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from aws_cdk import aws_logs as logs
 
 from genba_constructs.cfn_lint import CfnLintChecks, TemplateLinter, template_regions
 from tests.conftest import ROOT
+from tools.cdk_cli import run_cdk
 
 
 @pytest.fixture(autouse=True)
@@ -96,24 +96,9 @@ def test_fails_cdk_cli_synth_of_a_team_app_with_a_template_cloudformation_reject
         "app.synth()\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_EC2_METADATA_DISABLED": "true"}
-    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
-    result = subprocess.run(
-        [
-            "cdk",
-            "synth",
-            "--quiet",
-            "--no-notices",
-            "--app",
-            f"{sys.executable} {app}",
-            "--output",
-            str(tmp_path / "o"),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    app_command = f"{sys.executable} {app}"
+    result = run_cdk(
+        "synth", "--quiet", "--no-notices", "--app", app_command, "-o", str(tmp_path / "o"), cwd=tmp_path, env=env
     )
     assert result.returncode != 0
     assert "E3031" in result.stdout + result.stderr

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tools import ROOT
+from tools.assembly import as_text
 
 SNAPSHOTS = ROOT / "snapshots"
 
@@ -71,21 +72,11 @@ def _statements(document: Any) -> list[dict[str, Any]]:
     return [s for s in _as_list(document.get("Statement", [])) if isinstance(s, dict)]
 
 
-def _literal_text(value: Any) -> str:
-    """A resource as text: literal parts of an ``Fn::Join`` kept, other intrinsics as ``<ref>``."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(_literal_text(part) for part in parts)
-    return "<ref>"
-
-
 def _service_principals(statement: dict[str, Any]) -> list[str]:
     principal = statement.get("Principal")
     if not isinstance(principal, dict):
         return []
-    return [_literal_text(p) for p in _as_list(principal.get("Service", []))]
+    return [as_text(p) for p in _as_list(principal.get("Service", []))]
 
 
 def _has_source_condition(statement: dict[str, Any]) -> bool:
@@ -119,7 +110,7 @@ def wildcard_resource_statements(name: str, template: dict[str, Any]) -> list[Fi
             for statement in _statements(document):
                 if statement.get("Effect") != "Allow":
                     continue
-                resources = [_literal_text(r) for r in _as_list(statement.get("Resource", []))]
+                resources = [as_text(r) for r in _as_list(statement.get("Resource", []))]
                 wild = [r for r in resources if "*" in r]
                 if wild:
                     detail = f"{_as_list(statement.get('Action'))} on {wild}"
@@ -134,7 +125,7 @@ def unsourced_service_statements(name: str, template: dict[str, Any]) -> list[Fi
         kind = resource.get("Type")
         properties = resource.get("Properties", {})
         if kind == "AWS::Lambda::Permission":
-            principal = _literal_text(properties.get("Principal", ""))
+            principal = as_text(properties.get("Principal", ""))
             if principal.endswith(".amazonaws.com") and not (
                 properties.get("SourceArn") or properties.get("SourceAccount")
             ):
