@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import new_stack
 from tools.reports.policy_audit import audit, templates
 
 TEMPLATES = dict(templates())
@@ -33,12 +34,10 @@ def test_the_audit_walks_every_environments_policies() -> None:
 def test_the_search_master_role_trusts_only_the_ism_function(env: str) -> None:
     roles = _resources(f"{env}/genba-{env}-search", "AWS::IAM::Role")
     master = next(v for k, v in roles.items() if k.startswith("AuditSearchMasterRole"))
-    statements = master["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    principals = [s["Principal"] for s in statements]
-    assert all(set(p) == {"AWS"} for p in principals)
-    rendered = json.dumps(principals)
-    assert ":root" not in rendered
-    assert "IndexPolicyFunctionRole" in rendered
+    (function_role,) = [k for k in roles if k.startswith("AuditSearchIndexPolicyFunctionRole")]
+    assert master["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"AWS": {"Fn::GetAtt": [function_role, "Arn"]}}}
+    ]
 
 
 @pytest.mark.parametrize("env", ["dev", "stg", "prod"])
@@ -64,7 +63,10 @@ def test_the_search_firehose_role_lists_and_writes_only_its_prefixes(env: str) -
         "search-failed/audit-logs/*",
         "search-errors/audit-logs/*",
     ]
-    assert "search-*" not in json.dumps(by_sid["BackupFailedDocuments"]["Resource"])
+    archive = {"Fn::ImportValue": f"genba-{env}-log-archive-bucket-arn"}
+    assert by_sid["BackupFailedDocuments"]["Resource"] == [
+        {"Fn::Join": ["", [archive, f"/{prefix}/audit-logs/*"]]} for prefix in ("search-errors", "search-failed")
+    ]
     key = by_sid["BackupBucketKeyViaS3"]
     assert key["Condition"] == {"StringEquals": {"kms:ViaService": "s3.ap-northeast-1.amazonaws.com"}}
 
@@ -137,7 +139,6 @@ def test_trail_and_key_tampering_alarm_on_their_rules(env: str) -> None:
 
 
 def test_the_master_role_trusts_the_principals_named_in_config_and_refuses_both_ways() -> None:
-    from aws_cdk import App, Environment, Stack
     from aws_cdk import aws_iam as iam
     from aws_cdk.assertions import Template
 
@@ -145,14 +146,22 @@ def test_the_master_role_trusts_the_principals_named_in_config_and_refuses_both_
     from genba_constructs.log_search import LogSearch
 
     operator = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_SearchAdmin_0123"
-    stack = Stack(App(), "S", env=Environment(account="123456789012", region="ap-northeast-1"))
+    stack = new_stack("S")
     search = LogSearch(stack, "Search", master_principal_arns=[operator])
     cfn = search.master_role.node.default_child
     assert isinstance(cfn, iam.CfnRole)
-    role = stack.resolve(cfn.assume_role_policy_document)
-    trusted = json.dumps(role["Statement"])
-    assert operator in trusted and ":root" not in trusted
-    assert Template.from_stack(stack).find_resources("AWS::IAM::Role")
+    (function_role,) = [
+        k
+        for k in Template.from_stack(stack).find_resources("AWS::IAM::Role")
+        if k.startswith("SearchIndexPolicyFunctionRole")
+    ]
+    assert stack.resolve(cfn.assume_role_policy_document)["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"AWS": [operator, {"Fn::GetAtt": [function_role, "Arn"]}]},
+        }
+    ]
     with pytest.raises(GenbaPropsError, match="LogSearch: master_principal_arns="):
         LogSearch(
             stack,
