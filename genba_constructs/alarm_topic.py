@@ -8,17 +8,20 @@ from collections.abc import Sequence
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from genba_constructs._policies import service_statement
 from genba_constructs._secure import dead_letter_queue, dlq_not_empty_spec, rotated_key
 from genba_constructs._types import checked, register_coercion
 from genba_constructs._validation import EMAIL_PATTERN, GenbaPropsError, require_either
 from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, AlarmFactory, AlarmSet
+
+#: What a service needs of a key to write encrypted messages (SNS topic, SQS queue).
+_USE_KEY = ["kms:Decrypt", "kms:GenerateDataKey"]
 
 
 class AlarmTopic(Construct):
@@ -77,22 +80,22 @@ class AlarmTopic(Construct):
             # CloudWatch alarms publish to the topic as the service: it must be able to
             # use the key, or every notification is silently dropped.
             key.add_to_resource_policy(
-                iam.PolicyStatement(
+                service_statement(
                     sid="AllowCloudWatchAlarmsToUseTheKey",
-                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    service="cloudwatch",
+                    actions=_USE_KEY,
                     resources=["*"],
-                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                    conditions=self._own_account,
                 )
             )
             new_topic = sns.Topic(self, "Resource", master_key=key, enforce_ssl=True, display_name=display_name)
             new_topic.add_to_resource_policy(
-                iam.PolicyStatement(
+                service_statement(
                     sid="AllowCloudWatchAlarmsToPublish",
-                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                    service="cloudwatch",
                     actions=["sns:Publish"],
                     resources=[new_topic.topic_arn],
-                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                    conditions=self._own_account,
                 )
             )
             self.encryption_key = key
@@ -115,6 +118,11 @@ class AlarmTopic(Construct):
                     subscriptions.EmailSubscription(address, dead_letter_queue=self.dead_letter_queue)
                 )
 
+    @property
+    def _own_account(self) -> dict[str, dict[str, str]]:
+        """The source condition of the alarm services' statements: this stack's account."""
+        return {"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
+
     def _dead_letter_queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
         # A notification SNS could not deliver (a bounced or deleted address) must not vanish.
         queue = dead_letter_queue(
@@ -128,12 +136,12 @@ class AlarmTopic(Construct):
         )
         if self.encryption_key is not None:
             self.encryption_key.add_to_resource_policy(
-                iam.PolicyStatement(
+                service_statement(
                     sid="AllowSnsToWriteTheDeadLetterQueue",
-                    principals=[iam.ServicePrincipal("sns.amazonaws.com")],
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    service="sns",
+                    actions=_USE_KEY,
                     resources=["*"],
-                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                    conditions=self._own_account,
                 )
             )
         # Other subscribers still receive this alarm when one address fails.
