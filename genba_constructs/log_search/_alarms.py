@@ -13,13 +13,13 @@ built by hand, because the delivery stream is an L1 without ``metric_*`` methods
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from genba_constructs.alarms import AlarmFactory, AlarmSet, AlarmSpec, Thresholds
+from genba_constructs.alarms import AlarmFactory, AlarmRow, AlarmSet, AlarmSpec, Thresholds, specs_from_table
 from genba_constructs.log_search._ingestion import delivery_metric
 from genba_constructs.log_search.sizing import LogSearchAlarmSettings, free_storage_threshold_mib
 
@@ -36,8 +36,6 @@ _WARN = Thresholds(warning=1)
 _GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
 _LTE = cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD
 _LT = cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
-_GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
-_QUIET = cloudwatch.TreatMissingData.NOT_BREACHING
 _BLIND = cloudwatch.TreatMissingData.BREACHING  # the node count is always published: silence is an outage
 #: below this average delivery success, the search receives (almost) nothing: a critical outage.
 OUTAGE_SUCCESS_RATIO = 0.05
@@ -108,17 +106,6 @@ _TEXT = {
 }
 
 
-class _Alarm(NamedTuple):
-    """One row of the alarm table: the metric, when it fires, for how many periods, and no data."""
-
-    runbook: str
-    metric: cloudwatch.IMetric
-    thresholds: Thresholds
-    evaluation_periods: int = 1
-    comparison: cloudwatch.ComparisonOperator = _GTE
-    missing_data: cloudwatch.TreatMissingData = _QUIET
-
-
 def search_alarm_specs(search: LogSearch, settings: LogSearchAlarmSettings) -> list[AlarmSpec]:
     """Every alarm of one log search: cluster health, storage, CPU and memory, KMS, delivery."""
     d, sizing, s = search.domain, search.sizing, settings
@@ -139,40 +126,27 @@ def search_alarm_specs(search: LogSearch, settings: LogSearchAlarmSettings) -> l
     # Critical delivery: (almost) nothing indexed for 5 minutes is a total ingestion outage.
     delivered = Thresholds(warning=s.delivery_success_ratio, critical=OUTAGE_SUCCESS_RATIO)
     rows = [
-        _Alarm("opensearch-cluster-red", on(d.metric_cluster_status_red, _MINUTE), one),
-        _Alarm("opensearch-cluster-yellow", on(d.metric_cluster_status_yellow, _MINUTE), _WARN, s.yellow_minutes),
-        _Alarm("opensearch-free-storage", on(d.metric_free_storage_space, _MINUTE, _MIN), free, 1, _LTE),
-        _Alarm("opensearch-writes-blocked", on(d.metric_cluster_index_writes_blocked, _FIVE_MINUTES), one),
-        _Alarm("opensearch-nodes", on(d.metric_nodes, _DAY, _MIN), nodes, 1, _LT, _BLIND),
-        _Alarm("opensearch-snapshot-failure", on(d.metric_automated_snapshot_failure, _MINUTE), _WARN),
-        _Alarm("opensearch-cpu", on(d.metric_cpu_utilization, _QUARTER), cpu, 3),
-        _Alarm("opensearch-jvm-memory", on(d.metric_jvm_memory_pressure, _MINUTE), jvm, 3),
+        AlarmRow("opensearch-cluster-red", on(d.metric_cluster_status_red, _MINUTE), one),
+        AlarmRow("opensearch-cluster-yellow", on(d.metric_cluster_status_yellow, _MINUTE), _WARN, s.yellow_minutes),
+        AlarmRow("opensearch-free-storage", on(d.metric_free_storage_space, _MINUTE, _MIN), free, 1, _LTE),
+        AlarmRow("opensearch-writes-blocked", on(d.metric_cluster_index_writes_blocked, _FIVE_MINUTES), one),
+        AlarmRow("opensearch-nodes", on(d.metric_nodes, _DAY, _MIN), nodes, 1, _LT, _BLIND),
+        AlarmRow("opensearch-snapshot-failure", on(d.metric_automated_snapshot_failure, _MINUTE), _WARN),
+        AlarmRow("opensearch-cpu", on(d.metric_cpu_utilization, _QUARTER), cpu, 3),
+        AlarmRow("opensearch-jvm-memory", on(d.metric_jvm_memory_pressure, _MINUTE), jvm, 3),
     ]
     if sizing.master_nodes:
         rows += [
-            _Alarm("opensearch-master-cpu", on(d.metric_master_cpu_utilization, _QUARTER), master_cpu, 3),
-            _Alarm("opensearch-master-jvm-memory", on(d.metric_master_jvm_memory_pressure, _MINUTE), master_jvm, 3),
+            AlarmRow("opensearch-master-cpu", on(d.metric_master_cpu_utilization, _QUARTER), master_cpu, 3),
+            AlarmRow("opensearch-master-jvm-memory", on(d.metric_master_jvm_memory_pressure, _MINUTE), master_jvm, 3),
         ]
     rows += [
-        _Alarm("opensearch-kms-key-error", on(d.metric_kms_key_error, _MINUTE), one),
-        _Alarm("opensearch-kms-key-inaccessible", on(d.metric_kms_key_inaccessible, _MINUTE), one),
-        _Alarm("firehose-delivery", delivery("Success", cloudwatch.Stats.AVERAGE), delivered, 1, _LT),
-        _Alarm("firehose-freshness", delivery("DataFreshness", _MAX), fresh, 1, _GT),
+        AlarmRow("opensearch-kms-key-error", on(d.metric_kms_key_error, _MINUTE), one),
+        AlarmRow("opensearch-kms-key-inaccessible", on(d.metric_kms_key_inaccessible, _MINUTE), one),
+        AlarmRow("firehose-delivery", delivery("Success", cloudwatch.Stats.AVERAGE), delivered, 1, _LT),
+        AlarmRow("firehose-freshness", delivery("DataFreshness", _MAX), fresh, 1, _GT),
     ]
-    values = {"name": search.domain_name, "s": s, "nodes": sizing.nodes, "prefix": search.backup_prefix}
-    return [
-        AlarmSpec(
-            runbook=row.runbook,
-            summary=_TEXT[row.runbook][0].format(**values),
-            first_check=_TEXT[row.runbook][1].format(**values),
-            metric=row.metric,
-            thresholds=row.thresholds,
-            comparison=row.comparison,
-            missing_data=row.missing_data,
-            evaluation_periods=row.evaluation_periods,
-        )
-        for row in rows
-    ]
+    return specs_from_table(rows, _TEXT, name=search.domain_name, s=s, nodes=sizing.nodes, prefix=search.backup_prefix)
 
 
 class SearchAlarms(Construct):
