@@ -31,7 +31,6 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genba_constructs._checks import require_period, require_statistic
-from genba_constructs._names import claim_name
 from genba_constructs._shared_props import shared_props
 from genba_constructs._types import checked
 from genba_constructs._validation import GenbaPropsError, require_either
@@ -181,36 +180,22 @@ class SyncVerification(Construct):
         self.max_record_age = max_record_age
         removal = removal_policy or RemovalPolicy.RETAIN
 
-        self._build_source(source_table, source_table_name, partition_key, sort_key, stream_view_type, removal)
-        queues = self._build_queues(removal)
-        self._build_functions(target, queues, stream, retention, removal)
-        self._build_canary(canary_interval, version_attribute, queues)
-        factory = alarm_factory or default_alarm_factory(self)
-        #: every alarm of the pipeline: ``alarms.get("sync-lag", Severity.CRITICAL, subject=...)``.
-        self.alarms: AlarmSet = factory.create_all(self, subject=subject, specs=alarm_specs(self, timing))
-
-    def _build_source(
-        self,
-        existing: dynamodb.ITable | None,
-        table_name: str | None,
-        partition_key: dynamodb.Attribute,
-        sort_key: dynamodb.Attribute | None,
-        stream_view_type: dynamodb.StreamViewType,
-        removal: RemovalPolicy,
-    ) -> None:
-        """The source table (new or given) with its stream, and the canary item's key (``_source``)."""
-        if existing is None and table_name is not None:
-            claim_name(self, "DynamoDB table name", table_name, owner="SyncVerification")
         self.source_table = build_source_table(
             self,
-            existing=existing,
-            table_name=table_name,
+            existing=source_table,
+            table_name=source_table_name,
             partition_key=partition_key,
             sort_key=sort_key,
             stream_view_type=stream_view_type,
             removal=removal,
         )
         self.canary_key = canary_key(partition_key, sort_key)
+        queues = self._build_queues(removal)
+        self._build_functions(target, queues, stream, retention, removal)
+        self._build_canary(canary_interval, version_attribute, queues)
+        factory = alarm_factory or default_alarm_factory(self)
+        #: every alarm of the pipeline: ``alarms.get("sync-lag", Severity.CRITICAL, subject=...)``.
+        self.alarms: AlarmSet = factory.create_all(self, subject=subject, specs=alarm_specs(self, timing))
 
     def _build_queues(self, removal: RemovalPolicy) -> SyncQueues:
         """The verification queue, the stream failure queue, their DLQs and key (``_queues``)."""
