@@ -79,24 +79,10 @@ class AlarmTopic(Construct):
             )
             # CloudWatch alarms publish to the topic as the service: it must be able to
             # use the key, or every notification is silently dropped.
-            key.add_to_resource_policy(
-                service_statement(
-                    sid="AllowCloudWatchAlarmsToUseTheKey",
-                    service="cloudwatch",
-                    actions=_USE_KEY,
-                    resources=["*"],
-                    conditions=self._own_account,
-                )
-            )
+            self._allow_alarm_service(key, "AllowCloudWatchAlarmsToUseTheKey", "cloudwatch", _USE_KEY, ["*"])
             new_topic = sns.Topic(self, "Resource", master_key=key, enforce_ssl=True, display_name=display_name)
-            new_topic.add_to_resource_policy(
-                service_statement(
-                    sid="AllowCloudWatchAlarmsToPublish",
-                    service="cloudwatch",
-                    actions=["sns:Publish"],
-                    resources=[new_topic.topic_arn],
-                    conditions=self._own_account,
-                )
+            self._allow_alarm_service(
+                new_topic, "AllowCloudWatchAlarmsToPublish", "cloudwatch", ["sns:Publish"], [new_topic.topic_arn]
             )
             self.encryption_key = key
             topic = new_topic
@@ -118,10 +104,14 @@ class AlarmTopic(Construct):
                     subscriptions.EmailSubscription(address, dead_letter_queue=self.dead_letter_queue)
                 )
 
-    @property
-    def _own_account(self) -> dict[str, dict[str, str]]:
-        """The source condition of the alarm services' statements: this stack's account."""
-        return {"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
+    def _allow_alarm_service(
+        self, resource: kms.IKey | sns.ITopic, sid: str, service: str, actions: list[str], resources: list[str]
+    ) -> None:
+        """Let an AWS service of the alarm path use ``resource`` for this stack's account only."""
+        own_account = {"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
+        resource.add_to_resource_policy(
+            service_statement(sid=sid, service=service, actions=actions, resources=resources, conditions=own_account)
+        )
 
     def _dead_letter_queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
         # A notification SNS could not deliver (a bounced or deleted address) must not vanish.
@@ -135,15 +125,7 @@ class AlarmTopic(Construct):
             "(an SNS redrive policy, which cdk-nag does not recognise).",
         )
         if self.encryption_key is not None:
-            self.encryption_key.add_to_resource_policy(
-                service_statement(
-                    sid="AllowSnsToWriteTheDeadLetterQueue",
-                    service="sns",
-                    actions=_USE_KEY,
-                    resources=["*"],
-                    conditions=self._own_account,
-                )
-            )
+            self._allow_alarm_service(self.encryption_key, "AllowSnsToWriteTheDeadLetterQueue", "sns", _USE_KEY, ["*"])
         # Other subscribers still receive this alarm when one address fails.
         self.alarms = self.alarm_factory.create_all(
             queue,
