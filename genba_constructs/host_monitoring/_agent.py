@@ -241,6 +241,7 @@ def associations(
     tag_key, tag_value = tag
     targets = [ssm.CfnAssociation.TargetProperty(key=f"tag:{tag_key}", values=[tag_value])]
     schedule = rate_expression(reapply_minutes)
+
     def association(id: str, document: str, name: str, parameters: dict[str, list[str]]) -> ssm.CfnAssociation:
         """A State Manager association on the tagged instances: rerun on schedule, compliance reported."""
         return ssm.CfnAssociation(
