@@ -337,14 +337,7 @@ class LogSearch(Construct):
 
     def dashboard_widgets(self) -> list[cloudwatch.IWidget]:
         """Cluster health, storage, CPU and memory, and delivery into the domain (with alarm thresholds)."""
-        return search_widgets(
-            subject=self.subject,
-            domain=self.domain,
-            dimensions=self.dimensions,
-            delivery_stream=self.delivery_stream,
-            master_nodes=self.sizing.master_nodes,
-            alarms=self.alarms,
-        )
+        return search_widgets(self)
 
 
 # Where a domain goes (OpenSearchIndexTarget), a LogSearch stands for its domain.
