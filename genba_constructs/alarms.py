@@ -16,10 +16,10 @@ The factory also records every alarm it made, for the dashboard's alarm status w
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import NamedTuple, overload
+from typing import overload
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
@@ -88,41 +88,6 @@ class AlarmSpec:
     datapoints_to_alarm: int | None = None
     subject: str | None = None
     group: str | None = None
-
-
-class AlarmRow(NamedTuple):
-    """One row of a construct's alarm table: an :class:`AlarmSpec` whose words are kept apart.
-
-    A construct with many alarms of one shape lists them as rows (what is watched, when it
-    fires) and their words in a table by runbook (see :func:`specs_from_table`).
-    """
-
-    runbook: str
-    metric: cloudwatch.IMetric
-    thresholds: Thresholds
-    evaluation_periods: int = 1
-    comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
-    missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING
-
-
-def specs_from_table(
-    rows: Iterable[AlarmRow], text: Mapping[str, tuple[str, str]], **values: object
-) -> list[AlarmSpec]:
-    """The specs of ``rows``, in order: each row's summary and first check are ``text[runbook]``,
-    formatted with ``values`` (``str.format`` fields such as ``{name}``)."""
-    return [
-        AlarmSpec(
-            runbook=row.runbook,
-            summary=text[row.runbook][0].format(**values),
-            first_check=text[row.runbook][1].format(**values),
-            metric=row.metric,
-            thresholds=row.thresholds,
-            comparison=row.comparison,
-            missing_data=row.missing_data,
-            evaluation_periods=row.evaluation_periods,
-        )
-        for row in rows
-    ]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from genba_constructs import cloudwatch_agent_config as agent_config
-from genba_constructs.alarms import AlarmRow, AlarmSpec, Thresholds, specs_from_table
+from genba_constructs.alarm_table import AlarmRow, specs_from_table
+from genba_constructs.alarms import AlarmSpec, Thresholds
 from genba_constructs.host_monitoring.thresholds import HostThresholds
 from genba_constructs.log_silence import log_silence_spec
 

@@ -19,7 +19,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from genba_constructs.alarms import AlarmFactory, AlarmRow, AlarmSet, AlarmSpec, Thresholds, specs_from_table
+from genba_constructs.alarm_table import AlarmRow, specs_from_table
+from genba_constructs.alarms import AlarmFactory, AlarmSet, AlarmSpec, Thresholds
 from genba_constructs.log_search._ingestion import delivery_metric
 from genba_constructs.log_search.sizing import LogSearchAlarmSettings, free_storage_threshold_mib
 
