@@ -7,14 +7,15 @@ archive's scope instead of being a construct of its own.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Aws, CfnResource, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
-from genba_constructs._policies import add_or_warn
+from genba_constructs._policies import TakesResourcePolicy, add_or_warn, service_statement
 from genba_constructs._secure import access_logs_bucket as secure_access_logs_bucket
 from genba_constructs._secure import (
     encrypted_bucket,
@@ -158,41 +159,18 @@ def allow_vended_log_delivery(scope: Construct, bucket: s3.IBucket, key: kms.IKe
         "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
         "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:logs:{Stack.of(scope).region}:{Aws.ACCOUNT_ID}:*"},
     }
-    principal = iam.ServicePrincipal("delivery.logs.amazonaws.com")
-    add_or_warn(
-        scope,
-        bucket,
-        iam.PolicyStatement(
-            sid="AWSLogDeliveryAclCheck",
-            principals=[principal],
-            # ListBucket too: without it the delivery logs AccessDenied in CloudTrail.
-            actions=["s3:GetBucketAcl", "s3:ListBucket"],
-            resources=[bucket.bucket_arn],
-            conditions=source,
-        ),
-        what="the archive bucket",
-    )
-    add_or_warn(
-        scope,
-        bucket,
-        iam.PolicyStatement(
-            sid="AWSLogDeliveryWrite",
-            principals=[principal],
-            actions=["s3:PutObject"],
-            resources=[bucket.arn_for_objects(f"{catalog.VENDED_LOGS_PREFIX}{Aws.ACCOUNT_ID}/*")],
-            conditions=source,
-        ),
-        what="the archive bucket",
-    )
-    add_or_warn(
-        scope,
-        key,
-        iam.PolicyStatement(
-            sid="AllowLogDeliveryToEncryptArchiveObjects",
-            principals=[principal],
-            actions=["kms:GenerateDataKey", "kms:Decrypt"],
-            resources=["*"],
-            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-        ),
-        what="the archive key",
-    )
+    own_account = {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+    objects = bucket.arn_for_objects(f"{catalog.VENDED_LOGS_PREFIX}{Aws.ACCOUNT_ID}/*")
+    encrypt = ["kms:GenerateDataKey", "kms:Decrypt"]
+    # (bucket or key, sid, actions, resources, conditions); ListBucket too: without it the
+    # delivery logs AccessDenied in CloudTrail.
+    grants: list[tuple[TakesResourcePolicy, str, list[str], list[str], dict[str, Any]]] = [
+        (bucket, "AWSLogDeliveryAclCheck", ["s3:GetBucketAcl", "s3:ListBucket"], [bucket.bucket_arn], source),
+        (bucket, "AWSLogDeliveryWrite", ["s3:PutObject"], [objects], source),
+        (key, "AllowLogDeliveryToEncryptArchiveObjects", encrypt, ["*"], own_account),
+    ]
+    for target, sid, actions, resources, conditions in grants:
+        statement = service_statement(
+            sid=sid, service="delivery.logs", actions=actions, resources=resources, conditions=conditions
+        )
+        add_or_warn(scope, target, statement, what="the archive key" if target is key else "the archive bucket")
