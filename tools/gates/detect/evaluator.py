@@ -24,7 +24,13 @@ What is modelled, from the CloudWatch User Guide ("Alarm evaluation", alarm-eval
   few times as needed (the most recent first) and every real point is evaluated; ``missing`` and
   ``ignore`` evaluate the real points alone: ALARM when M of them breach, OK when M can no longer
   be reached, else the state is kept (AWS's table does not spell this case out fully);
-* metric math (tools.gates.detect.metric_math) over MetricStat queries, ReturnData picking the series.
+* metric math (tools.gates.detect.metric_math) over MetricStat queries, ReturnData picking the series;
+* ``INSIGHT_RULE_METRIC('rule', 'Metric')`` (Contributor Insights, ContributorInsights-GraphReportData.html)
+  reads the rule's figure per period: the expression is read as a query of its own on the key
+  ``INSIGHT_RULE_METRIC <Metric> [RuleName=rule]``, one sample per period (Maximum), which the
+  scenario model publishes as the rule would report it (``UniqueContributors``: the distinct
+  contributors of that minute). A period without matching events has no data point, as for
+  every other metric.
 
 Dimension values that are CloudFormation intrinsics are resolved to readable stand-ins
 (``<LogicalId>``, a resource's own name property where the template sets it), so that a
@@ -48,6 +54,8 @@ from tools.gates.detect.metric_math import Context, MathError, Series, evaluate
 
 EXTRA_PERIODS = 2
 ACCOUNT = "123456789012"
+INSIGHT_RULE_NAMESPACE = "INSIGHT_RULE_METRIC"
+_INSIGHT_RULE_METRIC = re.compile(r"INSIGHT_RULE_METRIC\(\s*'([^']+)'\s*,\s*'([A-Za-z]+)'\s*\)", re.IGNORECASE)
 
 # A resource's own name property, where a Ref to it would resolve to that name.
 _NAME_PROPERTIES = {
@@ -58,6 +66,7 @@ _NAME_PROPERTIES = {
     "AWS::DynamoDB::Table": "TableName",
     "AWS::OpenSearchService::Domain": "DomainName",
     "AWS::SNS::Topic": "TopicName",
+    "AWS::CloudWatch::InsightRule": "RuleName",
 }
 
 
@@ -327,6 +336,23 @@ def _dimensions(raw: Iterable[Mapping[str, Any]], resolve: _Resolver) -> frozens
     return frozenset((d["Name"], resolve(d["Value"])) for d in raw)
 
 
+def insight_rule_key(rule: str, metric: str = "UniqueContributors") -> MetricKey:
+    """The key a Contributor Insights rule's figure is read from (see the module docstring)."""
+    return MetricKey.of(INSIGHT_RULE_NAMESPACE, metric, RuleName=rule)
+
+
+def _insight_rule_queries(expression: str, period: int) -> tuple[str, list[Query]]:
+    """``expression`` with each INSIGHT_RULE_METRIC(...) replaced by the id of a query reading it."""
+    queries: list[Query] = []
+
+    def replace(match: re.Match[str]) -> str:
+        query_id = f"insight_rule_{len(queries)}"
+        queries.append(Query(query_id, insight_rule_key(match[1], match[2]), "Maximum", period, None, False))
+        return query_id
+
+    return _INSIGHT_RULE_METRIC.sub(replace, expression), queries
+
+
 def alarm_from_template(
     properties: Mapping[str, Any], template: Mapping[str, Any], *, region: str, stack: str = ""
 ) -> AlarmDefinition:
@@ -349,12 +375,17 @@ def alarm_from_template(
                     key=key,
                     stat=stat["Stat"] if stat else None,
                     period=int(stat["Period"]) if stat else 0,
-                    expression=query.get("Expression"),
+                    expression=resolve(query["Expression"]) if "Expression" in query else None,
                     return_data=bool(query.get("ReturnData", True)),
                 )
             )
         periods = [q.period for q in queries if q.period] or [int(properties.get("Period", 60))]
         period = int(properties.get("Period") or max(periods))
+        for index, query in enumerate(list(queries)):
+            if query.expression and _INSIGHT_RULE_METRIC.search(query.expression):
+                expression, reads = _insight_rule_queries(query.expression, period)
+                queries[index] = Query(query.id, None, None, 0, expression, query.return_data)
+                queries.extend(reads)
     else:
         period = int(properties["Period"])
         key = MetricKey(
