@@ -94,7 +94,7 @@ def test_runbooks_state_the_measured_times_of_detection_md() -> None:
         "docs/runbooks.md is stale: run make detect (tools.gates.detect --write docs/detection.md)"
     )
     assert "log-shipping-missing" in anchors_of(runbooks)
-    assert "this alarm is the first to fire for log shipping stopped on one host: " in runbooks
+    assert "the first to fire for log shipping stopped on one host: " in runbooks
 
 
 def test_writing_some_environments_keeps_the_others_and_the_before_figures() -> None:

@@ -11,11 +11,15 @@ buffer grew until the disk was full, and the service went down. This construct
 * gives the instances the permissions the agent needs, as a managed policy;
 * alarms on the group as a whole, so instances that come and go need no redeploy: the
   agent rolls every metric up to the ``AutoScalingGroupName`` dimension, and the alarms
-  watch that one dimension set (Maximum: the fullest filesystem of any instance).
+  watch that one dimension set (Maximum: the fullest filesystem of any instance);
+* compares the instances in service with the agents reporting (``agent-missing``) and, per
+  application log group, with the log streams that wrote a line (``log-shipping-missing``: a
+  transformer names each event's stream, a Contributor Insights rule counts them; see
+  :mod:`._log_streams`), so one host of many that goes quiet is caught.
 
 The parts: :mod:`.thresholds` (the limits and their rules, shared with the config loader),
 :mod:`._agent` (configuration parameter, associations, policy), :mod:`._alarms` (the alarm
-specs and the group's metrics), :mod:`._dashboard` (its widgets).
+specs and the group's metrics), :mod:`._log_streams` (hosts shipping logs), :mod:`._dashboard` (its widgets).
 """
 
 from __future__ import annotations

@@ -101,8 +101,8 @@ def statements(rows: list[Row], anchors: list[str]) -> dict[str, str]:
             figures = ", ".join(f"{time} in {_environments(envs)}" for time, envs in by_time.items())
             parts.append(f"{mode}: {figures}")
         paragraphs[anchor] = (
-            f"{BEGIN}**Measured** (`make detect`, [detection.md](detection.md)): this alarm is the first to "
-            f"fire for {'; '.join(parts)}.{END}"
+            f"{BEGIN}**Measured** (`make detect`, [detection.md](detection.md)): an alarm of this kind is the "
+            f"first to fire for {'; '.join(parts)}.{END}"
         )
     return paragraphs
 
