@@ -17,14 +17,12 @@ from tools.gates.detect.evaluator import (
     MetricStore,
     Query,
     State,
-    alarm_from_template,
-    alarms_in_assembly,
     evaluate_alarms,
     first_alarm,
-    insight_rule_key,
     statistic,
 )
 from tools.gates.detect.metric_math import Context, MathError, evaluate
+from tools.gates.detect.templates import alarm_from_template, alarms_in_assembly, insight_rule_key
 
 KEY = MetricKey.of("AWS/Test", "Heartbeat", Name="x")
 

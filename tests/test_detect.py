@@ -14,9 +14,10 @@ import pytest
 from tests.conftest import ROOT
 from tools.gates.detect.__main__ import Result, main, play, report, rows, services
 from tools.gates.detect.docs import Row, anchors_of, merged, parse, with_statements
-from tools.gates.detect.evaluator import AlarmDefinition, MetricKey, Query, alarms_in_assembly
+from tools.gates.detect.evaluator import AlarmDefinition, MetricKey, Query
 from tools.gates.detect.model import Model
 from tools.gates.detect.scenarios import T0, Faults, Service, environment_alarms, healthy_week, scenarios
+from tools.gates.detect.templates import alarms_in_assembly
 
 DETECTION = ROOT / "docs" / "detection.md"
 RUNBOOKS = ROOT / "docs" / "runbooks.md"

@@ -339,7 +339,8 @@ def simulate_forecast(alarm: dict[str, Any], fullest_percent: Callable[[int], fl
 
     :returns: seconds from the start of the series to the alarm (None: it never fires).
     """
-    from tools.gates.detect.evaluator import MetricStore, State, alarm_from_template, evaluate_alarms
+    from tools.gates.detect.evaluator import MetricStore, State, evaluate_alarms
+    from tools.gates.detect.templates import alarm_from_template
 
     definition = alarm_from_template(alarm, {}, region="ap-northeast-1")
     store = MetricStore()

@@ -35,8 +35,8 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from tools.gates.detect.__main__ import Result, play, services
-from tools.gates.detect.evaluator import alarms_in_assembly
 from tools.gates.detect.scenarios import environment_alarms, healthy_week, scenarios
+from tools.gates.detect.templates import alarms_in_assembly
 
 
 def alarm(template: Template, name: str) -> dict[str, Any]:

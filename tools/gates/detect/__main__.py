@@ -28,7 +28,6 @@ from tools.gates.detect.evaluator import (
     AlarmDefinition,
     State,
     Transition,
-    alarms_in_assembly,
     evaluate_alarms,
 )
 from tools.gates.detect.scenarios import (
@@ -40,6 +39,7 @@ from tools.gates.detect.scenarios import (
     healthy_week,
     scenarios,
 )
+from tools.gates.detect.templates import alarms_in_assembly
 
 # The model's hosts per environment: one failing host among several is the case that matters.
 HOSTS = 3

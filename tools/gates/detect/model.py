@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tools.gates.detect.evaluator import INSIGHT_RULE_NAMESPACE, MetricKey, MetricStore
+from tools.gates.detect.evaluator import MetricKey, MetricStore
 from tools.gates.detect.model_sync import SyncModel
 from tools.gates.detect.service import FILESYSTEMS, HOUR, MINUTE, T0, load
+from tools.gates.detect.templates import INSIGHT_RULE_NAMESPACE
 
 
 class Model(SyncModel):
