@@ -78,13 +78,14 @@ def test_fails_an_unknown_environment_with_exit_2(assembly_dir: Path, capsys: py
     assert "unknown environment 'qa'" in capsys.readouterr().err
 
 
-def test_detection_doc_holds_every_environment_within_its_goal_and_todays_dev_figures(
-    dev_results: dict[str, Result],
-) -> None:
+def test_detection_doc_holds_every_environment_within_its_goal() -> None:
     table = parse(DETECTION.read_text())
     assert {r.environment for r in table} == {"dev", "stg", "prod"}
     assert all(r.verdict == "ok" for r in table), [r for r in table if r.verdict != "ok"]
-    written = {(r.mode, r.alarm, r.detected) for r in table if r.environment == "dev"}
+
+
+def test_detection_doc_holds_todays_dev_figures(dev_results: dict[str, Result]) -> None:
+    written = {(r.mode, r.alarm, r.detected) for r in parse(DETECTION.read_text()) if r.environment == "dev"}
     assert {(r.mode, r.alarm, r.detected) for r in rows(list(dev_results.values()))} == written
 
 
