@@ -11,11 +11,15 @@ buffer grew until the disk was full, and the service went down. This construct
 * gives the instances the permissions the agent needs, as a managed policy;
 * alarms on the group as a whole, so instances that come and go need no redeploy: the
   agent rolls every metric up to the ``AutoScalingGroupName`` dimension, and the alarms
-  watch that one dimension set (Maximum: the fullest filesystem of any instance).
+  watch that one dimension set (Maximum: the fullest filesystem of any instance);
+* compares the instances in service with the agents reporting (``agent-missing``) and, per
+  application log group, with the log streams that wrote a line (``log-shipping-missing``: a
+  transformer names each event's stream, a Contributor Insights rule counts them; see
+  :mod:`._log_streams`), so one host of many that goes quiet is caught.
 
 The parts: :mod:`.thresholds` (the limits and their rules, shared with the config loader),
 :mod:`._agent` (configuration parameter, associations, policy), :mod:`._alarms` (the alarm
-specs and the group's metrics), :mod:`._dashboard` (its widgets).
+specs and the group's metrics), :mod:`._log_streams` (hosts shipping logs), :mod:`._dashboard` (its widgets).
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ from genba_constructs.host_monitoring._alarms import (
     shipping_specs,
 )
 from genba_constructs.host_monitoring._dashboard import host_widgets
+from genba_constructs.host_monitoring._log_streams import LOG_STREAM_FIELD, log_stream_specs
+from genba_constructs.host_monitoring._log_streams import RUNBOOK as LOG_SHIPPING_MISSING
 from genba_constructs.host_monitoring.thresholds import HostThresholds
 from genba_constructs.retention import retention_days as to_retention
 from genba_constructs.service_log_group import ServiceLogGroup
@@ -73,6 +79,7 @@ __all__ = [
     "FORECAST_PERIOD",
     "INODES_DATAPOINTS",
     "INODES_PERIOD",
+    "LOG_STREAM_FIELD",
     "MEMORY_DATAPOINTS",
     "MEMORY_PERIOD",
     "HostLogFile",
@@ -199,11 +206,19 @@ class HostMonitoring(Construct):
         # A log group the agent ships to and nobody watches gets a "log silence" alarm here.
         groups = list(dict.fromkeys(shipped))
         unwatched = [(g.subject, g.log_group.log_group_name) for g in groups if g.silence_alarm is None]
+        # One host of many that stops shipping: log streams that wrote against instances in service.
+        streams, self.log_stream_rules = log_stream_specs(
+            self, subject=subject, group=auto_scaling_group_name, log_groups=groups
+        )
         self.alarms = alarm_factory.create_all(
             self,
             subject=subject,
-            specs=[*host_alarm_specs(auto_scaling_group_name, thresholds, paths), *shipping_specs(unwatched)],
+            specs=[*host_alarm_specs(auto_scaling_group_name, thresholds, paths), *shipping_specs(unwatched), *streams],
         )
+        # The alarms name their rule in a string: CloudFormation must create the rule first.
+        for record in self.alarms.records:
+            if record.spec.runbook == LOG_SHIPPING_MISSING:
+                record.alarm.node.add_dependency(*self.log_stream_rules)
         self.log_silence_alarms: dict[str, cloudwatch.Alarm] = {
             g.subject: g.silence_alarm or self.alarms.get("log-silence", subject=g.subject) for g in groups
         }
