@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import time
@@ -53,6 +54,26 @@ class MalformedRecord(ValueError):
 
 KEY_TYPES = frozenset({"S", "N", "B"})
 DIGEST_LENGTH = 16
+# What of a stream record (Lambda's event shape; DynamoDB Streams API Reference, "Record" and
+# "StreamRecord") may go to a DLQ: metadata, the keys and the sequence number. Never NewImage or
+# OldImage: an item holds personal data, and the key is all an operator needs to resync it.
+RECORD_FIELDS = ("eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "eventSourceARN", "userIdentity")
+CHANGE_FIELDS = ("ApproximateCreationDateTime", "Keys", "SequenceNumber", "SizeBytes", "StreamViewType")
+IMAGES = ("NewImage", "OldImage")
+# The fields of a verification message (MESSAGE_VERSION 1): none of them holds an image.
+MESSAGE_FIELDS = (
+    "v",
+    "key",
+    "key_text",
+    "sequence",
+    "version",
+    "image_hash",
+    "version_problem",
+    "event_name",
+    "event_time",
+    "forwarded_at",
+    "canary",
+)
 
 
 def wire_value(value: Any) -> Any:
@@ -148,6 +169,52 @@ def key_text(key: Mapping[str, Mapping[str, Any]]) -> str:
 def correlation_id(key: Mapping[str, Mapping[str, Any]], sequence: str) -> str:
     """``<key digest>@<sequence>``: the request id of every log line about one change."""
     return f"{key_digest(key)}@{sequence}"
+
+
+def record_summary(record: Any) -> dict[str, Any]:
+    """A stream record as a DLQ may hold it: its keys (typed, as the stream gave them), sequence
+    number and metadata, and which images were left out - never an image's values."""
+    if not isinstance(record, Mapping):
+        return {"record_type": type(record).__name__}
+    summary: dict[str, Any] = {name: record[name] for name in RECORD_FIELDS if name in record}
+    change = record.get("dynamodb")
+    if isinstance(change, Mapping):
+        kept = {name: change[name] for name in CHANGE_FIELDS if name in change}
+        left_out = [name for name in IMAGES if name in change]
+        if left_out:
+            kept["images_left_out"] = left_out
+        summary["dynamodb"] = kept
+        with contextlib.suppress(MalformedRecord):  # a malformed key has no digest; it is kept as given
+            summary["key_digest"] = key_digest(typed_key(change.get("Keys")))
+    return dict(wire_value(summary))
+
+
+def json_summary(text: Any, fields: Sequence[str]) -> str:
+    """A message body as a DLQ may hold it: the named fields of a JSON object, else a digest.
+
+    Never the raw text of a message that is not what it should be: it may hold anything.
+    """
+    try:
+        body = json.loads(text) if isinstance(text, str | bytes) else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        return json.dumps({name: body[name] for name in fields if name in body}, default=str)
+    raw = (text if isinstance(text, str) else json.dumps(text, default=str)).encode()
+    return json.dumps({"body_sha256": hashlib.sha256(raw).hexdigest(), "body_length": len(raw)})
+
+
+def describe_error(error: BaseException) -> str:
+    """An error as a log line or a DLQ reason may show it: the AWS error code and message, or the
+    exception type. Never an exception's own text where it may repeat what was sent: botocore's
+    ParamValidationError prints the rejected parameter value (a key)."""
+    response = getattr(error, "response", None)
+    detail = response.get("Error") if isinstance(response, Mapping) else None
+    if isinstance(detail, Mapping):
+        return f"{type(error).__name__}: {detail.get('Code')}: {detail.get('Message', '')}"[:500]
+    if isinstance(error, OSError | TimeoutError):  # URLError, connection refused: no request values
+        return f"{type(error).__name__}: {error}"[:500]
+    return type(error).__name__
 
 
 def number(value: Any) -> int | float | None:
@@ -354,7 +421,7 @@ def forward(
             )
             messages.append((item_id, message))
         except MalformedRecord as problem:
-            body = json.dumps(wire_value(record), default=str)
+            body = json.dumps(record_summary(record), default=str)
             malformed.append((item_id, body, f"malformed stream record: {problem}"))
             log("malformed stream record sent to the DLQ", {"correlation_id": item_id, "reason": str(problem)})
 
