@@ -148,6 +148,12 @@ def parse(record: Mapping[str, Any]) -> Change:
         ) from None
 
 
+def _dlq_body(record: Mapping[str, Any]) -> str:
+    """What of a message goes to the DLQ: a verification message's own fields (key, sequence, version,
+    hash: none holds an image), never anything else a body may carry (personal data)."""
+    return json_summary(record.get("body", ""), MESSAGE_FIELDS)
+
+
 def verify(
     messages: Sequence[Mapping[str, Any]],
     *,
@@ -183,8 +189,7 @@ def verify(
             reason = str(problem)
             if not reason.startswith("malformed verification message"):
                 reason = f"malformed verification message: {reason}"
-            # Only a verification message's own fields (none holds an image): the body may be anything.
-            to_dlq.append((message_id, json_summary(record.get("body", ""), MESSAGE_FIELDS), reason))
+            to_dlq.append((message_id, _dlq_body(record), reason))
             logger.error("malformed verification message", extra={"correlation_id": message_id, "reason": reason})
 
     outcomes: dict[str, Outcome] = {}
@@ -215,12 +220,12 @@ def verify(
             )
         elif outcome.status == FAILED:
             counts["failed"] += 1
-            to_dlq.append((change.id, record["body"], f"sync failed: {outcome.reason}"))
+            to_dlq.append((change.id, _dlq_body(record), f"sync failed: {outcome.reason}"))
             logger.error("change failed to sync", extra={"correlation_id": cid, "reason": outcome.reason})
         elif age >= max_lag:
             counts["expired"] += 1
             reason = f"not synced within {max_lag / 3600:g} h (max sync lag): {outcome.reason}"
-            to_dlq.append((change.id, record["body"], reason))
+            to_dlq.append((change.id, _dlq_body(record), reason))
             logger.error(
                 "change not synced within the maximum sync lag", extra={"correlation_id": cid, "reason": reason}
             )
@@ -253,7 +258,7 @@ def verify(
             # SQS would move it to the DLQ on its next receive, without a reason: do it here.
             del keep[message_id]
             waiting.pop(message_id, None)
-            to_dlq.append((message_id, by_id[message_id]["body"], last))
+            to_dlq.append((message_id, _dlq_body(by_id[message_id]), last))
         logger.warning("visibility backoff not set", extra={"correlation_id": message_id, "reason": last})
 
     not_sent: set[str] = set()
