@@ -327,3 +327,22 @@ def test_the_whole_source_item_is_read_only_where_the_versions_match_and_content
     h.replicate(behind)
     h.verify()
     assert set(h.confirmed) == {seq(r) for r in records}
+
+
+def test_no_handler_logs_its_event_even_when_told_to(moto: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """POWERTOOLS_LOGGER_LOG_EVENT=true would write each stream record's images to the log
+    (Powertools for AWS Lambda, Logger: "Logging incoming event",
+    https://docs.powertools.aws.dev/lambda/python/latest/core/logger/#logging-incoming-event)."""
+    monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
+    h = Harness(f"pl{next(_names)}")
+    h.forwarder.logger.setLevel("INFO")
+    h.verifier.logger.setLevel("INFO")
+    try:
+        h.forward([h.put(person("u-3", 2), old=person("u-3", 1, name={"S": "Old Name"}))])
+        h.verify()
+    finally:
+        h.forwarder.logger.setLevel("WARNING")
+        h.verifier.logger.setLevel("WARNING")
+    assert any("verification batch done" in line for line in h.logs)
+    for value in PERSONAL:
+        assert value not in "\n".join(h.logs)
