@@ -23,7 +23,7 @@ import pytest
 
 from tests.sync_events import Harness, b64, seq
 from tests.test_sync_replay import Shard, on_failure_record
-from tools.sim import LossySyncWorker, Pipeline, moto_server
+from tools.sim import LossySyncWorker, Pipeline, handler_module, moto_server
 
 _names = iter(range(100_000))
 NAME, EMAIL, PHONE, AVATAR = "Hanako Yamada", "hanako.yamada@example.com", "+81-90-1234-5678", b"\x89PNG private"
@@ -346,3 +346,57 @@ def test_no_handler_logs_its_event_even_when_told_to(moto: str, monkeypatch: pyt
     assert any("verification batch done" in line for line in h.logs)
     for value in PERSONAL:
         assert value not in "\n".join(h.logs)
+
+
+# ---- errors: their text may repeat what was sent -----------------------------------------------
+
+
+def test_a_lambda_target_error_reaches_reasons_by_its_type_only() -> None:
+    """A function error's payload is ``{"errorMessage", "errorType", "stackTrace"}`` (Lambda Invoke
+    API, https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html; "AWS Lambda function errors
+    in Python", https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html): its message
+    and trace may repeat the keys the function was given."""
+    import io
+
+    handler_module("sync_verifier")  # its folder and the shared layer on sys.path
+    from targets import Change, LambdaTarget
+
+    class ErringLambda:
+        def invoke(self, **kwargs: Any) -> dict[str, Any]:
+            payload = {"errorMessage": f"no user {EMAIL}", "errorType": "KeyError", "stackTrace": [f"  {NAME}"]}
+            return {
+                "StatusCode": 200,
+                "FunctionError": "Unhandled",
+                "Payload": io.BytesIO(json.dumps(payload).encode()),
+            }
+
+    change = Change(
+        id="m1",
+        key={"pk": {"S": EMAIL}},
+        key_text=f"pk={EMAIL}",
+        sequence="1",
+        version=1,
+        event_name="INSERT",
+        event_time=0.0,
+    )
+    (outcome,) = LambdaTarget(lambda_client=ErringLambda(), function_name="checker").check([change]).values()
+    assert (outcome.status, outcome.reason) == ("not_yet", "target function error: KeyError")
+
+
+def test_errors_are_described_without_the_values_a_request_carried() -> None:
+    """botocore's ParamValidationError repeats the rejected value; an AWS error keeps its code and message
+    (the error response shape: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html)."""
+    from botocore.exceptions import ClientError, ParamValidationError
+
+    handler_module("sync_forwarder")
+    from genba_sync import describe_error
+
+    rejected = ParamValidationError(report=f"Invalid type for parameter Key.pk.S, value: {EMAIL!r}")
+    assert EMAIL in str(rejected)
+    assert describe_error(rejected) == "ParamValidationError"
+    aws = ClientError(
+        {"Error": {"Code": "ValidationException", "Message": "The provided key element does not match the schema"}},
+        "BatchGetItem",
+    )
+    assert describe_error(aws) == "ClientError: ValidationException: The provided key element does not match the schema"
+    assert describe_error(ConnectionRefusedError(111, "Connection refused")).startswith("ConnectionRefusedError:")
