@@ -12,7 +12,18 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from genba_sync import describe_error
 from rules import NOT_YET, STATUSES, Change, Outcome
+
+
+def _error_type(payload: bytes) -> str:
+    """The ``errorType`` of a Lambda function error payload (``{"errorMessage", "errorType", ...}``)."""
+    try:
+        answer = json.loads(payload)
+    except ValueError:
+        return "unknown (the payload is not JSON)"
+    kind = answer.get("errorType") if isinstance(answer, dict) else None
+    return str(kind)[:100] if kind else "unknown"
 
 
 def _answers(changes: Sequence[Change], answer: Any) -> dict[str, Outcome]:
@@ -76,8 +87,9 @@ class LambdaTarget:
             )
             payload = response["Payload"].read()
             if response.get("FunctionError"):
-                raise RuntimeError(f"function error: {payload[:300]!r}")
+                # Only the error type: its message and stack trace may repeat the keys it was given.
+                return {c.id: Outcome(NOT_YET, f"target function error: {_error_type(payload)}") for c in changes}
             answer = json.loads(payload)
         except Exception as error:  # any failure to ask means "ask again later"
-            return {c.id: Outcome(NOT_YET, f"target unavailable: {error}") for c in changes}
+            return {c.id: Outcome(NOT_YET, f"target unavailable: {describe_error(error)}") for c in changes}
         return _answers(changes, answer)
