@@ -157,7 +157,8 @@ def _method_arn(api: apigateway.IRestApi | apigateway.Method | str, stage: str |
                 NAME,
                 "execute_api",
                 api,
-                "must be a POST method's execute-api ARN: arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/POST/<path>",
+                "must be a POST method's execute-api ARN: "
+                "arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/POST/<path>",
             )
         return api
     if stage is None or path is None:
