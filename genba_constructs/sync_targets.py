@@ -18,6 +18,7 @@ from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from genba_constructs._http_auth import resolve_auth
+from genba_constructs._search_reader import map_reader
 from genba_constructs._types import checked
 from genba_constructs._validation import GenbaPropsError, require_range
 
@@ -62,7 +63,9 @@ class OpenSearchIndexTarget(SyncTarget):
     share. Versions stored as strings compare as numbers. Keys-only streams: the verifier reads
     the source's key and version (BatchGetItem with a ProjectionExpression).
 
-    :param domain: the OpenSearch Service domain.
+    :param domain: the OpenSearch Service domain. A genba ``LogSearch`` (or its ``domain``): the
+        verifier's role is mapped read-only to the index under fine-grained access control;
+        any other domain: synth warns with the role and mapping its owner must add.
     :param index: the index name.
     :param version_field: the document field holding the change's version. Default: the
         source's version attribute.
@@ -86,6 +89,8 @@ class OpenSearchIndexTarget(SyncTarget):
                 resources=[f"{self.domain.domain_arn}/{self.index}/_mget"],
             )
         )
+        # Under fine-grained access control the IAM grant alone still gets 403: map the role read-only.
+        map_reader(function, self.domain, self.index)
         return {
             "endpoint": f"https://{self.domain.domain_endpoint}",
             "index": self.index,
