@@ -399,7 +399,7 @@ REASON_NETWORK_INTERFACES = (
 )
 
 
-def network_interface_finding(role: iam.IRole) -> str:
+def network_interface_finding(role: iam.Role) -> str:
     """The AwsSolutions-IAM5 finding id of ``network-interface/*`` as cdk-nag spells it for this stack."""
     from genba_constructs.log_archive._delivery import nag_arn  # the one renderer of finding ARNs
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import jsii
@@ -93,7 +94,9 @@ def build_network(
             f"{NAME}: vpc_subnets={vpc_subnets!r} selects public subnets: a Lambda function there gets no "
             "public IP and cannot reach AWS APIs; choose private or isolated subnets"
         )
-    groups = list(security_groups) if security_groups is not None else [_https_only_group(scope, vpc, target)]
+    groups: list[ec2.ISecurityGroup] = (
+        list(security_groups) if security_groups is not None else [_https_only_group(scope, vpc, target)]
+    )
     if not groups:
         raise GenbaPropsError(f"{NAME}: security_groups=[] leaves the functions no security group")
     network = SyncNetwork(vpc=vpc, subnets=list(selected.subnets), security_groups=groups)
@@ -186,7 +189,7 @@ def _texts(value: object) -> list[str]:
     return []
 
 
-def _selection(selection: ec2.SubnetSelection | None) -> dict[str, object]:
+def _selection(selection: ec2.SubnetSelection | None) -> dict[str, Any]:
     """A SubnetSelection as ``select_subnets`` keyword arguments (the Python binding takes no struct)."""
     if selection is None:
         return {}
