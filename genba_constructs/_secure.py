@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -229,6 +229,65 @@ def genba_function(
     for rule in PINNED_RUNTIME_RULES:
         acknowledge(function, rule, REASON_PINNED_RUNTIME)
     return function
+
+
+def network_interface_permissions(
+    role: iam.Role, *, subnets: Sequence[ec2.ISubnet], security_groups: Sequence[ec2.ISecurityGroup]
+) -> None:
+    """What AWSLambdaVPCAccessExecutionRole grants for a function's network interfaces, narrowed.
+
+    "Giving Lambda functions access to resources in an Amazon VPC" (Lambda developer guide,
+    configuration-vpc) lists CreateNetworkInterface, DescribeNetworkInterfaces (only on "*"),
+    DescribeSubnets, DeleteNetworkInterface (a network interface id, or all of them),
+    AssignPrivateIpAddresses and UnassignPrivateIpAddresses. The managed policy allows them on
+    "*", and logs:* on every log group: here creation is limited to the function's own subnets
+    and security groups, the rest to network interfaces of this account and region.
+    """
+    stack = Stack.of(role)
+
+    def ec2_arn(resource: str) -> str:
+        return stack.format_arn(service="ec2", resource=resource)
+
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="DescribeNetworkInterfaces",
+            actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+            resources=["*"],
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="CreateOwnNetworkInterfaces",
+            actions=["ec2:CreateNetworkInterface"],
+            resources=[
+                ec2_arn("network-interface/*"),
+                *(ec2_arn(f"subnet/{subnet.subnet_id}") for subnet in subnets),
+                *(ec2_arn(f"security-group/{group.security_group_id}") for group in security_groups),
+            ],
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="ManageNetworkInterfaces",
+            actions=["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+            resources=[ec2_arn("network-interface/*")],
+        )
+    )
+
+
+#: The IAM5 findings :func:`network_interface_permissions` leaves, with why each wildcard is needed.
+REASON_NETWORK_INTERFACES = (
+    "A function in a VPC: Lambda creates and deletes its network interfaces, whose ids are only "
+    "known then (network-interface/* of this account and region); creation is limited to the "
+    "function's own subnets and security groups."
+)
+
+
+def network_interface_finding(role: iam.Role) -> str:
+    """The AwsSolutions-IAM5 finding id of ``network-interface/*`` as cdk-nag spells it for this stack."""
+    from genba_constructs.log_archive._delivery import nag_arn  # the one renderer of finding ARNs
+
+    return "Resource::" + nag_arn(role, Stack.of(role).format_arn(service="ec2", resource="network-interface/*"))
 
 
 # ---------------------------------------------------------------- DynamoDB

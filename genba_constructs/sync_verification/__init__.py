@@ -22,9 +22,12 @@ verifier), ``_canary``, ``_alarms`` (the alarm specs) and ``_dashboard``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
@@ -52,6 +55,7 @@ from genba_constructs.sync_verification._contract import (
 )
 from genba_constructs.sync_verification._dashboard import dashboard_widgets
 from genba_constructs.sync_verification._functions import StreamProps, build_functions
+from genba_constructs.sync_verification._network import NetworkProps, build_network
 from genba_constructs.sync_verification._props import validate, validate_min_changes
 from genba_constructs.sync_verification._queues import SyncQueues, grant_send
 from genba_constructs.sync_verification._source import build_source_table, canary_key
@@ -106,6 +110,12 @@ class SyncVerification(Construct):
     :param canary_interval: how often the canary item is written (None: no canary). Default: 5 minutes.
     :param canary_silent_for: no canary verified for this long raises the canary alarm. Default: 20 minutes.
     :param log_retention_days: the functions' log retention. Default: 30.
+    :param vpc: run the forwarder, verifier and replay in this VPC. genba adds no NAT or
+        endpoints: the VPC must reach SQS, DynamoDB, DynamoDB Streams and what the target needs
+        (docs/constructs/sync_verification.md#in-a-vpc; synth warns for a CDK ``ec2.Vpc`` of the
+        app that lacks them). Default: outside a VPC.
+    :param vpc_subnets: private or isolated subnets of ``vpc``. Default: the VPC's private subnets.
+    :param security_groups: of the functions. Default: one group with no ingress and HTTPS egress only.
     """
 
     @checked
@@ -142,6 +152,9 @@ class SyncVerification(Construct):
         canary_interval: Duration | None = Duration.minutes(5),
         canary_silent_for: Duration = Duration.minutes(20),
         log_retention_days: int = 30,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         alarm_factory: AlarmFactory | None = None,
     ) -> None:
         require_either(NAME, ("source_table", source_table), [("source_table_name", source_table_name)])
@@ -191,7 +204,8 @@ class SyncVerification(Construct):
         )
         self.canary_key = canary_key(partition_key, sort_key)
         queues = self._build_queues(removal)
-        self._build_functions(target, queues, stream, retention, removal)
+        network = NetworkProps(vpc=vpc, vpc_subnets=vpc_subnets, security_groups=security_groups)
+        self._build_functions(target, queues, stream, retention, removal, network)
         self._build_canary(canary_interval, version_attribute, queues)
         factory = alarm_factory or default_alarm_factory(self)
         #: every alarm of the pipeline: ``alarms.get("sync-lag", Severity.CRITICAL, subject=...)``.
@@ -214,8 +228,10 @@ class SyncVerification(Construct):
         stream: StreamProps,
         retention: logs.RetentionDays,
         removal: RemovalPolicy,
+        network: NetworkProps,
     ) -> None:
         """The forwarder, replay and verifier functions with their event sources (``_functions``)."""
+        network_config = build_network(self, target=target, **network)
         functions = build_functions(
             self,
             subject=self.subject,
@@ -228,6 +244,7 @@ class SyncVerification(Construct):
             canary_key=self.canary_key,
             retention=retention,
             removal=removal,
+            network=network_config,
         )
         self.forwarder, self.replay, self.verifier = functions.forwarder, functions.replay, functions.verifier
 

@@ -22,9 +22,12 @@ from constructs import Construct
 
 from genba_constructs._secure import (
     REASON_INLINE_POLICY,
+    REASON_NETWORK_INTERFACES,
     function_log_group,
     function_role,
     genba_function,
+    network_interface_finding,
+    network_interface_permissions,
     write_own_logs,
 )
 from genba_constructs.handler_runtime import POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
@@ -32,6 +35,7 @@ from genba_constructs.nag import acknowledge
 from genba_constructs.service_log_group import DEFAULT_MASKED_DATA, log_group_encryption_key
 from genba_constructs.sync_targets import SyncTarget
 from genba_constructs.sync_verification._contract import ENV, SYNC_METRICS_NAMESPACE
+from genba_constructs.sync_verification._network import SyncNetwork
 from genba_constructs.sync_verification._queues import (
     REPLAY_TIMEOUT,
     STREAM_FAILURE_MAX_RECEIVES,
@@ -50,9 +54,17 @@ _DLQ_REASON = (
     "queue (stream) or the queue's redrive DLQ (SQS); an async DLQ would never receive anything."
 )
 _FUNCTION_ACKNOWLEDGEMENTS = (
-    ("NIST.800.53.R5-LambdaInsideVPC", _VPC_REASON),
     ("NIST.800.53.R5-LambdaDLQ", _DLQ_REASON),
     ("Serverless-LambdaDLQ", _DLQ_REASON),
+)
+_NO_RESOURCE_REASON = (
+    "X-Ray's PutTraceSegments/PutTelemetryRecords and DynamoDB's ListStreams support no "
+    "resource-level permissions; every other statement names its resources."
+)
+_NO_RESOURCE_IN_VPC_REASON = (
+    "X-Ray's PutTraceSegments/PutTelemetryRecords, DynamoDB's ListStreams and EC2's "
+    "DescribeNetworkInterfaces/DescribeSubnets support no resource-level permissions; every other "
+    "statement names its resources."
 )
 
 
@@ -74,6 +86,7 @@ class SyncFunction(Construct):
         log_key: kms.IKey,
         retention: logs.RetentionDays,
         removal: RemovalPolicy,
+        network: SyncNetwork | None = None,
     ) -> None:
         super().__init__(scope, id)
         description = f"genba sync verification ({subject}): {purpose}"
@@ -103,6 +116,9 @@ class SyncFunction(Construct):
             log_group=self.log_group,
             timeout=timeout,
             reserved_concurrency=concurrency,
+            vpc=network.vpc if network is not None else None,
+            subnets=network.subnets if network is not None else (),
+            security_groups=network.security_groups if network is not None else None,
             environment={
                 **env,
                 POWERTOOLS_SERVICE_NAME: service_name,
@@ -110,14 +126,20 @@ class SyncFunction(Construct):
                 POWERTOOLS_LOG_LEVEL: "INFO",
             },
         )
+        if network is None:
+            acknowledge(self.function, "NIST.800.53.R5-LambdaInsideVPC", _VPC_REASON)
+        else:
+            network_interface_permissions(self.role, subnets=network.subnets, security_groups=network.security_groups)
+            acknowledge(
+                self.role, "AwsSolutions-IAM5", REASON_NETWORK_INTERFACES, finding=network_interface_finding(self.role)
+            )
         for rule, reason in _FUNCTION_ACKNOWLEDGEMENTS:
             acknowledge(self.function, rule, reason)
         acknowledge(self.role, "NIST.800.53.R5-IAMNoInlinePolicy", REASON_INLINE_POLICY)
         acknowledge(
             self.role,
             "AwsSolutions-IAM5",
-            "X-Ray's PutTraceSegments/PutTelemetryRecords and DynamoDB's ListStreams support no "
-            "resource-level permissions; every other statement names its resources.",
+            _NO_RESOURCE_REASON if network is None else _NO_RESOURCE_IN_VPC_REASON,
             finding="Resource::*",
         )
 
@@ -177,6 +199,7 @@ def build_functions(
     canary_key: dict[str, dict[str, str]],
     retention: logs.RetentionDays,
     removal: RemovalPolicy,
+    network: SyncNetwork | None = None,
 ) -> SyncFunctions:
     """Forwarder, replay and verifier with their event sources and grants, in the order their policies list them."""
     log_key = log_group_encryption_key(scope, "LogKey", removal_policy=removal)
@@ -207,6 +230,7 @@ def build_functions(
             service_name=service_name,
             log_key=log_key,
             retention=retention,
+            network=network,
         )
 
     forwarder = function(

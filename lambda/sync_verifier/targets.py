@@ -15,7 +15,8 @@ Targets, by ``GENBA_SYNC_TARGET_KIND`` (config in ``GENBA_SYNC_TARGET_CONFIG``, 
 - ``opensearch``: ``{"endpoint", "index", "version_field", "service"}``; one signed ``_mget``
   (document ids: :func:`document_id`); the source's key and version (BatchGetItem with a
   ProjectionExpression) where the rules need them, and always for keys-only streams.
-- ``http``: ``{"url", "timeout_seconds"}``; POST ``{"changes": [...]}``, answer
+- ``http``: ``{"url", "timeout_seconds", "auth"?}``; POST ``{"changes": [...]}`` (SigV4-signed or
+  with a header from Secrets Manager when ``auth`` says so: ``http_auth.py``), answer
   ``{"results": {"<id>": {"status": "synced|not_yet|failed", "reason": "..."}}}``.
 - ``lambda``: ``{"function_name"}``; invoked with the same payload, same answer.
 """
