@@ -112,7 +112,8 @@ def _allow_delivery(
         iam.PolicyStatement(
             sid="DescribeDomain",
             actions=["es:DescribeDomain", "es:DescribeDomains", "es:DescribeDomainConfig"],
-            resources=[domain_arn, f"{domain_arn}/*"],
+            # The describe actions authorize against the domain resource itself, never a REST path.
+            resources=[domain_arn],
         )
     )
     grant_http(role, domain_arn, ("es:ESHttpGet", "es:ESHttpPost", "es:ESHttpPut"))
@@ -134,6 +135,7 @@ def _allow_delivery(
             conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in own_prefixes]}},
         )
     )
+    # A prefix, not object names: Firehose names each object itself (prefix, date, random suffix).
     role.add_to_principal_policy(
         iam.PolicyStatement(
             sid="BackupFailedDocuments",

@@ -27,6 +27,7 @@ from genba_constructs._secure import (
     genba_function,
     write_own_logs,
 )
+from genba_constructs._validation import GenbaPropsError
 from genba_constructs.handler_runtime import POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
 from genba_constructs.nag import acknowledge
 from genba_constructs.service_log_group import DEFAULT_MASKED_DATA, log_group_encryption_key
@@ -49,6 +50,19 @@ _DLQ_REASON = (
     "Invoked synchronously by an event source mapping: failures go to the mapping's on-failure "
     "queue (stream) or the queue's redrive DLQ (SQS); an async DLQ would never receive anything."
 )
+# AwsSolutions-IAM5 on Resource::*: only actions the Service Authorization Reference lists with
+# no resource type (X-Ray's, and DynamoDB's ListStreams, which Lambda's stream event source
+# mapping calls: the DynamoDB guide's policy for a stream-reading Lambda function lists it).
+_XRAY = "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing)"
+_WILDCARD_REASONS = {
+    "Forwarder": f"Only {_XRAY} and dynamodb:ListStreams (called by the stream event source mapping) are on "
+    "'*': the Service Authorization Reference lists no resource type for them; every other statement names "
+    "its resources.",
+    "Replay": f"Only {_XRAY} are on '*': the Service Authorization Reference lists no resource type for them; "
+    "the stream reads name the stream and every other statement its resources.",
+    "Verifier": f"Only {_XRAY} are on '*': the Service Authorization Reference lists no resource type for them; "
+    "every other statement names its resources.",
+}
 _FUNCTION_ACKNOWLEDGEMENTS = (
     ("NIST.800.53.R5-LambdaInsideVPC", _VPC_REASON),
     ("NIST.800.53.R5-LambdaDLQ", _DLQ_REASON),
@@ -113,13 +127,7 @@ class SyncFunction(Construct):
         for rule, reason in _FUNCTION_ACKNOWLEDGEMENTS:
             acknowledge(self.function, rule, reason)
         acknowledge(self.role, "NIST.800.53.R5-IAMNoInlinePolicy", REASON_INLINE_POLICY)
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5",
-            "X-Ray's PutTraceSegments/PutTelemetryRecords and DynamoDB's ListStreams support no "
-            "resource-level permissions; every other statement names its resources.",
-            finding="Resource::*",
-        )
+        acknowledge(self.role, "AwsSolutions-IAM5", _WILDCARD_REASONS[id], finding="Resource::*")
 
     def depend_on_policy_only(self) -> None:
         """The role is already a GetAtt dependency: keep only the policy in DependsOn (cfn-lint W3005)."""
@@ -217,6 +225,8 @@ def build_functions(
         Duration.seconds(60),
         forwarder_concurrency,
     )
+    # The mapping's grant includes dynamodb:ListStreams on '*' (no resource type: Service
+    # Authorization Reference, list_amazondynamodb.html); its stream reads name the stream.
     forwarder.function.add_event_source(
         sources.DynamoEventSource(
             table,
@@ -238,7 +248,17 @@ def build_functions(
         REPLAY_TIMEOUT,
         replay_concurrency,
     )
-    table.grant_stream_read(replay.function)
+    # The replay reads a failed range with GetShardIterator and GetRecords only (the range names
+    # the stream and shard): no ListStreams on '*' or DescribeStream, which grant_stream_read adds.
+    if table.table_stream_arn is None:
+        raise GenbaPropsError(f"SyncVerification: table={table.node.path} has no stream ARN to replay from")
+    replay.role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="ReadFailedRanges",
+            actions=["dynamodb:GetShardIterator", "dynamodb:GetRecords"],
+            resources=[table.table_stream_arn],
+        )
+    )
     replay.function.add_event_source(
         sources.SqsEventSource(
             queues.stream_failure_queue,
