@@ -35,9 +35,8 @@ def _resource_at(stacks: list[SynthesizedStack], path: str) -> dict[str, Any]:
     """The template resource of a construct path (``prod/sync/A/B/Resource``): logical id = path + hash."""
     env, concern, *rest = path.split("/")
     stack = next(s for s in stacks if s.display_name == f"{env}/{concern}")
-    if rest[-1] == "Resource":
-        rest = rest[:-1]
-    stem = re.sub(r"[^A-Za-z0-9]", "", "".join(rest))
+    # CDK leaves "Resource" and "Default" components out of the readable part of a logical id.
+    stem = re.sub(r"[^A-Za-z0-9]", "", "".join(part for part in rest if part not in ("Resource", "Default")))
     matches = [v for k, v in stack.template["Resources"].items() if re.fullmatch(stem + "[0-9A-F]{8}", k)]
     assert len(matches) == 1, (path, stem)
     return matches[0]
