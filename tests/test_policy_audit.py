@@ -44,9 +44,12 @@ def test_the_justification_refuses_what_a_resource_could_narrow() -> None:
 
 
 def test_wildcard_figures_after_the_review() -> None:
-    """Before the review: 33 statements with a wildcard resource, 18 of them Resource '*'."""
+    """Before the review: 33 statements with a wildcard resource, 18 of them Resource '*'; after: 30 and 18.
+
+    An upper bound: a new wildcard statement needs a review (and this figure raised with it)."""
     result = audit()
-    assert (len(result["wildcard_resource"]), len(result["resource_star"])) == (30, 18)
+    assert len(result["wildcard_resource"]) <= 30
+    assert len(result["resource_star"]) <= 18
 
 
 @pytest.mark.parametrize("env", ["dev", "stg", "prod"])
