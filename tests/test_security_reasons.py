@@ -37,7 +37,8 @@ def _resource_at(stacks: list[SynthesizedStack], path: str) -> dict[str, Any]:
     stack = next(s for s in stacks if s.display_name == f"{env}/{concern}")
     # CDK leaves "Resource" and "Default" components out of the readable part of a logical id.
     stem = re.sub(r"[^A-Za-z0-9]", "", "".join(part for part in rest if part not in ("Resource", "Default")))
-    matches = [v for k, v in stack.template["Resources"].items() if re.fullmatch(stem + "[0-9A-F]{8}", k)]
+    resources: dict[str, dict[str, Any]] = stack.template["Resources"]
+    matches = [v for k, v in resources.items() if re.fullmatch(stem + "[0-9A-F]{8}", k)]
     assert len(matches) == 1, (path, stem)
     return matches[0]
 
