@@ -74,7 +74,10 @@ REASON_PINNED_RUNTIME = (
     "the pinned Powertools layer is published; it moves with that layer."
 )
 #: X-Ray's trace actions take no resource (AwsSolutions-IAM5 on ``Resource::*``).
-REASON_XRAY_NO_RESOURCE = "X-Ray's PutTraceSegments and PutTelemetryRecords accept no resource narrower than '*'."
+REASON_XRAY_NO_RESOURCE = (
+    "Only X-Ray's xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) are on '*': the "
+    "Service Authorization Reference lists no resource type for either; every other statement names its resources."
+)
 #: A dead-letter queue has none of its own (Serverless-SQSRedrivePolicy).
 REASON_DLQ_END_OF_CHAIN = (
     "This queue is a dead-letter queue, the end of its chain: its messages wait for a person, "
@@ -217,6 +220,8 @@ def genba_function(
         timeout=timeout,
         memory_size=256,
         reserved_concurrent_executions=reserved_concurrency,
+        # Active tracing: CDK grants xray:PutTraceSegments and xray:PutTelemetryRecords on '*', the
+        # only resource they take (no resource type: Service Authorization Reference, list_awsx-ray.html).
         tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group,
         environment=dict(environment),

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import jsii
-from aws_cdk import Aws, IStableAnyProducer, Lazy, Stack, Token
+from aws_cdk import Aws, IStableAnyProducer, Lazy, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -40,6 +40,7 @@ class ArchiveTrail(Construct):
         (and it must be: CloudTrail refuses a multi-region trail without them).
     :param alarm_factory: makes the ``cloudtrail-tampered`` and ``archive-key-disabled`` alarms
         (:class:`~genba_constructs.tampering_alarms.TamperingAlarms`). Default: none, no alarms.
+    :param removal_policy: for the tampering events queues. Default: RETAIN.
     """
 
     @checked
@@ -52,6 +53,7 @@ class ArchiveTrail(Construct):
         trail_name: str | None = None,
         include_global_service_events: bool = True,
         alarm_factory: AlarmFactory | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         if not include_global_service_events:
             # CloudTrail refuses a multi-region trail without global service events
@@ -107,6 +109,7 @@ class ArchiveTrail(Construct):
                 alarm_factory=alarm_factory,
                 trail_name=name,
                 key_description="the log archive's key",
+                removal_policy=removal_policy,
             ).alarms
         acknowledge(
             self.trail,

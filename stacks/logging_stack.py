@@ -67,7 +67,9 @@ class LoggingStack(Stack):
         self.archive.archive_log_group(self.audit_logs)
         self.trail: ArchiveTrail | None = None
         if logging.cloudtrail_enabled:
-            self.trail = ArchiveTrail(self, "Trail", archive=self.archive, alarm_factory=alarm_factory)
+            self.trail = ArchiveTrail(
+                self, "Trail", archive=self.archive, alarm_factory=alarm_factory, removal_policy=removal
+            )
 
         # Other stacks reach the archive through named exports: a stable, reviewable contract
         # (and a stable cdk-nag finding id for what they may write there).

@@ -181,6 +181,9 @@ def agent_policy(
         "AgentPolicy",
         description=f"CloudWatch agent on the {subject} instances (genba HostMonitoring)",
         statements=[
+            # '*' in both: neither action has a resource type (Service Authorization Reference,
+            # list_amazoncloudwatch.html and list_amazonec2.html); the namespace condition holds the
+            # metrics to CWAgent.
             iam.PolicyStatement(
                 sid="PutAgentMetrics",
                 actions=["cloudwatch:PutMetricData"],
@@ -208,8 +211,9 @@ def agent_policy(
     acknowledge(
         policy,
         "AwsSolutions-IAM5",
-        "cloudwatch:PutMetricData and ec2:DescribeTags support no resource-level permissions; "
-        "PutMetricData is limited to the CWAgent namespace by a condition",
+        "cloudwatch:PutMetricData and ec2:DescribeTags have no resource type in the Service Authorization "
+        "Reference, so only '*' grants them; PutMetricData is held to the CWAgent namespace by the "
+        "cloudwatch:namespace condition, and the log statements name their log groups.",
         finding="Resource::*",
     )
     return policy

@@ -82,8 +82,8 @@ def access_logs_bucket(scope: Construct, removal: RemovalPolicy, expire_days: in
         removal=removal,
         auto_delete_objects=removal == RemovalPolicy.DESTROY,
         expire_after_days=expire_days,
-        replication_reason="Server access logs are a secondary record of reads of the archive; replication of them "
-        "is not worth a second region's bucket.",
+        replication_reason="Server access logs are a secondary record of the requests made to the archive (the "
+        "archive is the record that matters); a second region's bucket for them is not worth its cost.",
     )
 
 
@@ -137,12 +137,25 @@ def archive_bucket(
             ),
             s3.LifecycleRule(id="remove-expired-delete-markers", expired_object_delete_marker=True),
         ],
-        replication_reason="The archive is the durable copy of logs that already exist in CloudWatch Logs; S3 "
-        "stores it across availability zones and object lock protects it. Cross-region replication is a "
-        "per-organization decision outside this construct.",
+        replication_reason=_archive_replication_reason(mode, lifecycle.object_lock_days),
     )
     drop_redundant_depends_on(scope)
     return bucket
+
+
+def _archive_replication_reason(mode: str | None, lock_days: int) -> str:
+    # The archive is the long tail (the only copy once a log group's retention has passed, and
+    # CloudTrail's only copy): the reason names what protects it, lock or no lock.
+    lock = (
+        "no object lock in this environment (it may be destroyed)"
+        if mode is None
+        else f"object lock ({mode}, {lock_days} days) keeps every version from deletion"
+    )
+    return (
+        "S3 keeps every object across at least three availability zones of the region, versioned, with "
+        f"{lock}. A copy in a second region is an organization's decision (a replication rule into its "
+        "log-archive account), made outside this construct."
+    )
 
 
 def drop_redundant_depends_on(scope: Construct) -> None:

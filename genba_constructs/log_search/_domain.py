@@ -269,7 +269,10 @@ def search_domain(
 
 
 def grant_http(grantee: iam.IGrantable, domain_arn: str, actions: tuple[str, ...]) -> iam.Grant:
-    """Allow ``grantee`` the domain's REST ``actions`` (the security plugin still decides what it may do)."""
+    """Allow ``grantee`` the domain's REST ``actions`` (the security plugin still decides what it may do).
+
+    ``<domain arn>/*``: the ESHttp* actions authorize against the request's path under the domain.
+    """
     return iam.Grant.add_to_principal(
         grantee=grantee,
         actions=list(actions or ES_HTTP_ACTIONS),

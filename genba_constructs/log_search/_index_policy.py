@@ -159,7 +159,8 @@ class IndexPolicy(Construct):
             "DeadLetterQueue",
             key=encryption_key,
             removal=removal,
-            reason="This queue is the dead-letter queue of the ISM policy function; nothing consumes it automatically.",
+            reason="This queue is the dead-letter queue of the ISM policy function, the end of its chain: nothing "
+            "consumes it, and its 'DLQ not empty' alarm calls a person.",
         )
         self.function = self._function(
             domain_name=domain_name,

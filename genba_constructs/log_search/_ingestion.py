@@ -116,7 +116,8 @@ def _allow_delivery(
         iam.PolicyStatement(
             sid="DescribeDomain",
             actions=["es:DescribeDomain", "es:DescribeDomains", "es:DescribeDomainConfig"],
-            resources=[domain_arn, f"{domain_arn}/*"],
+            # The describe actions authorize against the domain resource itself, never a REST path.
+            resources=[domain_arn],
         )
     )
     grant_http(role, domain_arn, ("es:ESHttpGet", "es:ESHttpPost", "es:ESHttpPut"))
@@ -138,6 +139,7 @@ def _allow_delivery(
             conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in own_prefixes]}},
         )
     )
+    # A prefix, not object names: Firehose names each object itself (prefix, date, random suffix).
     role.add_to_principal_policy(
         iam.PolicyStatement(
             sid="BackupFailedDocuments",
@@ -294,14 +296,24 @@ def acknowledge_ingestion_roles(
     bucket = backup_bucket.node.default_child
     if isinstance(bucket, s3.CfnBucket) and Stack.of(bucket) is Stack.of(scope):
         # A bucket from another stack shows up differently in the finding: its owner acknowledges.
-        for prefix in (backup_prefix(index_name), error_prefix(index_name)):
+        for prefix, reason in prefix_reasons(index_name, "the backup bucket").items():
             acknowledge(
                 delivery_role,
                 "AwsSolutions-IAM5",
-                "Firehose writes failed documents (objects it names by hour) under this construct's "
-                "own prefix of the backup bucket.",
+                reason,
                 finding=f"Resource::<{Stack.of(scope).get_logical_id(bucket)}.Arn>/{prefix}*",
             )
+
+
+def prefix_reasons(index_name: str, bucket: str) -> dict[str, str]:
+    """Why the delivery role writes ``<prefix>*`` for each of its two prefixes (AwsSolutions-IAM5)."""
+    names = "Firehose names each object itself (the prefix, then the hour and a random suffix)"
+    return {
+        backup_prefix(index_name): f"Only the documents OpenSearch rejected, kept for replay, under this index's own "
+        f"prefix of {bucket}: {names}.",
+        error_prefix(index_name): f"Only the records Firehose could not process before delivery (its error output), "
+        f"under this index's own prefix of {bucket}: {names}.",
+    }
 
 
 def subscribe(
