@@ -237,3 +237,79 @@ def test_the_construct_config_round_trips_into_a_signing_target() -> None:
     )
     target = verifier.make_target(settings, client=lambda name: None)
     assert isinstance(target.auth, SigV4Signer) and target.auth.service == "lambda"
+
+
+def test_a_redirect_is_an_answer_never_followed_with_the_secret(secrets: Any, secret_arn: str) -> None:
+    """urllib follows 3xx by default and copies every header to the Location's host (even plain
+    HTTP): the secret or signature would reach whoever the redirect names. RFC 9110 section 15.4
+    lets a client decline a redirect; the batch waits and nothing is sent on.
+    https://docs.python.org/3/library/urllib.request.html#urllib.request.HTTPRedirectHandler"""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[dict[str, str]] = []
+
+    class Elsewhere(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            seen.append(dict(self.headers))
+            self.send_response(200)
+            self.end_headers()
+
+        do_POST = do_GET
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{other.server_address[1]}/login")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    first = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    for server in (first, other):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        header = SecretHeader(secrets=secrets, secret_arn=secret_arn, header="Authorization")
+        outcomes = HttpTarget(url=f"http://127.0.0.1:{first.server_address[1]}/check", auth=header).check(changes())
+    finally:
+        for server in (first, other):
+            server.shutdown()
+            server.server_close()
+    assert seen == []
+    assert {(o.status, o.reason) for o in outcomes.values()} == {("not_yet", "target redirected: HTTP 302")}
+
+
+def test_a_url_naming_the_default_port_is_sent_with_the_host_it_was_signed_for() -> None:
+    """SigV4 signs the Host header; botocore leaves a scheme's default port out of it, and urllib
+    would send "host:443" for a URL that names the port: the request must carry the signed Host.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html"""
+    from http_auth import signed_host
+
+    assert signed_host("https://abc.execute-api.ap-northeast-1.amazonaws.com:443/prod/x") == (
+        "abc.execute-api.ap-northeast-1.amazonaws.com"
+    )
+    assert signed_host("http://127.0.0.1:8443/x") == "127.0.0.1:8443"
+    signer = SigV4Signer(credentials=CREDENTIALS, service="execute-api", region=REGION)
+    headers = signer.headers("POST", "https://h.example:443/prod/check", b"{}", {"Content-Type": "application/json"})
+    assert headers["Host"] == "h.example"
+    assert "host" in headers["Authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+
+
+def test_a_secret_an_http_header_cannot_carry_waits_without_repeating_any_of_it(secrets: Any) -> None:
+    """Header values are Latin-1 octets (RFC 9110 section 5.5; http.client encodes them so): a
+    copy-pasted typographic quote must not fail every batch with the character in the reason."""
+    arn = secrets.create_secret(Name="sync-endpoint-not-latin1", SecretString="Bearer it\u2019s-a-token")["ARN"]
+    header = SecretHeader(secrets=secrets, secret_arn=arn, header="Authorization")
+    with endpoint(header=("Authorization", "x"), answer=all_synced) as server:
+        outcomes = HttpTarget(url=f"{server.url}/check", auth=header).check(changes())
+    assert server.requests == []
+    reasons = {o.reason for o in outcomes.values()}
+    assert reasons == {"target not asked: the authorization secret holds characters an HTTP header cannot carry"}

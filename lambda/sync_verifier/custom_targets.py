@@ -59,7 +59,7 @@ class HttpTarget:
     ) -> None:
         self.url = url
         self.timeout = timeout_seconds
-        self.opener = opener or (lambda request, timeout: urllib.request.urlopen(request, timeout=timeout))  # noqa: S310
+        self.opener = opener or (lambda request, timeout: _NO_REDIRECTS.open(request, timeout=timeout))
         self.auth: Auth = auth or NoAuth()
         self.reads = 0
 
@@ -78,6 +78,10 @@ class HttpTarget:
             try:
                 answer = self._post(body)
             except urllib.error.HTTPError as error:
+                if 300 <= error.code < 400:  # never followed: the authorization would go with it
+                    return {
+                        c.id: Outcome(NOT_YET, f"target redirected: HTTP {error.code}") for c in changes
+                    }
                 if error.code not in (401, 403):
                     return {c.id: Outcome(NOT_YET, f"target unavailable: {error}") for c in changes}
                 if attempt == 1 and self.auth.refused():
@@ -89,6 +93,17 @@ class HttpTarget:
                 return {c.id: Outcome(NOT_YET, f"target unavailable: {error}") for c in changes}
             return _answers(changes, answer)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib follows a 3xx by default, copying every header - the SigV4 signature or the secret
+    header - to whatever host the Location names (even over plain HTTP). A 3xx is an answer here."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects())
 
 
 class LambdaTarget:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -54,13 +55,23 @@ class SigV4Signer:
         if self.credentials is None:
             raise AuthUnavailable("no AWS credentials to sign the request")
         frozen = getattr(self.credentials, "get_frozen_credentials", lambda: self.credentials)()
-        request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
+        # The Host header is sent exactly as signed: botocore signs the host without a default
+        # port, while urllib would send "host:443" for a URL that names it (and AWS answers 403).
+        request = AWSRequest(method=method, url=url, data=body, headers={**headers, "Host": signed_host(url)})
         SigV4Auth(frozen, self.service, self.region).add_auth(request)
         return dict(request.headers.items())
 
     def refused(self) -> bool:
         # Credentials come from the execution role: a refusal is its policy's answer, not staleness.
         return False
+
+
+def signed_host(url: str) -> str:
+    """The URL's host as SigV4 signs it: with its port only where that is not the scheme's default."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return host if parts.port in (None, default) else f"{host}:{parts.port}"
 
 
 class SecretHeader:
@@ -96,6 +107,10 @@ class SecretHeader:
         value = answer.get("SecretString")
         if not isinstance(value, str) or not value or "\r" in value or "\n" in value:
             raise AuthUnavailable("the authorization secret has no single-line SecretString")
+        try:  # HTTP header values are Latin-1: say so without repeating any of the value
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise AuthUnavailable("the authorization secret holds characters an HTTP header cannot carry") from None
         self._value, self._read_at = value, self.clock()
         return value
 
