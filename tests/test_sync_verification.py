@@ -582,3 +582,31 @@ def test_fails_on_an_http_target_without_tls() -> None:
 
 def test_contract_file_is_shipped_with_the_handlers() -> None:
     assert (Path(ROOT) / "lambda" / "_shared" / "python" / "genba_sync_contract.json").is_file()
+
+
+def test_a_source_table_with_a_customer_managed_key_can_be_read_by_every_function() -> None:
+    """DynamoDB serves items and stream records of a table encrypted with a customer managed key
+    only to principals the key lets decrypt ("Notes on using encryption at rest":
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html):
+    the forwarder (stream mapping), the replay (GetRecords of a failed range) and the verifier
+    (BatchGetItem of the source) each need kms:Decrypt on that key, and on no other."""
+    from tests.conftest import new_stack
+
+    stack = new_stack()
+    table = dynamodb.Table(
+        stack,
+        "Users",
+        partition_key=PK,
+        stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+        encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+    )
+    build(stack, source_table=table)
+    template = Template.from_stack(stack).to_json()
+    (key_id,) = [k for k, v in resources(template, "AWS::KMS::Key").items() if k.startswith("UsersKey")]
+    decrypting = set()
+    for name, policy in resources(template, "AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if "kms:Decrypt" in actions and statement["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}:
+                decrypting.add(next(r["Ref"] for r in policy["Properties"]["Roles"]))
+    assert {role.split("Role")[0] for role in decrypting} == {"SyncForwarder", "SyncReplay", "SyncVerifier"}

@@ -285,6 +285,7 @@ def build_functions(
             resources=[table.table_stream_arn],
         )
     )
+    _grant_table_key(table, replay.function)
     replay.function.add_event_source(
         sources.SqsEventSource(
             queues.stream_failure_queue,
@@ -307,6 +308,7 @@ def build_functions(
         Stack.of(scope).to_json_string(target.bind(verifier.function, version_attribute=props.version_attribute)),
     )
     table.grant(verifier.function, "dynamodb:BatchGetItem")
+    _grant_table_key(table, verifier.function)
     verifier.function.add_event_source(
         sources.SqsEventSource(
             queues.verification_queue,
@@ -332,3 +334,11 @@ def build_functions(
         # which its backoff uses.)
         sender.depend_on_policy_only()
     return SyncFunctions(forwarder=forwarder.function, replay=replay.function, verifier=verifier.function)
+
+
+def _grant_table_key(table: dynamodb.ITable, grantee: iam.IGrantable) -> iam.Grant | None:
+    """A table encrypted with a customer managed key serves items and stream records only to
+    whom the key lets decrypt (what grant_stream_read / grant_read_data add, and ``table.grant``
+    does not): https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html"""
+    key = table.encryption_key
+    return key.grant(grantee, "kms:Decrypt", "kms:DescribeKey") if key is not None else None
