@@ -270,11 +270,15 @@ class HostLogFileConfig:
     :param log_group: the log group it is shipped to (one stream per instance).
     :param timestamp_format: the agent's format of each line's timestamp (``%Y-%m-%dT%H:%M:%S``).
         Default: the time the agent reads the line.
+    :param watch_each_host: alarm when one host in service writes no line to the log group for
+        5 minutes (log-shipping-missing); only for a log every host writes each minute (the
+        application log with its health checks), not an event-driven one (audit). Default: false.
     """
 
     file_path: str = setting(check=matches(r"/\S*", "an absolute path"))
     log_group: Literal["application", "audit"] = setting()
     timestamp_format: str | None = setting(None, check=timestamp_format_problem)
+    watch_each_host: bool = False
 
 
 # HostThresholds' prop paths -> the keys of the hosts section they come from.

@@ -53,6 +53,7 @@ class HostsStack(Stack):
                     file_path=log_file.file_path,
                     log_group=log_groups[log_file.log_group],
                     timestamp_format=log_file.timestamp_format,
+                    watch_each_host=log_file.watch_each_host,
                 )
                 for log_file in hosts.log_files
             ],

@@ -122,7 +122,10 @@ def default_template() -> dict[str, Any]:
         stack,
         log_files=[
             HostLogFile(
-                file_path="/var/log/app/*.log", log_group=app_log_group(stack), timestamp_format="%Y-%m-%dT%H:%M:%S"
+                file_path="/var/log/app/*.log",
+                log_group=app_log_group(stack),
+                timestamp_format="%Y-%m-%dT%H:%M:%S",
+                watch_each_host=True,
             )
         ],
     )
@@ -451,7 +454,7 @@ def test_hosts_stack_alarms_read_what_the_deployed_configuration_publishes(
     group = cdk_json_context()["genba"]["environments"][env]["hosts"]["auto_scaling_group_name"]
     published = published_dimension_sets(agent_config_of(hosts, Intrinsics(f"genba-{env}-hosts", templates)))
     alarms = alarms_by_name(hosts)
-    assert len(alarms) == 11  # 6 host alarms, a log silence and a log-shipping-missing per application log group
+    assert len(alarms) == 10  # 6 host alarms, log silence, log-shipping-missing of the application log group
     for name, alarm in alarms.items():
         for namespace, metric, dims in agent_metrics(alarm):
             if namespace == "AWS/AutoScaling":  # agent-missing's instances in service

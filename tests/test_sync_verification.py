@@ -604,7 +604,7 @@ def test_a_source_table_with_a_customer_managed_key_can_be_read_by_every_functio
     template = Template.from_stack(stack).to_json()
     (key_id,) = [k for k, v in resources(template, "AWS::KMS::Key").items() if k.startswith("UsersKey")]
     decrypting = set()
-    for name, policy in resources(template, "AWS::IAM::Policy").items():
+    for policy in resources(template, "AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if "kms:Decrypt" in actions and statement["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}:

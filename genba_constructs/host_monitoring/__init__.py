@@ -206,9 +206,11 @@ class HostMonitoring(Construct):
         # A log group the agent ships to and nobody watches gets a "log silence" alarm here.
         groups = list(dict.fromkeys(shipped))
         unwatched = [(g.subject, g.log_group.log_group_name) for g in groups if g.silence_alarm is None]
-        # One host of many that stops shipping: log streams that wrote against instances in service.
+        # One host of many that stops shipping: log streams that wrote against instances in service
+        # (only where every host writes each minute: HostLogFile.watch_each_host).
+        watched = list(dict.fromkeys(f.log_group for f in log_files if f.watch_each_host))
         streams, self.log_stream_rules = log_stream_specs(
-            self, subject=subject, group=auto_scaling_group_name, log_groups=groups
+            self, subject=subject, group=auto_scaling_group_name, log_groups=watched
         )
         self.alarms = alarm_factory.create_all(
             self,

@@ -42,12 +42,17 @@ class HostLogFile:
         (``%Y-%m-%dT%H:%M:%S``). Default: the time the agent reads the line.
     :param multi_line_start_pattern: regular expression that starts a new event (stack
         traces). Default: each line is an event.
+    :param watch_each_host: alarm (``log-shipping-missing``) when a host in service writes no
+        line to this file's log group for 5 minutes. Only for a log every host writes at least
+        once a minute (an application log with load-balancer health checks): an event-driven log
+        (an audit log at night) would page for silence that loses nothing. Default: False.
     """
 
     file_path: str
     log_group: ServiceLogGroup
     timestamp_format: str | None = None
     multi_line_start_pattern: str | None = None
+    watch_each_host: bool = False
 
 
 def check_targets(

@@ -79,9 +79,7 @@ class HttpTarget:
                 answer = self._post(body)
             except urllib.error.HTTPError as error:
                 if 300 <= error.code < 400:  # never followed: the authorization would go with it
-                    return {
-                        c.id: Outcome(NOT_YET, f"target redirected: HTTP {error.code}") for c in changes
-                    }
+                    return {c.id: Outcome(NOT_YET, f"target redirected: HTTP {error.code}") for c in changes}
                 if error.code not in (401, 403):
                     return {c.id: Outcome(NOT_YET, f"target unavailable: {error}") for c in changes}
                 if attempt == 1 and self.auth.refused():
