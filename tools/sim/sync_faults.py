@@ -90,7 +90,6 @@ class Faults:
         return fault
 
 
-
 def _malformed(index: int) -> dict[str, Any]:
     shapes = [
         {"eventName": "INSERT", "dynamodb": {"SequenceNumber": f"9{index:020d}"}},
@@ -156,7 +155,8 @@ class _Scenario:
             self.sorts[user] = self.rng.randbytes(8) if self.rng.random() < 0.33 else b"profile"
         return self.sorts[user]
 
-    def _one_change(self, done: int) -> None:
+    def _one_change(self, done: int) -> dict[str, Any]:
+        """The next change, as a BatchWriteItem request."""
         from genba_sync import item_hash
 
         roll = self.rng.random()
@@ -166,16 +166,16 @@ class _Scenario:
             user = f"u-{self.rng.randrange(self.users)}"
         else:
             user = f"u-{done}"
-        if not user.startswith("hot-") and user in self.versions and user not in self.removed:
-            if self.rng.random() < REMOVE_SHARE / 0.2:
-                self.pipeline.delete(user, sort=self._sort_key(user))
-                self.removed.add(user)
-                self.source_absent.add(item_hash(self.pipeline.key(user, self._sort_key(user))))
-                return
+        existing = not user.startswith("hot-") and user in self.versions and user not in self.removed
+        if existing and self.rng.random() < REMOVE_SHARE / 0.2:  # of the rewrites of an existing user
+            self.removed.add(user)
+            self.source_absent.add(item_hash(self.pipeline.key(user, self._sort_key(user))))
+            return {"DeleteRequest": {"Key": self.pipeline.key(user, self._sort_key(user))}}
         self.removed.discard(user)
         self.source_absent.discard(item_hash(self.pipeline.key(user, self._sort_key(user))))
         self.versions[user] = self.versions.get(user, 0) + 1  # a re-created user continues its versions
-        self.pipeline.write(user, self.versions[user], sort=self._sort_key(user), note=f"change {done}")
+        item = self.pipeline.item(user, self.versions[user], sort=self._sort_key(user), note=f"change {done}")
+        return {"PutRequest": {"Item": item}}
 
     def minute_passes(self, changes: int, done: int) -> None:
         """One simulated minute: ``changes`` writes (and the canary's, every 5), forwarded and drained."""
@@ -183,8 +183,7 @@ class _Scenario:
         if self.minute % CANARY_EVERY_MINUTES == 0:
             self.canaries += 1
             pipeline.write("genba-sync-canary", self.canaries)
-        for offset in range(changes):
-            self._one_change(done + offset)
+        pipeline.write_batch([self._one_change(done + offset) for offset in range(changes)])
         records = pipeline.read_stream()
         for record in records:
             change = record["dynamodb"]

@@ -135,6 +135,44 @@ _ENV_KEYS = (
 )
 
 
+def invoke(module: ModuleType, event: dict[str, Any], runtime: Any) -> tuple[dict[str, Any], str]:
+    """Call a handler as Lambda would, with ``runtime``; returns its answer and what it printed."""
+    buffer = io.StringIO()
+    handler = module.logger.registered_handler
+    previous = handler.setStream(buffer)
+    try:
+        with contextlib.redirect_stdout(buffer):
+            response = module.handler(event, FakeContext(), runtime=runtime)
+    finally:
+        handler.setStream(previous)
+    return response, buffer.getvalue()
+
+
+def write_batch(dynamodb: Any, table: str, requests: list[dict[str, Any]]) -> None:
+    """``requests`` in order, 25 per BatchWriteItem, never two on one key in a call; unprocessed items resent."""
+    from genba_sync import item_hash
+
+    batch: list[dict[str, Any]] = []
+    keys: set[str] = set()
+
+    def flush() -> None:
+        pending = {table: list(batch)}
+        while pending:
+            pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        batch.clear()
+        keys.clear()
+
+    for request in requests:
+        key = request["DeleteRequest"]["Key"] if "DeleteRequest" in request else request["PutRequest"]["Item"]
+        key_id = item_hash({name: key[name] for name in ("pk", "sk") if name in key})
+        if key_id in keys or len(batch) == 25:
+            flush()
+        batch.append(request)
+        keys.add(key_id)
+    if batch:
+        flush()
+
+
 class CountingClient:
     """A boto3 client wrapper that counts calls per operation (and can inject faults)."""
 
@@ -335,6 +373,8 @@ class Pipeline:
         self.waiting: dict[str, tuple[str, str, float]] = {}
         self.last_results: dict[str, str] = {}
         self.last_keep: dict[str, int] = {}
+        self.invocations: dict[str, int] = {}  # handler module -> invocations
+        self.output_bytes = 0  # what the handlers printed (log lines and EMF): CloudWatch Logs ingestion
         # Called with each verified message's body, right after the verifier's invocation.
         self.on_verified: Callable[[dict[str, Any]], None] | None = None
 
@@ -407,18 +447,13 @@ class Pipeline:
     def _call(self, module: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
         runtime = self.runtime(module)
         at = self.clock()
+        self.invocations[module.__name__] = self.invocations.get(module.__name__, 0) + 1
         if not self.capture_output:
             return module.handler(event, FakeContext(), runtime=runtime)  # type: ignore[no-any-return]
-        buffer = io.StringIO()
-        handler = module.logger.registered_handler
-        previous = handler.setStream(buffer)
-        try:
-            with contextlib.redirect_stdout(buffer):
-                response = module.handler(event, FakeContext(), runtime=runtime)
-        finally:
-            handler.setStream(previous)
-        self.emitted.feed(buffer.getvalue(), at=at)
-        return response  # type: ignore[no-any-return]
+        response, output = invoke(module, event, runtime)
+        self.output_bytes += len(output.encode())
+        self.emitted.feed(output, at=at)
+        return response
 
     # ---- the source and its stream ----------------------------------------------------
     def key(self, user: str, sort: bytes | None = None) -> dict[str, dict[str, Any]]:
@@ -437,6 +472,14 @@ class Pipeline:
 
     def delete(self, user: str, *, sort: bytes | None = None) -> None:
         self.dynamodb.delete_item(TableName=self.source_table, Key=self.key(user, sort))
+
+    def item(self, user: str, version: int, *, sort: bytes | None = None, **attributes: str) -> dict[str, Any]:
+        return self.key(user, sort) | {VERSION: {"N": str(version)}} | {k: {"S": v} for k, v in attributes.items()}
+
+    def write_batch(self, requests: list[dict[str, Any]]) -> None:
+        """BatchWriteItem requests (``{"PutRequest": ...}`` / ``{"DeleteRequest": ...}``) on the source, in
+        order: 25 a call, and a new call before a key repeats (BatchWriteItem rejects two on one key)."""
+        write_batch(self.dynamodb, self.source_table, requests)
 
     def read_stream(self) -> list[dict[str, Any]]:
         """New stream records since the last read (GetRecords on every shard, from TRIM_HORIZON)."""
@@ -794,6 +837,7 @@ class LossySyncWorker:
         if self.stopped:
             self.backlog += records
             return
+        copies: list[dict[str, Any]] = []
         for record in records:
             roll = self.random.random()
             if roll < self.lose:
@@ -802,35 +846,35 @@ class LossySyncWorker:
                 self.delayed.append(record)
                 self.delayed_total += 1
             else:
-                self._copy(record)
+                copies.append(record)
+        self._copy(copies)
 
     def catch_up(self) -> None:
         delayed, self.delayed = self.delayed, []
-        for record in delayed:
-            self._copy(record)
+        self._copy(delayed)
 
-    def _copy(self, record: dict[str, Any]) -> None:
+    def _copy(self, records: list[dict[str, Any]]) -> None:
+        """Copy ``records`` in order, never going back to an older version (a late copy must not undo a
+        newer one: the condition ``attribute_not_exists(pk) OR version <= :v``, decided on the exact
+        mirror of the replica), written with BatchWriteItem."""
         from genba_sync import item_hash
 
-        dynamodb = self.pipeline.dynamodb
-        table = self.pipeline.replica_table
-        change = record["dynamodb"]
-        key_id = item_hash(change["Keys"])
-        if record["eventName"] == "REMOVE":
-            dynamodb.delete_item(TableName=table, Key=change["Keys"])
-            self.held[key_id] = None
-            return
-        image = change["NewImage"]
-        # never go back to an older version (a late copy must not undo a newer one)
-        with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
-            dynamodb.put_item(
-                TableName=table,
-                Item=image,
-                ConditionExpression="attribute_not_exists(pk) OR #v <= :v",
-                ExpressionAttributeNames={"#v": VERSION},
-                ExpressionAttributeValues={":v": image[VERSION]},
-            )
-            self.held[key_id] = int(image[VERSION]["N"])
+        requests: list[dict[str, Any]] = []
+        for record in records:
+            change = record["dynamodb"]
+            key_id = item_hash(change["Keys"])
+            if record["eventName"] == "REMOVE":
+                requests.append({"DeleteRequest": {"Key": change["Keys"]}})
+                self.held[key_id] = None
+                continue
+            image = change["NewImage"]
+            version = int(image[VERSION]["N"])
+            held = self.held.get(key_id)
+            if held is not None and held > version:
+                continue
+            requests.append({"PutRequest": {"Item": image}})
+            self.held[key_id] = version
+        write_batch(self.pipeline.dynamodb, self.pipeline.replica_table, requests)
 
 
 def percentile(values: list[float], p: float) -> float:
