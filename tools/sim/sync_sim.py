@@ -339,6 +339,9 @@ class Pipeline:
         self.forwarder = handler_module("sync_forwarder")
         self.verifier = handler_module("sync_verifier")
         self.replay_fn = handler_module("sync_replay")
+        for module in (self.forwarder, self.verifier, self.replay_fn):
+            # The modules are imported once per process: their metrics' service dimension is this pipeline's.
+            module.metrics.service = service_name
         from genba_sync import ENV as CONTRACT_ENV
         from visibility import PendingRegistry
 
