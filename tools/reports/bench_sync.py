@@ -188,14 +188,20 @@ def _rows(
 ) -> list[str]:
     base = _baseline_requests(e2e)
     usd, usd_base = usd_per_million(e2e, cpu), usd_per_million(e2e, cpu, baseline=True)
+    f, v = forwarder, verifier
     rows = [
         "| figure | genba | baseline (one call per record) | ratio |",
         "|---|---|---|---|",
-        f"| forwarder SQS calls per change (target <= {FORWARDER_TARGET}) | {forwarder['calls']:.3f} | {forwarder['baseline_calls']:.3f} | {forwarder['calls'] / forwarder['baseline_calls']:.2f} |",
-        f"| verifier DynamoDB target reads per change (target <= {VERIFIER_TARGET}) | {verifier['calls']:.4f} | {verifier['baseline_calls']:.3f} | {verifier['calls'] / verifier['baseline_calls']:.3f} |",
-        f"| forwarder changes per second (moto) | {forwarder['rate']:.0f} | {forwarder['baseline_rate']:.0f} | {forwarder['rate'] / forwarder['baseline_rate']:.1f} |",
-        f"| verifier changes per second (moto) | {verifier['rate']:.0f} | {verifier['baseline_rate']:.0f} | {verifier['rate'] / verifier['baseline_rate']:.1f} |",
-        f"| AWS requests per change, all services end to end | {e2e['total']:.3f} | {base['total']:.3f} | {e2e['total'] / base['total']:.2f} |",
+        _row(f"forwarder SQS calls per change (target <= {FORWARDER_TARGET})", f["calls"], f["baseline_calls"], 3),
+        _row(
+            f"verifier DynamoDB target reads per change (target <= {VERIFIER_TARGET})",
+            v["calls"],
+            v["baseline_calls"],
+            4,
+        ),
+        _row("forwarder changes per second (moto)", f["rate"], f["baseline_rate"], 0),
+        _row("verifier changes per second (moto)", v["rate"], v["baseline_rate"], 0),
+        _row("AWS requests per change, all services end to end", e2e["total"], base["total"], 3),
     ]
     for name, value in e2e["requests"].items():
         rows.append(f"| - {name} | {value:.4f} | | |")
@@ -203,12 +209,16 @@ def _rows(
         f"| forwarder CPU ms per 1,000 changes (AWS stubbed) | {cpu['forwarder']:.1f} | n/a | |",
         f"| verifier CPU ms per 1,000 changes (AWS stubbed) | {cpu['verifier']:.1f} | n/a | |",
         f"| bytes logged per change (INFO, EMF included) | {cpu['log_bytes_per_change']:.0f} | | |",
-        f"| USD per million changes (list prices) | {usd['total']:.3f} | {usd_base['total']:.3f} | {usd['total'] / usd_base['total']:.2f} |",
+        _row("USD per million changes (list prices)", usd["total"], usd_base["total"], 3),
     ]
     for name in usd:
         if name != "total":
             rows.append(f"| - {name} | {usd[name]:.4f} | {usd_base[name]:.4f} | |")
     return rows
+
+
+def _row(name: str, value: float, baseline: float, digits: int) -> str:
+    return f"| {name} | {value:,.{digits}f} | {baseline:,.{digits}f} | {value / baseline:.3g} |"
 
 
 def write_doc(rows: list[str], header: str) -> None:
@@ -241,9 +251,9 @@ def main() -> None:
         cpu = handler_cpu(pipeline, records, batch=batches["Verifier"]["batch_size"])
         e2e = end_to_end(args.changes)
     header = (
-        f"Measured by `make bench-sync` on {time.strftime('%Y-%m-%d')}: {len(records)} changes, moto server on a shared "
-        f"2-core machine; USD at us-east-1 list prices ({SYNC_CHECKED}), the functions' memory and architecture "
-        f"from the dev sync stack's template, Lambda duration = own CPU at the function's CPU share + "
+        f"Measured by `make bench-sync` on {time.strftime('%Y-%m-%d')}: {len(records)} changes, moto server "
+        f"on a shared 2-core machine; USD at us-east-1 list prices ({SYNC_CHECKED}), the functions' memory "
+        f"and architecture from the dev sync stack's template, Lambda duration = own CPU at the function's CPU share + "
         f"{ASSUMED_CALL_MS:g} ms per AWS call (an assumption). End to end: a sync that delays 10% of the changes, "
         "so that some are looked at twice; the stream poller's GetRecords are free for Lambda triggers."
     )
