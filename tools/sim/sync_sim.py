@@ -574,9 +574,10 @@ class Pipeline:
         return stats
 
     def _on_failure(self, events: list[dict[str, Any]], batch: list[dict[str, Any]]) -> None:
-        sequences = [
-            int(e["dynamodb"]["SequenceNumber"]) for e in events if e.get("dynamodb", {}).get("SequenceNumber")
-        ]
+        # A malformed record (no sequence number, or not a number) is not part of the stream's range.
+        sequences = [_sequence(e) for e in events if _sequence(e) >= 0]
+        if not sequences:
+            return
         shard = next((r.get("_shard") for r in batch if r.get("_shard")), None)
         if shard is None:
             shard = next(iter(self.shard_iterators))
