@@ -574,8 +574,8 @@ class Pipeline:
         return stats
 
     def _on_failure(self, events: list[dict[str, Any]], batch: list[dict[str, Any]]) -> None:
-        # A malformed record (no sequence number, or not a number) is not part of the stream's range.
-        sequences = [_sequence(e) for e in events if _sequence(e) >= 0]
+        # The range is the stream's: records injected by a test (not from the stream) are not in it.
+        sequences = [_sequence(e) for e in events if e.get("eventSource") == "aws:dynamodb" and _sequence(e) >= 0]
         if not sequences:
             return
         shard = next((r.get("_shard") for r in batch if r.get("_shard")), None)
