@@ -67,6 +67,8 @@ def main() -> int:
     print("dead-letter examples:")
     for example in result["dead_examples"]:
         print(f"  {example['key']} version {example['version']}: {example['reason']}")
+    for wrong in result["wrongly_confirmed"][:10]:
+        print(f"  confirmed, but the replica did not hold it: {wrong}")
     problems = verdict(result)
     for problem in problems:
         print(f"FAILED: {problem}")
