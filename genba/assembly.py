@@ -49,9 +49,10 @@ def configured_environments() -> dict[str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Resource:
+    """One resource of a synthesized template (``Environment.resources`` is asked for one type)."""
+
     stack: SynthesizedStack
     logical_id: str
-    type: str
     properties: dict[str, Any]
 
 
@@ -75,7 +76,7 @@ class Environment:
         for stack in self.stacks:
             for logical_id, resource in self.template(stack.stack_name).get("Resources", {}).items():
                 if resource["Type"] == resource_type:
-                    yield Resource(stack, logical_id, resource_type, resource.get("Properties", {}))
+                    yield Resource(stack, logical_id, resource.get("Properties", {}))
 
     def resource(self, stack_name: str, logical_id: str) -> dict[str, Any] | None:
         found: dict[str, Any] | None = self.template(stack_name).get("Resources", {}).get(logical_id)

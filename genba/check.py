@@ -5,14 +5,15 @@ Read-only. Each step prints a progress line, each finding one line; exit 1 on an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from genba.alarm_compare import differences, metrics_of, periods_seconds
-from genba.assembly import Environment, Resolver
+from genba.assembly import Environment, Resolver, Resource
 from genba.aws import Clients
 from genba.report import FAIL, INFO, Report, Step
 
@@ -184,37 +185,68 @@ def check_subscription_filters(
             report.finding(step, FAIL, group, f"{name!r} pattern {match.get('filterPattern')!r} differs")
 
 
-def check_firehose(env: Environment, resolver: Resolver, clients: Clients, report: Report, step: Step) -> None:
-    for stream in env.resources("AWS::KinesisFirehose::DeliveryStream"):
+@dataclass(frozen=True)
+class Expected:
+    """The state a deployed resource must be in, and the findings when it is not."""
+
+    state: str
+    missing: str  # the resource is not in the deployed stack
+    wrong: str  # formatted with {id} (its physical id) and {state}
+
+
+def check_states(
+    resources: Iterable[Resource],
+    report: Report,
+    step: Step,
+    locate: Callable[[Resource], tuple[str, str | None]],
+    read_state: Callable[[str], str],
+    expected: Expected,
+) -> None:
+    """Each resource is in the ``expected`` state; an error code AWS answers counts as its state.
+
+    ``locate`` gives what a finding is about and the physical id (None: not deployed);
+    ``read_state`` reads the state by that id.
+    """
+    for resource in resources:
         step.checked += 1
-        name = resolver.name_of(stream.stack, stream.logical_id)
-        if name is None:
-            report.finding(step, FAIL, stream.logical_id, "delivery stream not found in the deployed stack")
+        subject, physical_id = locate(resource)
+        if physical_id is None:
+            report.finding(step, FAIL, subject, expected.missing)
             continue
         try:
-            status = clients("firehose").describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"][
-                "DeliveryStreamStatus"
-            ]
+            state = read_state(physical_id)
         except ClientError as error:
-            status = error.response["Error"]["Code"]
-        if status != "ACTIVE":
-            report.finding(step, FAIL, name, f"status {status}")
+            state = error.response["Error"]["Code"]
+        if state != expected.state:
+            report.finding(step, FAIL, subject, expected.wrong.format(id=physical_id, state=state))
+
+
+FIREHOSE_ACTIVE = Expected("ACTIVE", "delivery stream not found in the deployed stack", "status {state}")
+MAPPING_ENABLED = Expected("Enabled", "event source mapping not found in the deployed stack", "mapping {id} is {state}")
+
+
+def check_firehose(env: Environment, resolver: Resolver, clients: Clients, report: Report, step: Step) -> None:
+    def by_name(stream: Resource) -> tuple[str, str | None]:
+        name = resolver.name_of(stream.stack, stream.logical_id)
+        return name or stream.logical_id, name
+
+    def status(name: str) -> str:
+        described = clients("firehose").describe_delivery_stream(DeliveryStreamName=name)
+        return str(described["DeliveryStreamDescription"]["DeliveryStreamStatus"])
+
+    check_states(env.resources("AWS::KinesisFirehose::DeliveryStream"), report, step, by_name, status, FIREHOSE_ACTIVE)
 
 
 def check_mappings(env: Environment, resolver: Resolver, clients: Clients, report: Report, step: Step) -> None:
-    for mapping in env.resources("AWS::Lambda::EventSourceMapping"):
-        step.checked += 1
-        uuid = resolver.physical_id(mapping.stack, mapping.logical_id)  # Ref of a mapping is its UUID
+    def by_function(mapping: Resource) -> tuple[str, str | None]:
+        # A finding names the function; the physical id (Ref) of a mapping is its UUID.
         function = resolver.resolve(mapping.properties.get("FunctionName"), mapping.stack) or mapping.logical_id
-        if uuid is None:
-            report.finding(step, FAIL, function, "event source mapping not found in the deployed stack")
-            continue
-        try:
-            state = clients("lambda").get_event_source_mapping(UUID=uuid)["State"]
-        except ClientError as error:
-            state = error.response["Error"]["Code"]
-        if state != "Enabled":
-            report.finding(step, FAIL, function, f"mapping {uuid} is {state}")
+        return function, resolver.physical_id(mapping.stack, mapping.logical_id)
+
+    def state(uuid: str) -> str:
+        return str(clients("lambda").get_event_source_mapping(UUID=uuid)["State"])
+
+    check_states(env.resources("AWS::Lambda::EventSourceMapping"), report, step, by_function, state, MAPPING_ENABLED)
 
 
 def check_canary(

@@ -9,18 +9,47 @@ the exact statement to add, as JSON, so the gap is visible in ``cdk synth`` and 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from aws_cdk import Annotations, Stack, Token
+from aws_cdk import Annotations, ArnFormat, Stack, Token
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 
-class _TakesResourcePolicy(Protocol):
+class TakesResourcePolicy(Protocol):
+    """A resource with a resource policy (bucket, key, topic, queue)."""
+
     def add_to_resource_policy(self, statement: iam.PolicyStatement) -> iam.AddToResourcePolicyResult: ...
 
 
-def add_or_warn(owner: Construct, resource: _TakesResourcePolicy, statement: iam.PolicyStatement, *, what: str) -> bool:
+def any_log_group_arn(stack: Stack) -> str:
+    """Every log group of the stack's account and region (``...:log-group:*``), as a source condition."""
+    return stack.format_arn(
+        service="logs", resource="log-group", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+    )
+
+
+def service_statement(
+    *, sid: str, service: str, actions: Sequence[str], resources: Sequence[str], conditions: Mapping[str, Any]
+) -> iam.PolicyStatement:
+    """A resource-policy statement for an AWS service principal (``<service>.amazonaws.com``).
+
+    genba gives every service principal a source condition (``aws:SourceArn``,
+    ``aws:SourceAccount``, an encryption context), against the confused deputy: one without is refused.
+    """
+    if not conditions:
+        raise ValueError(f"service_statement {sid}: a service principal needs a source condition")
+    return iam.PolicyStatement(
+        sid=sid,
+        principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
+        actions=list(actions),
+        resources=list(resources),
+        conditions=dict(conditions),
+    )
+
+
+def add_or_warn(owner: Construct, resource: TakesResourcePolicy, statement: iam.PolicyStatement, *, what: str) -> bool:
     """Add ``statement`` to ``resource``'s policy; if CDK cannot (imported), warn on ``owner`` with it.
 
     :param what: the resource as the owner knows it, e.g. ``"the archive bucket"``.

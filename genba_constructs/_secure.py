@@ -1,14 +1,16 @@
 """genba's secure building blocks: each default written once (in the spirit of aws-solutions-constructs' core).
 
 Every construct that needs one of these takes it from here, so that a secure default is
-decided in one place and reviewed once.
+decided in one place and reviewed once. The buckets (the access-logs bucket, an encrypted bucket
+with lifecycle, S3 server access logging without ACLs) are in ``_secure_buckets`` and taken from
+here as well.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration, FeatureFlags, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -16,65 +18,51 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from genba_constructs._secure_buckets import (
+    REASON_ACCESS_LOGS_LOOP,
+    REASON_ACCESS_LOGS_SSE_S3,
+    SERVER_ACCESS_LOGS_USE_BUCKET_POLICY,
+    access_logs_bucket,
+    access_logs_by_bucket_policy,
+    encrypted_bucket,
+    expiry_rule,
+    finish_server_access_logging,
+    server_access_logging,
+)
 from genba_constructs.alarms import AlarmSpec, Thresholds
 from genba_constructs.handler_code import handler_code
 from genba_constructs.handler_runtime import ARCHITECTURE, PYTHON_RUNTIME, handler_layers
 from genba_constructs.nag import acknowledge
 
-SERVER_ACCESS_LOGS_USE_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
-
-
-def access_logs_by_bucket_policy(scope: Construct) -> bool:
-    """Whether CDK itself grants S3 server access log delivery by bucket policy (the feature flag)."""
-    return bool(FeatureFlags.of(scope).is_enabled(SERVER_ACCESS_LOGS_USE_BUCKET_POLICY))
-
-
-def server_access_logging(bucket: s3.Bucket, access_logs: s3.IBucket, prefix: str) -> None:
-    """S3 server access logs of ``bucket`` into ``access_logs``, delivered by bucket policy.
-
-    With the feature flag ``serverAccessLogsUseBucketPolicy`` (genba's own cdk.json) CDK does
-    this itself when the bucket is made with ``server_access_logs_bucket``: call this only
-    without the flag. Without it CDK would grant delivery with the legacy LogDeliveryWrite ACL
-    (cfn-lint W3045, and ACLs need ObjectWriter ownership); this sets the logging
-    configuration and the same policy statement CDK writes with the flag, so every app gets
-    ACL-free delivery. "Enabling Amazon S3 server access logging" (S3 User Guide) gives the
-    statement: principal logging.s3.amazonaws.com, s3:PutObject on the prefix, with
-    aws:SourceArn and aws:SourceAccount conditions.
-    """
-    cfn = bucket.node.default_child
-    assert isinstance(cfn, s3.CfnBucket)
-    cfn.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
-        destination_bucket_name=access_logs.bucket_name, log_file_prefix=prefix
-    )
-    access_logs.add_to_resource_policy(
-        iam.PolicyStatement(
-            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
-            actions=["s3:PutObject"],
-            resources=[access_logs.arn_for_objects(f"{prefix}*")],
-            conditions={
-                "ArnLike": {"aws:SourceArn": bucket.bucket_arn},
-                "StringEquals": {"aws:SourceAccount": Stack.of(bucket).account},
-            },
-        )
-    )
-
-
-def finish_server_access_logging(bucket: s3.Bucket, access_logs: s3.IBucket, prefix: str) -> None:
-    """S3 server access logging without ACLs, for a bucket made with ``server_access_logs_bucket`` only
-    where :func:`access_logs_by_bucket_policy` (CDK then grants it itself)."""
-    if not access_logs_by_bucket_policy(bucket):
-        server_access_logging(bucket, access_logs, prefix)
-
+__all__ = [
+    "PINNED_RUNTIME_RULES",
+    "REASON_ACCESS_LOGS_LOOP",
+    "REASON_ACCESS_LOGS_SSE_S3",
+    "REASON_DLQ_END_OF_CHAIN",
+    "REASON_INLINE_POLICY",
+    "REASON_PINNED_RUNTIME",
+    "REASON_XRAY_NO_RESOURCE",
+    "SERVER_ACCESS_LOGS_USE_BUCKET_POLICY",
+    "access_logs_bucket",
+    "access_logs_by_bucket_policy",
+    "dead_letter_queue",
+    "dlq_not_empty_spec",
+    "encrypted_bucket",
+    "expiry_rule",
+    "finish_server_access_logging",
+    "function_log_group",
+    "function_role",
+    "genba_function",
+    "recoverable_table",
+    "rotated_key",
+    "server_access_logging",
+    "write_own_logs",
+]
 
 # ---------------------------------------------------------------- cdk-nag reasons written once
-#: S3 server access logs: the destination bucket cannot use SSE-KMS.
-REASON_ACCESS_LOGS_SSE_S3 = "S3 delivers server access logs only to buckets encrypted with SSE-S3, not SSE-KMS."
-#: S3 server access logs: logging the access-logs bucket itself would loop.
-REASON_ACCESS_LOGS_LOOP = "This bucket is the destination of server access logs; logging it into itself would loop."
 #: A role's inline policy that is its own least-privilege grants.
 REASON_INLINE_POLICY = (
     "The statements are least-privilege grants for this one role's resources, created and deleted "
@@ -86,7 +74,10 @@ REASON_PINNED_RUNTIME = (
     "the pinned Powertools layer is published; it moves with that layer."
 )
 #: X-Ray's trace actions take no resource (AwsSolutions-IAM5 on ``Resource::*``).
-REASON_XRAY_NO_RESOURCE = "X-Ray's PutTraceSegments and PutTelemetryRecords accept no resource narrower than '*'."
+REASON_XRAY_NO_RESOURCE = (
+    "Only X-Ray's xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) are on '*': the "
+    "Service Authorization Reference lists no resource type for either; every other statement names its resources."
+)
 #: A dead-letter queue has none of its own (Serverless-SQSRedrivePolicy).
 REASON_DLQ_END_OF_CHAIN = (
     "This queue is a dead-letter queue, the end of its chain: its messages wait for a person, "
@@ -111,110 +102,6 @@ def rotated_key(scope: Construct, id: str, *, description: str, removal: Removal
         removal_policy=removal,
         pending_window=Duration.days(30) if removal == RemovalPolicy.RETAIN else Duration.days(7),
     )
-
-
-# ---------------------------------------------------------------- S3
-_ENFORCED = s3.ObjectOwnership.BUCKET_OWNER_ENFORCED
-
-
-def access_logs_bucket(
-    scope: Construct,
-    id: str,
-    *,
-    removal: RemovalPolicy,
-    replication_reason: str,
-    expire_after_days: int | None = None,
-    minimum_tls_version: float | None = 1.2,
-    object_ownership: s3.ObjectOwnership | None = _ENFORCED,
-    auto_delete_objects: bool = False,
-) -> s3.Bucket:
-    """The bucket S3 server access logs go to: SSE-S3 (the only encryption S3 delivers to), versioned, TLS only.
-
-    Delivery is granted by bucket policy in every app (CDK does it with the feature flag
-    serverAccessLogsUseBucketPolicy, :func:`server_access_logging` without it), so ACLs stay off.
-
-    :param replication_reason: why its logs need no second region (acknowledged on the bucket).
-    :param expire_after_days: expire logs (and noncurrent versions after 30 days). Default: kept.
-    :param minimum_tls_version: deny older TLS in the bucket policy. Default: 1.2.
-    :param object_ownership: Default: bucket owner enforced (no ACLs).
-    """
-    rules = None
-    if expire_after_days is not None:
-        rules = [
-            s3.LifecycleRule(
-                id="expire",
-                expiration=Duration.days(expire_after_days),
-                noncurrent_version_expiration=Duration.days(30),
-                abort_incomplete_multipart_upload_after=Duration.days(7),
-            )
-        ]
-    bucket = s3.Bucket(
-        scope,
-        id,
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        enforce_ssl=True,
-        minimum_tls_version=minimum_tls_version,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=object_ownership,
-        versioned=True,
-        removal_policy=removal,
-        auto_delete_objects=auto_delete_objects or None,
-        lifecycle_rules=rules,
-    )
-    acknowledge(bucket, "AwsSolutions-S1", REASON_ACCESS_LOGS_LOOP)
-    acknowledge(bucket, "NIST.800.53.R5-S3BucketLoggingEnabled", REASON_ACCESS_LOGS_LOOP)
-    acknowledge(bucket, "NIST.800.53.R5-S3DefaultEncryptionKMS", REASON_ACCESS_LOGS_SSE_S3)
-    acknowledge(bucket, "NIST.800.53.R5-S3BucketReplicationEnabled", replication_reason)
-    return bucket
-
-
-def encrypted_bucket(
-    scope: Construct,
-    id: str,
-    *,
-    key: kms.IKey,
-    access_logs: s3.IBucket,
-    access_logs_prefix: str,
-    removal: RemovalPolicy,
-    replication_reason: str,
-    lifecycle_rules: Sequence[s3.LifecycleRule] | None = None,
-    object_lock_retention: s3.ObjectLockRetention | None = None,
-    minimum_tls_version: float | None = 1.2,
-    auto_delete_objects: bool = False,
-) -> s3.Bucket:
-    """A KMS bucket (bucket key), versioned, TLS only, no public access, no ACLs, access-logged without ACLs.
-
-    :param replication_reason: why it needs no cross-region replication (acknowledged on the bucket).
-    :param lifecycle_rules: Default: none.
-    :param object_lock_retention: turns on object lock with this default retention. Default: no lock.
-    :param minimum_tls_version: deny older TLS in the bucket policy. Default: 1.2.
-    """
-    by_policy = access_logs_by_bucket_policy(scope)
-    bucket = s3.Bucket(
-        scope,
-        id,
-        encryption=s3.BucketEncryption.KMS,
-        encryption_key=key,
-        bucket_key_enabled=True,
-        enforce_ssl=True,
-        minimum_tls_version=minimum_tls_version,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=_ENFORCED,
-        versioned=True,
-        object_lock_enabled=True if object_lock_retention is not None else None,
-        object_lock_default_retention=object_lock_retention,
-        # Where CDK grants access-log delivery by bucket policy itself (the feature flag); else
-        # genba does, without ACLs, below.
-        server_access_logs_bucket=access_logs if by_policy else None,
-        server_access_logs_prefix=access_logs_prefix if by_policy else None,
-        removal_policy=removal,
-        # Emptied (every version) before CloudFormation deletes it: only where the stack may be destroyed.
-        auto_delete_objects=auto_delete_objects or None,
-        lifecycle_rules=list(lifecycle_rules) if lifecycle_rules is not None else None,
-    )
-    finish_server_access_logging(bucket, access_logs, access_logs_prefix)
-    acknowledge(bucket, "NIST.800.53.R5-S3BucketReplicationEnabled", replication_reason)
-    return bucket
 
 
 # ---------------------------------------------------------------- SQS
@@ -333,6 +220,8 @@ def genba_function(
         timeout=timeout,
         memory_size=256,
         reserved_concurrent_executions=reserved_concurrency,
+        # Active tracing: CDK grants xray:PutTraceSegments and xray:PutTelemetryRecords on '*', the
+        # only resource they take (no resource type: Service Authorization Reference, list_awsx-ray.html).
         tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group,
         environment=dict(environment),
@@ -345,6 +234,65 @@ def genba_function(
     for rule in PINNED_RUNTIME_RULES:
         acknowledge(function, rule, REASON_PINNED_RUNTIME)
     return function
+
+
+def network_interface_permissions(
+    role: iam.Role, *, subnets: Sequence[ec2.ISubnet], security_groups: Sequence[ec2.ISecurityGroup]
+) -> None:
+    """What AWSLambdaVPCAccessExecutionRole grants for a function's network interfaces, narrowed.
+
+    "Giving Lambda functions access to resources in an Amazon VPC" (Lambda developer guide,
+    configuration-vpc) lists CreateNetworkInterface, DescribeNetworkInterfaces (only on "*"),
+    DescribeSubnets, DeleteNetworkInterface (a network interface id, or all of them),
+    AssignPrivateIpAddresses and UnassignPrivateIpAddresses. The managed policy allows them on
+    "*", and logs:* on every log group: here creation is limited to the function's own subnets
+    and security groups, the rest to network interfaces of this account and region.
+    """
+    stack = Stack.of(role)
+
+    def ec2_arn(resource: str) -> str:
+        return stack.format_arn(service="ec2", resource=resource)
+
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="DescribeNetworkInterfaces",
+            actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+            resources=["*"],
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="CreateOwnNetworkInterfaces",
+            actions=["ec2:CreateNetworkInterface"],
+            resources=[
+                ec2_arn("network-interface/*"),
+                *(ec2_arn(f"subnet/{subnet.subnet_id}") for subnet in subnets),
+                *(ec2_arn(f"security-group/{group.security_group_id}") for group in security_groups),
+            ],
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="ManageNetworkInterfaces",
+            actions=["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+            resources=[ec2_arn("network-interface/*")],
+        )
+    )
+
+
+#: The IAM5 findings :func:`network_interface_permissions` leaves, with why each wildcard is needed.
+REASON_NETWORK_INTERFACES = (
+    "A function in a VPC: Lambda creates and deletes its network interfaces, whose ids are only "
+    "known then (network-interface/* of this account and region); creation is limited to the "
+    "function's own subnets and security groups."
+)
+
+
+def network_interface_finding(role: iam.Role) -> str:
+    """The AwsSolutions-IAM5 finding id of ``network-interface/*`` as cdk-nag spells it for this stack."""
+    from genba_constructs.log_archive._delivery import nag_arn  # the one renderer of finding ARNs
+
+    return "Resource::" + nag_arn(role, Stack.of(role).format_arn(service="ec2", resource="network-interface/*"))
 
 
 # ---------------------------------------------------------------- DynamoDB

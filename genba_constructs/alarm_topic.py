@@ -8,17 +8,20 @@ from collections.abc import Sequence
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from genba_constructs._policies import service_statement
 from genba_constructs._secure import dead_letter_queue, dlq_not_empty_spec, rotated_key
 from genba_constructs._types import checked, register_coercion
 from genba_constructs._validation import EMAIL_PATTERN, GenbaPropsError, require_either
 from genba_constructs.alarms import DEFAULT_RUNBOOK_URL, AlarmFactory, AlarmSet
+
+#: What a service needs of a key to write encrypted messages (SNS topic, SQS queue).
+_USE_KEY = ["kms:Decrypt", "kms:GenerateDataKey"]
 
 
 class AlarmTopic(Construct):
@@ -76,24 +79,10 @@ class AlarmTopic(Construct):
             )
             # CloudWatch alarms publish to the topic as the service: it must be able to
             # use the key, or every notification is silently dropped.
-            key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="AllowCloudWatchAlarmsToUseTheKey",
-                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=["*"],
-                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-                )
-            )
+            self._allow_alarm_service(key, "AllowCloudWatchAlarmsToUseTheKey", "cloudwatch", _USE_KEY, ["*"])
             new_topic = sns.Topic(self, "Resource", master_key=key, enforce_ssl=True, display_name=display_name)
-            new_topic.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="AllowCloudWatchAlarmsToPublish",
-                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                    actions=["sns:Publish"],
-                    resources=[new_topic.topic_arn],
-                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-                )
+            self._allow_alarm_service(
+                new_topic, "AllowCloudWatchAlarmsToPublish", "cloudwatch", ["sns:Publish"], [new_topic.topic_arn]
             )
             self.encryption_key = key
             topic = new_topic
@@ -115,6 +104,15 @@ class AlarmTopic(Construct):
                     subscriptions.EmailSubscription(address, dead_letter_queue=self.dead_letter_queue)
                 )
 
+    def _allow_alarm_service(
+        self, resource: kms.IKey | sns.ITopic, sid: str, service: str, actions: list[str], resources: list[str]
+    ) -> None:
+        """Let an AWS service of the alarm path use ``resource`` for this stack's account only."""
+        own_account = {"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
+        resource.add_to_resource_policy(
+            service_statement(sid=sid, service=service, actions=actions, resources=resources, conditions=own_account)
+        )
+
     def _dead_letter_queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
         # A notification SNS could not deliver (a bounced or deleted address) must not vanish.
         queue = dead_letter_queue(
@@ -127,15 +125,7 @@ class AlarmTopic(Construct):
             "(an SNS redrive policy, which cdk-nag does not recognise).",
         )
         if self.encryption_key is not None:
-            self.encryption_key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="AllowSnsToWriteTheDeadLetterQueue",
-                    principals=[iam.ServicePrincipal("sns.amazonaws.com")],
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=["*"],
-                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-                )
-            )
+            self._allow_alarm_service(self.encryption_key, "AllowSnsToWriteTheDeadLetterQueue", "sns", _USE_KEY, ["*"])
         # Other subscribers still receive this alarm when one address fails.
         self.alarms = self.alarm_factory.create_all(
             queue,

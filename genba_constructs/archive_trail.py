@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import jsii
-from aws_cdk import Aws, IStableAnyProducer, Lazy, Stack, Token
+from aws_cdk import Aws, IStableAnyProducer, Lazy, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -18,7 +18,7 @@ from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
 from genba_constructs._names import claim_name
-from genba_constructs._policies import add_or_warn
+from genba_constructs._policies import add_or_warn, service_statement
 from genba_constructs._types import checked
 from genba_constructs._validation import GenbaPropsError
 from genba_constructs.alarms import AlarmFactory, AlarmSet
@@ -40,6 +40,7 @@ class ArchiveTrail(Construct):
         (and it must be: CloudTrail refuses a multi-region trail without them).
     :param alarm_factory: makes the ``cloudtrail-tampered`` and ``archive-key-disabled`` alarms
         (:class:`~genba_constructs.tampering_alarms.TamperingAlarms`). Default: none, no alarms.
+    :param removal_policy: for the tampering events queues. Default: RETAIN.
     """
 
     @checked
@@ -52,6 +53,7 @@ class ArchiveTrail(Construct):
         trail_name: str | None = None,
         include_global_service_events: bool = True,
         alarm_factory: AlarmFactory | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         if not include_global_service_events:
             # CloudTrail refuses a multi-region trail without global service events
@@ -67,37 +69,21 @@ class ArchiveTrail(Construct):
         claim_name(self, "trail name", name, owner="ArchiveTrail")
         trail_arn = f"arn:{Aws.PARTITION}:cloudtrail:{stack.region}:{Aws.ACCOUNT_ID}:trail/{name}"
         key = archive.encryption_key
-        add_or_warn(
-            self,
-            key,
-            iam.PolicyStatement(
-                sid="AllowCloudTrailToEncryptLogs",
-                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
-                actions=["kms:GenerateDataKey"],
-                resources=["*"],
-                conditions={
-                    "StringEquals": {"aws:SourceArn": trail_arn},
-                    "StringLike": {
-                        "kms:EncryptionContext:aws:cloudtrail:arn": (
-                            f"arn:{Aws.PARTITION}:cloudtrail:*:{Aws.ACCOUNT_ID}:trail/*"
-                        )
-                    },
-                },
+        from_trail = {"StringEquals": {"aws:SourceArn": trail_arn}}
+        trails = f"arn:{Aws.PARTITION}:cloudtrail:*:{Aws.ACCOUNT_ID}:trail/*"
+        # (sid, actions, conditions) of what CloudTrail may do with the archive key.
+        for sid, actions, conditions in (
+            (
+                "AllowCloudTrailToEncryptLogs",
+                ["kms:GenerateDataKey"],
+                {**from_trail, "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": trails}},
             ),
-            what="the archive key",
-        )
-        add_or_warn(
-            self,
-            key,
-            iam.PolicyStatement(
-                sid="AllowCloudTrailToDescribeKey",
-                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
-                actions=["kms:DescribeKey"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
-            ),
-            what="the archive key",
-        )
+            ("AllowCloudTrailToDescribeKey", ["kms:DescribeKey"], from_trail),
+        ):
+            statement = service_statement(
+                sid=sid, service="cloudtrail", actions=actions, resources=["*"], conditions=conditions
+            )
+            add_or_warn(self, key, statement, what="the archive key")
         if not isinstance(archive.bucket, s3.Bucket):
             # CDK's Trail adds its bucket statements to a bucket it owns; on an imported one they
             # vanish and CloudFormation fails the trail (InsufficientS3BucketPolicyException).
@@ -123,6 +109,7 @@ class ArchiveTrail(Construct):
                 alarm_factory=alarm_factory,
                 trail_name=name,
                 key_description="the log archive's key",
+                removal_policy=removal_policy,
             ).alarms
         acknowledge(
             self.trail,

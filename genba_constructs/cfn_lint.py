@@ -8,14 +8,17 @@ cdk-nag's packs (`add_nag_packs` adds both). A finding makes synth fail with
 Speed: each template is linted once per content. Results are cached by a digest of the
 template, the region, the cfn-lint version and the ignored rules (``GENBA_CFN_LINT_CACHE``,
 default ``.cache/cfn-lint`` under the working directory), and cache misses are linted in
-parallel over the cores by worker processes (genba_constructs/_lint_worker.py) that load
-cfn-lint's rules once each. The workers start when the plugin is made (before synth), so their
-start-up overlaps the synth; a synth whose templates are all cached leaves them unused.
+parallel over the cores by one worker (genba_constructs/_lint_worker.py) that loads cfn-lint's
+rules once and forks a lint process per core. Unless the last lint found everything cached, the
+worker starts when the plugin is made, so that loading cfn-lint overlaps building the
+constructs; a synth whose templates are all cached stops it unused, or never starts it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -45,11 +48,20 @@ DEFAULT_REGION = "us-east-1"
 
 _WORKER = Path(__file__).with_name("_lint_worker.py")
 
+# In the cache directory: how many templates the last lint had to lint (see misses_expected).
+_LAST_RUN = "last-run.json"
 
+
+@functools.cache
 def _cfn_lint_version() -> str:
-    from cfnlint.version import __version__
+    # From the installed distribution's metadata: importing cfnlint.version imports all of
+    # cfn-lint (1.7 s of CPU in a synth whose templates are all cached).
+    try:
+        return importlib.metadata.version("cfn-lint")
+    except importlib.metadata.PackageNotFoundError:
+        from cfnlint.version import __version__
 
-    return str(__version__)
+        return str(__version__)
 
 
 def _cache_dir() -> Path:
@@ -80,59 +92,66 @@ def template_regions(template_paths: Sequence[str]) -> dict[str, str]:
     return regions
 
 
-def _lower_priority() -> None:
-    os.nice(10)
-
-
 class TemplateLinter:
-    """Lints templates with cfn-lint: cached per content, cache misses spread over worker processes.
+    """Lints templates with cfn-lint: cached per content, cache misses linted in parallel by one worker.
 
-    :param workers: worker processes. Default: one per core.
+    The worker process (genba_constructs/_lint_worker.py) loads cfn-lint's rules once and forks
+    one lint process per core for a batch; when every template is in the cache none is started.
+
+    :param workers: lint processes for a batch. Default: one per core.
     """
 
     def __init__(self, *, workers: int | None = None, ignored_rules: Iterable[str] = tuple(IGNORED_RULES)) -> None:
         self.ignored = sorted(ignored_rules)
         self.workers = max(1, workers or os.cpu_count() or 1)
-        self._processes: list[subprocess.Popen[str]] = []
+        self._process: subprocess.Popen[str] | None = None
         self.linted = self.cached = 0
 
     def start(self) -> None:
-        """Start the workers now (each loads cfn-lint's rules), so that they are ready when synth ends."""
-        if not self._processes:
-            # Niced: while synth runs, loading cfn-lint must not slow it down; a synth whose
-            # templates are all cached stops the workers unused (close(used=False)).
-            self._processes = [
-                subprocess.Popen(
-                    [sys.executable, str(_WORKER), DEFAULT_REGION, *self.ignored],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                    preexec_fn=_lower_priority if os.name == "posix" else None,
-                )
-                for _ in range(self.workers)
-            ]
+        """Start the worker now (it loads cfn-lint's rules), so that it is ready when synth ends."""
+        # Not niced: a niced worker on a busy machine gets a tenth of a core's share against
+        # every other process and the synth waits for it (measured: 145 s instead of 9 s).
+        # Before the lint it is one process next to a synth that keeps about one core busy
+        # (Python and jsii's node take turns).
+        if self._process is None:
+            self._process = subprocess.Popen(
+                [sys.executable, str(_WORKER), DEFAULT_REGION, *self.ignored],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
 
     def close(self, *, used: bool = True) -> None:
-        for process in self._processes:
-            if not used:
-                process.kill()
-            elif process.stdin:
-                process.stdin.close()
-            process.wait()
-            for stream in (process.stdin, process.stdout):
-                if stream and not stream.closed:
-                    stream.close()
-        self._processes = []
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if not used:
+            process.kill()
+        elif process.stdin:
+            process.stdin.close()
+        process.wait()
+        for stream in (process.stdin, process.stdout):
+            if stream and not stream.closed:
+                stream.close()
 
-    def _ask(self, process: subprocess.Popen[str], template: Path, region: str) -> list[dict[str, Any]]:
-        assert process.stdin is not None and process.stdout is not None
-        request = {"template": str(template), "region": region, "ignored": self.ignored}
-        process.stdin.write(json.dumps(request) + "\n")
-        process.stdin.flush()
-        answer = json.loads(process.stdout.readline() or '{"error": "the cfn-lint worker stopped"}')
+    def _ask(self, templates: Sequence[tuple[Path, str]]) -> list[list[dict[str, Any]]]:
+        self.start()
+        assert self._process is not None and self._process.stdin is not None and self._process.stdout is not None
+        request = {
+            "templates": [[str(path), region] for path, region in templates],
+            "ignored": self.ignored,
+            "jobs": self.workers,
+        }
+        self._process.stdin.write(json.dumps(request) + "\n")
+        self._process.stdin.flush()
+        answer = json.loads(self._process.stdout.readline() or '{"error": "the cfn-lint worker stopped"}')
         if "error" in answer:
-            raise RuntimeError(f"cfn-lint failed on {template}: {answer['error']}")
-        findings: list[dict[str, Any]] = answer["findings"]
+            raise RuntimeError(f"cfn-lint failed: {answer['error']}")
+        findings: list[list[dict[str, Any]]] = []
+        for (path, _), result in zip(templates, answer["results"], strict=True):
+            if "error" in result:
+                raise RuntimeError(f"cfn-lint failed on {path}: {result['error']}")
+            findings.append(result["findings"])
         return findings
 
     def lint(self, templates: Sequence[tuple[Path, str]]) -> dict[Path, list[dict[str, Any]]]:
@@ -150,43 +169,38 @@ class TemplateLinter:
                 misses.append((path, region, digest))
         try:
             if misses:
-                self.start()
-                # One thread per worker, each taking the next template: the workers lint in parallel.
-                queue = list(misses)
-                lock = threading.Lock()
-                failures: list[BaseException] = []
-
-                def feed(process: subprocess.Popen[str]) -> None:
-                    while True:
-                        with lock:
-                            if not queue or failures:
-                                return
-                            path, region, digest = queue.pop(0)
-                        try:
-                            found = self._ask(process, path, region)
-                        except BaseException as error:  # re-raised below, after the other workers stop
-                            with lock:
-                                failures.append(error)
-                            return
-                        with lock:
-                            results[path] = found
-                            self.linted += 1
-                        cache.mkdir(parents=True, exist_ok=True)
-                        # Written whole, then renamed: a concurrent synth never reads half a result.
-                        partial = cache / f"{digest}.{os.getpid()}.{threading.get_ident()}.tmp"
-                        partial.write_text(json.dumps(found))
-                        partial.replace(cache / f"{digest}.json")
-
-                threads = [threading.Thread(target=feed, args=(p,)) for p in self._processes[: len(misses)]]
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join()
-                if failures:
-                    raise failures[0]
+                found = self._ask([(path, region) for path, region, _ in misses])
+                cache.mkdir(parents=True, exist_ok=True)
+                for (path, _, digest), findings in zip(misses, found, strict=True):
+                    results[path] = findings
+                    self.linted += 1
+                    _write_whole(cache / f"{digest}.json", json.dumps(findings))
         finally:
             self.close(used=bool(misses))
+        _write_whole(cache / _LAST_RUN, json.dumps({"linted": len(misses)}), missing_ok=True)
         return {path: results[path] for path, _ in templates}
+
+
+def _write_whole(target: Path, text: str, *, missing_ok: bool = False) -> None:
+    # Written whole, then renamed: a concurrent synth never reads half a file.
+    if missing_ok and not target.parent.is_dir():
+        return
+    partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    partial.write_text(text)
+    partial.replace(target)
+
+
+def misses_expected() -> bool:
+    """Whether this synth will likely find templates not in the cache (then the worker starts early).
+
+    A guess from the last lint with this cache: after a run that found every template cached,
+    the next is likely a re-run with nothing changed, which starts no worker at all. A wrong
+    guess costs time only (the worker starts when the first miss is known), never a lint.
+    """
+    try:
+        return int(json.loads((_cache_dir() / _LAST_RUN).read_text())["linted"]) > 0
+    except (OSError, ValueError, KeyError, TypeError):
+        return True
 
 
 def finding_line(template: Path, finding: dict[str, Any]) -> str:
@@ -199,16 +213,17 @@ class CfnLintChecks:
     """cfn-lint over every template of the synth, as a CDK validation plugin.
 
     :param workers: worker processes for templates not in the cache. Default: one per core.
-    :param prestart: start the workers when the plugin is made, so that loading cfn-lint
-        overlaps the synth. Default: true.
+    :param prestart: start the worker when the plugin is made, so that loading cfn-lint
+        overlaps building the constructs. Default: when the last lint with this cache had to
+        lint anything (``misses_expected``); a re-run with nothing changed starts no worker.
     """
 
     #: one entry per validation in this process: templates, linted, cached, findings (for summaries).
     runs: ClassVar[list[dict[str, int]]] = []
 
-    def __init__(self, *, workers: int | None = None, prestart: bool = True) -> None:
+    def __init__(self, *, workers: int | None = None, prestart: bool | None = None) -> None:
         self.linter = TemplateLinter(workers=workers)
-        if prestart:
+        if misses_expected() if prestart is None else prestart:
             self.linter.start()
 
     @property

@@ -11,17 +11,23 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs._checks import check_log_group_name, require_dimension_value, require_period, require_thresholds
+from genba_constructs._log_fields import DURATION_FIELD, LEVEL_FIELD, LOG_METRICS_NAMESPACE, REQUEST_ID_FIELD
+from genba_constructs._log_group_key import (
+    allow_cloudwatch_logs_to_use,
+    cloudwatch_logs_key_statement,
+    log_group_encryption_key,
+)
+from genba_constructs._log_insights import metric_filters, saved_queries
 from genba_constructs._names import claim_name
-from genba_constructs._secure import rotated_key
+from genba_constructs._shared_props import shared_props
 from genba_constructs._types import checked, register_coercion
 from genba_constructs._validation import GenbaPropsError, require_either, require_regex
 from genba_constructs.alarms import AlarmFactory, AlarmSet, AlarmSpec, Severity, Thresholds, default_alarm_factory
@@ -30,12 +36,17 @@ from genba_constructs.log_silence import incoming_log_events_metric, log_silence
 from genba_constructs.retention import retention_days as to_retention
 from genba_constructs.service_log_findings import data_protection_spec, log_events_with_findings_metric
 
-LOG_METRICS_NAMESPACE = "genba/Logs"
-
-# The fields of genba's logging convention, read by metric filters and saved queries.
-LEVEL_FIELD = "level"
-REQUEST_ID_FIELD = "request_id"
-DURATION_FIELD = "duration_ms"
+__all__ = [
+    "DEFAULT_MASKED_DATA",
+    "DURATION_FIELD",
+    "LEVEL_FIELD",
+    "LOG_METRICS_NAMESPACE",
+    "REQUEST_ID_FIELD",
+    "ServiceLogGroup",
+    "allow_cloudwatch_logs_to_use",
+    "cloudwatch_logs_key_statement",
+    "log_group_encryption_key",
+]
 
 DEFAULT_MASKED_DATA = (
     logs.DataIdentifier.EMAILADDRESS,
@@ -46,46 +57,15 @@ DEFAULT_MASKED_DATA = (
 )
 
 
-def log_group_encryption_key(scope: Construct, id: str, *, removal_policy: RemovalPolicy) -> kms.Key:
-    """A rotated KMS key that CloudWatch Logs may use for this account's log groups."""
-    stack = Stack.of(scope)
-    key = rotated_key(scope, id, description=f"Encrypts the log groups of {stack.stack_name}", removal=removal_policy)
-    allow_cloudwatch_logs_to_use(key)
-    return key
+def _check_custom_masks(custom_masks: Mapping[str, str]) -> None:
+    """Each custom mask: a name the data protection policy takes and a regular expression that compiles."""
+    for name, pattern in custom_masks.items():
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", name):
+            raise GenbaPropsError(f"ServiceLogGroup: custom_masks name {name!r} must be 1-128 letters, digits, _ or -")
+        require_regex("ServiceLogGroup", f"custom_masks[{name!r}]", pattern)
 
 
-def allow_cloudwatch_logs_to_use(key: kms.Key) -> None:
-    """Let CloudWatch Logs encrypt this account's log groups (in the key's region) with ``key``."""
-    key.add_to_resource_policy(cloudwatch_logs_key_statement(Stack.of(key)))
-
-
-def cloudwatch_logs_key_statement(stack: Stack) -> iam.PolicyStatement:
-    """The key-policy statement that lets CloudWatch Logs use a key for this account's log groups."""
-    return iam.PolicyStatement(
-        sid="AllowCloudWatchLogsToUseTheKey",
-        principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-        actions=[
-            "kms:Encrypt",
-            "kms:Decrypt",
-            "kms:ReEncryptFrom",
-            "kms:ReEncryptTo",
-            "kms:GenerateDataKey",
-            "kms:DescribeKey",
-        ],
-        resources=["*"],
-        conditions={
-            "ArnLike": {
-                "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                    service="logs",
-                    resource="log-group",
-                    resource_name="*",
-                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                )
-            }
-        },
-    )
-
-
+@shared_props("alarm_factory")
 class ServiceLogGroup(Construct):
     """A CloudWatch Logs log group with genba's defences.
 
@@ -105,7 +85,6 @@ class ServiceLogGroup(Construct):
     :param must_never_be_silent: add a "log silence" alarm. Default: False.
     :param silent_for: silence tolerated before that alarm fires. Default: 5 minutes.
     :param error_lines_per_5_minutes: thresholds for the ERROR-lines alarm. Default: warning 10, critical 100.
-    :param alarm_factory: makes the alarms. Default: alarms named after the stack, no actions.
     """
 
     @checked
@@ -146,12 +125,7 @@ class ServiceLogGroup(Construct):
         retention = to_retention("ServiceLogGroup", "retention_days", 30 if retention_days is None else retention_days)
         check_log_group_name("ServiceLogGroup", "log_group_name", log_group_name)
         require_thresholds("ServiceLogGroup", "error_lines_per_5_minutes", error_lines_per_5_minutes)
-        for name, pattern in (custom_masks or {}).items():
-            if not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", name):
-                raise GenbaPropsError(
-                    f"ServiceLogGroup: custom_masks name {name!r} must be 1-128 letters, digits, _ or -"
-                )
-            require_regex("ServiceLogGroup", f"custom_masks[{name!r}]", pattern)
+        _check_custom_masks(custom_masks or {})
         super().__init__(scope, id)
         self.subject = subject
         alarm_factory = alarm_factory or default_alarm_factory(self)
@@ -160,36 +134,13 @@ class ServiceLogGroup(Construct):
         self.encryption_key: kms.IKey | None = None
         self.data_protection_policy_name: str | None = None
         if log_group is None:
-            if log_group_name is not None:
-                claim_name(self, "log group name", log_group_name, owner="ServiceLogGroup")
-            self.encryption_key = encryption_key or log_group_encryption_key(self, "Key", removal_policy=removal)
-            identifiers: list[logs.DataIdentifier] = list(DEFAULT_MASKED_DATA if masked_data is None else masked_data)
-            identifiers += [logs.CustomDataIdentifier(name, pattern) for name, pattern in (custom_masks or {}).items()]
-            if identifiers:
-                self.data_protection_policy_name = f"{subject}-masking"
-            log_group = logs.LogGroup(
-                self,
-                "Resource",
-                log_group_name=log_group_name,
-                retention=retention,
-                encryption_key=self.encryption_key,
-                removal_policy=removal,
-                deletion_protection_enabled=removal == RemovalPolicy.RETAIN,
-                data_protection_policy=logs.DataProtectionPolicy(
-                    name=self.data_protection_policy_name,
-                    description="Masks sensitive data in genba service logs",
-                    identifiers=identifiers,
-                    s3_bucket_audit_destination=audit_findings_bucket,
-                )
-                if identifiers
-                else None,
-                # request_id is what every investigation filters on: index it.
-                field_index_policies=[logs.FieldIndexPolicy(fields=[REQUEST_ID_FIELD, LEVEL_FIELD])],
+            log_group = self._new_log_group(
+                log_group_name, retention, encryption_key, removal, masked_data, custom_masks, audit_findings_bucket
             )
         self.log_group: logs.ILogGroup = log_group
 
-        self._metric_filters()
-        self._saved_queries()
+        metric_filters(self)
+        self.queries: dict[str, logs.QueryDefinition] = saved_queries(self)
         specs = [
             AlarmSpec(
                 runbook="log-errors",
@@ -212,81 +163,54 @@ class ServiceLogGroup(Construct):
             self.alarms.get(LOG_SILENCE, Severity.CRITICAL) if must_never_be_silent else None
         )
 
+    def _new_log_group(
+        self,
+        log_group_name: str | None,
+        retention: logs.RetentionDays,
+        encryption_key: kms.IKey | None,
+        removal: RemovalPolicy,
+        masked_data: tuple[logs.DataIdentifier, ...] | None,
+        custom_masks: Mapping[str, str] | None,
+        audit_findings_bucket: s3.IBucket | None,
+    ) -> logs.LogGroup:
+        """The new log group (``Resource``): its key, retention, masking policy and field index."""
+        if log_group_name is not None:
+            claim_name(self, "log group name", log_group_name, owner="ServiceLogGroup")
+        self.encryption_key = encryption_key or log_group_encryption_key(self, "Key", removal_policy=removal)
+        identifiers: list[logs.DataIdentifier] = list(DEFAULT_MASKED_DATA if masked_data is None else masked_data)
+        identifiers += [logs.CustomDataIdentifier(name, pattern) for name, pattern in (custom_masks or {}).items()]
+        if identifiers:
+            self.data_protection_policy_name = f"{self.subject}-masking"
+        return logs.LogGroup(
+            self,
+            "Resource",
+            log_group_name=log_group_name,
+            retention=retention,
+            encryption_key=self.encryption_key,
+            removal_policy=removal,
+            deletion_protection_enabled=removal == RemovalPolicy.RETAIN,
+            data_protection_policy=logs.DataProtectionPolicy(
+                name=self.data_protection_policy_name,
+                description="Masks sensitive data in genba service logs",
+                identifiers=identifiers,
+                s3_bucket_audit_destination=audit_findings_bucket,
+            )
+            if identifiers
+            else None,
+            # request_id is what every investigation filters on: index it.
+            field_index_policies=[logs.FieldIndexPolicy(fields=[REQUEST_ID_FIELD, LEVEL_FIELD])],
+        )
+
     # Metric names carry the subject: metric filter dimensions can only come from log fields.
     @property
-    def _lines_metric_name(self) -> str:
+    def lines_metric_name(self) -> str:
+        """The metric of lines by level (dimension ``Level``)."""
         return f"LogLines-{self.subject}"
 
     @property
-    def _duration_metric_name(self) -> str:
+    def duration_metric_name(self) -> str:
+        """The metric of ``duration_ms``."""
         return f"RequestDuration-{self.subject}"
-
-    def _metric_filters(self) -> None:
-        logs.MetricFilter(
-            self,
-            "LinesByLevel",
-            log_group=self.log_group,
-            filter_pattern=logs.FilterPattern.exists(f"$.{LEVEL_FIELD}"),
-            metric_namespace=LOG_METRICS_NAMESPACE,
-            metric_name=self._lines_metric_name,
-            metric_value="1",
-            dimensions={"Level": f"$.{LEVEL_FIELD}"},
-            unit=cloudwatch.Unit.COUNT,
-        )
-        logs.MetricFilter(
-            self,
-            "RequestDuration",
-            log_group=self.log_group,
-            # A numeric test: FilterPattern.exists() renders `= "*"`, a string match, and
-            # duration_ms is a number.
-            filter_pattern=logs.FilterPattern.number_value(f"$.{DURATION_FIELD}", ">=", 0),
-            metric_namespace=LOG_METRICS_NAMESPACE,
-            metric_name=self._duration_metric_name,
-            metric_value=f"$.{DURATION_FIELD}",
-            unit=cloudwatch.Unit.MILLISECONDS,
-        )
-
-    def _saved_queries(self) -> None:
-        prefix = f"{Stack.of(self).stack_name}/{self.subject}"
-        queries = {
-            "TraceRequestId": (
-                "every line of one request id (replace the id)",
-                logs.QueryString(
-                    fields=["@timestamp", LEVEL_FIELD, REQUEST_ID_FIELD, "message", "@logStream"],
-                    filter_statements=[f'{REQUEST_ID_FIELD} = "00000000-0000-0000-0000-000000000000"'],
-                    sort="@timestamp asc",
-                    limit=10000,
-                ),
-            ),
-            "ErrorsByRequestId": (
-                "errors in the last hour by request id",
-                logs.QueryString(
-                    filter_statements=[f'{LEVEL_FIELD} = "ERROR"'],
-                    stats_statements=[f"count(*) as errors, earliest(message) as first_error by {REQUEST_ID_FIELD}"],
-                    sort="errors desc",
-                    limit=100,
-                ),
-            ),
-            "SlowestRequests": (
-                "slowest requests",
-                logs.QueryString(
-                    fields=["@timestamp", REQUEST_ID_FIELD, DURATION_FIELD, "message"],
-                    filter_statements=[f"ispresent({DURATION_FIELD})"],
-                    sort=f"{DURATION_FIELD} desc",
-                    limit=50,
-                ),
-            ),
-        }
-        self.queries: dict[str, logs.QueryDefinition] = {
-            construct_id: logs.QueryDefinition(
-                self,
-                construct_id,
-                query_definition_name=f"{prefix}/{title}",
-                query_string=query,
-                log_groups=[self.log_group],
-            )
-            for construct_id, (title, query) in queries.items()
-        }
 
     @checked
     def metric_log_lines(self, level: str, *, period: Duration = Duration.minutes(5)) -> cloudwatch.Metric:
@@ -295,7 +219,7 @@ class ServiceLogGroup(Construct):
         require_period("ServiceLogGroup.metric_log_lines", "period", period)
         return cloudwatch.Metric(
             namespace=LOG_METRICS_NAMESPACE,
-            metric_name=self._lines_metric_name,
+            metric_name=self.lines_metric_name,
             dimensions_map={"Level": level},
             statistic="Sum",
             period=period,
@@ -320,7 +244,7 @@ class ServiceLogGroup(Construct):
         """``duration_ms`` of request-completion lines."""
         return cloudwatch.Metric(
             namespace=LOG_METRICS_NAMESPACE,
-            metric_name=self._duration_metric_name,
+            metric_name=self.duration_metric_name,
             statistic=statistic,
             period=period,
         )

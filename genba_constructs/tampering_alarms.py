@@ -14,17 +14,28 @@ rule matched, so missing data is "nothing happened", not breaching):
 
 Both match on ``eventName`` only, the fields CloudTrail always writes; the runbooks say how to
 find the trail or key from the event.
+
+Each rule has a target: EventBridge documents ``TriggeredRules`` as "the number of rules that
+have run and matched with any event" and says nothing of a rule without targets, and its
+delivery metrics (``Invocations``, ``FailedInvocations``) count target invocations. So that the
+metric is published for certain, both rules deliver the matched CloudTrail record to the
+``TamperingEvents`` queue (14 days: who, which trail or key, from where, kept with the alarm),
+with a dead-letter queue for deliveries that fail. Both queue policies admit
+``events.amazonaws.com`` only with ``aws:SourceArn`` of the rule (the confused-deputy
+condition of "Amazon SQS permissions" in EventBridge's resource-based policy guide).
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from genba_constructs._secure import dead_letter_queue, dlq_not_empty_spec
 from genba_constructs.alarms import AlarmFactory, AlarmSet, AlarmSpec, Thresholds
-from genba_constructs.nag import acknowledge
 
 EVENTS_NAMESPACE = "AWS/Events"
 TRAIL_EVENTS = ("StopLogging", "DeleteTrail", "UpdateTrail")
@@ -43,13 +54,43 @@ def api_call_rule(scope: Construct, id: str, *, service: str, event_names: tuple
             detail={"eventSource": [f"{service}.amazonaws.com"], "eventName": list(event_names)},
         ),
     )
-    acknowledge(
-        rule,
-        "Serverless-EventBusDLQ",
-        "The rule has no target to deliver to (so nothing to dead-letter): it is counted by AWS/Events "
-        "TriggeredRules, and the alarm on that count notifies.",
-    )
     return rule
+
+
+def events_queues(scope: Construct, *, removal: RemovalPolicy) -> tuple[sqs.Queue, sqs.Queue]:
+    """The queue the tampering rules deliver to, and its dead-letter queue (both SSE-SQS, TLS only, 14 days).
+
+    SQS-managed encryption: EventBridge sends to it with no key policy to grant (a customer
+    managed key would need one for ``events.amazonaws.com``). Nothing consumes the queue: a
+    person reads it from the runbook, and a message received 10 times moves to the DLQ rather
+    than being lost.
+    """
+    dlq = dead_letter_queue(
+        scope,
+        "EventsDeadLetterQueue",
+        key=None,
+        removal=removal,
+        reason="The dead-letter queue of the tampering rules' target: the end of the chain, with a "
+        "'DLQ not empty' alarm.",
+    )
+    queue = sqs.Queue(
+        scope,
+        "Events",
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+        removal_policy=removal,
+        dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=10),
+    )
+    return queue, dlq
+
+
+def deliver_to(rule: events.Rule, queue: sqs.IQueue, dlq: sqs.IQueue) -> None:
+    """``rule`` sends each matched event to ``queue``; what EventBridge cannot deliver goes to ``dlq``.
+
+    aws-cdk-lib's SqsQueue target adds both queue policy statements with ``aws:SourceArn`` of the rule.
+    """
+    rule.add_target(targets.SqsQueue(queue, dead_letter_queue=dlq, max_event_age=Duration.hours(24)))
 
 
 def triggered(rule: events.IRule) -> cloudwatch.Metric:
@@ -70,6 +111,7 @@ class TamperingAlarms(Construct):
     :param subject: subject of the alarm names. Default: ``audit-trail``.
     :param trail_name: the trail the alarms protect (named in the alarm text).
     :param key_description: the key the alarms protect (named in the alarm text).
+    :param removal_policy: for the events queue and its dead-letter queue. Default: RETAIN.
     """
 
     def __init__(
@@ -81,8 +123,10 @@ class TamperingAlarms(Construct):
         trail_name: str,
         key_description: str,
         subject: str = "audit-trail",
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
+        self.events_queue, self.events_dead_letter_queue = events_queues(self, removal=removal_policy)
         self.trail_rule = api_call_rule(
             self,
             "TrailRule",
@@ -93,6 +137,8 @@ class TamperingAlarms(Construct):
         self.key_rule = api_call_rule(
             self, "KeyRule", service="kms", event_names=KEY_EVENTS, what="a KMS key disabled or scheduled for deletion"
         )
+        for rule in (self.trail_rule, self.key_rule):
+            deliver_to(rule, self.events_queue, self.events_dead_letter_queue)
         self.alarms: AlarmSet = alarm_factory.create_all(
             self,
             subject=subject,
@@ -100,14 +146,20 @@ class TamperingAlarms(Construct):
                 on_any_match(
                     runbook="cloudtrail-tampered",
                     summary=f"A trail was stopped, changed or deleted (the archive's trail is {trail_name}).",
-                    first_check="CloudTrail event history: StopLogging, UpdateTrail, DeleteTrail (who, which trail).",
+                    first_check="the Tampering events queue (the CloudTrail record: who, which trail, from where).",
                     rule=self.trail_rule,
                 ),
                 on_any_match(
                     runbook="archive-key-disabled",
                     summary=f"A KMS key was disabled or scheduled for deletion ({key_description} is one watched).",
-                    first_check="CloudTrail event history: DisableKey, ScheduleKeyDeletion (who, which key).",
+                    first_check="the Tampering events queue (the CloudTrail record: who, which key, from where).",
                     rule=self.key_rule,
+                ),
+                dlq_not_empty_spec(
+                    self.events_dead_letter_queue,
+                    summary="EventBridge could not deliver a trail or key tampering event to its queue.",
+                    first_check="the DLQ message's ERROR_CODE and ERROR_MESSAGE attributes (a queue policy or "
+                    "a deleted queue); the tampering alarms still fire on TriggeredRules.",
                 ),
             ],
         )

@@ -40,37 +40,36 @@ class LoggingStack(Stack):
         error_thresholds = Thresholds(
             warning=logging.error_lines_warning_per_5min, critical=logging.error_lines_critical_per_5min
         )
-        shared: dict[str, Any] = {
-            "encryption_key": key,
-            "removal_policy": removal,
-            "audit_findings_bucket": self.archive.bucket,
-            "must_never_be_silent": True,
-            "error_lines_per_5_minutes": error_thresholds,
-            "alarm_factory": alarm_factory,
-        }
-        self.application_logs = ServiceLogGroup(
-            self,
-            "ApplicationLogs",
-            subject="app-logs",
-            log_group_name=f"/genba/{config.name}/application",
-            retention_days=logging.application_log_retention_days,
-            **shared,
-        )
-        # Login history and operations on mail templates: searched often, kept long.
-        self.audit_logs = ServiceLogGroup(
-            self,
-            "AuditLogs",
-            subject="audit-logs",
-            log_group_name=f"/genba/{config.name}/audit",
-            retention_days=logging.audit_log_retention_days,
-            **shared,
+        # (construct id, subject, log group name, retention). Audit: login history and operations
+        # on mail templates, searched often, kept long.
+        kinds = [
+            ("ApplicationLogs", "app-logs", "application", logging.application_log_retention_days),
+            ("AuditLogs", "audit-logs", "audit", logging.audit_log_retention_days),
+        ]
+        self.application_logs, self.audit_logs = (
+            ServiceLogGroup(
+                self,
+                group_id,
+                subject=subject,
+                log_group_name=f"/genba/{config.name}/{kind}",
+                retention_days=retention_days,
+                encryption_key=key,
+                removal_policy=removal,
+                audit_findings_bucket=self.archive.bucket,
+                must_never_be_silent=True,
+                error_lines_per_5_minutes=error_thresholds,
+                alarm_factory=alarm_factory,
+            )
+            for group_id, subject, kind, retention_days in kinds
         )
         # One subscription filter each; the second one a log group may carry is left for search.
         self.archive.archive_log_group(self.application_logs)
         self.archive.archive_log_group(self.audit_logs)
         self.trail: ArchiveTrail | None = None
         if logging.cloudtrail_enabled:
-            self.trail = ArchiveTrail(self, "Trail", archive=self.archive, alarm_factory=alarm_factory)
+            self.trail = ArchiveTrail(
+                self, "Trail", archive=self.archive, alarm_factory=alarm_factory, removal_policy=removal
+            )
 
         # Other stacks reach the archive through named exports: a stable, reviewable contract
         # (and a stable cdk-nag finding id for what they may write there).

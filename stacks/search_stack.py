@@ -9,6 +9,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from genba_constructs import AlarmFactory, LogSearch, LogSearchAlarmSettings, acknowledge
+from genba_constructs.log_search._ingestion import prefix_reasons
 from stacks.config import EnvironmentConfig
 from stacks.logging_stack import LoggingStack
 
@@ -54,12 +55,11 @@ class SearchStack(Stack):
             backup_bucket=backup_bucket,
             alarm_factory=alarm_factory,
         )
-        for prefix in (self.log_search.backup_prefix, self.log_search.error_prefix):
+        for prefix, reason in prefix_reasons(self.log_search.index_name, "the log archive").items():
             acknowledge(
                 self.log_search.delivery_role,
                 "AwsSolutions-IAM5",
-                "Firehose writes only the documents OpenSearch rejected (objects it names by hour), under "
-                "this index's own prefix of the log archive.",
+                reason,
                 finding=f"Resource::{archive.archive_bucket_export}/{prefix}*",
             )
         for log_group in searchable_log_groups:

@@ -20,6 +20,8 @@ import pytest
 if TYPE_CHECKING:
     from aws_cdk import App, Stack
 
+    from genba_constructs import AlarmFactory
+
 ROOT = Path(__file__).resolve().parent.parent
 ASSEMBLIES = ROOT / ".cache" / "test-assemblies"
 
@@ -86,18 +88,49 @@ def feature_flags() -> dict[str, Any]:
     return {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
 
 
-def new_stack(id: str = "Test", *, outdir: str | None = None, env: bool = True) -> Stack:
-    """A new App (cdk.json's feature flags) and Stack for construct-level tests: the one place it is made.
+def new_app(*, outdir: str | None = None, flags: bool = True) -> App:
+    """A new App for construct-level tests.
 
     :param outdir: where ``app.synth()`` writes (nag tests read validation-report.json there).
         Default: a temporary folder.
-    :param env: in :data:`TEST_ACCOUNT` / :data:`TEST_REGION`. Default: true (false: environment-agnostic).
+    :param flags: with cdk.json's feature flags, so a stack renders as ``cdk synth`` does.
+        Default: true (false: a team's plain ``App()``).
     """
-    from aws_cdk import App, Environment
+    from aws_cdk import App
+
+    return App(context=feature_flags() if flags else {}, outdir=outdir)
+
+
+def new_stack(
+    id: str = "Test",
+    *,
+    app: App | None = None,
+    outdir: str | None = None,
+    flags: bool = True,
+    region: str | None = TEST_REGION,
+    stack_name: str | None = None,
+) -> Stack:
+    """A Stack for construct-level tests, in a new App (:func:`new_app`) or in ``app``: the one place it is made.
+
+    :param region: with :data:`TEST_ACCOUNT`, where the stack is. Default: :data:`TEST_REGION`
+        (None: environment-agnostic).
+    :param stack_name: the CloudFormation stack name. Default: CDK's, from the id.
+    """
+    from aws_cdk import Environment
     from aws_cdk import Stack as CdkStack
 
-    app = App(context=feature_flags(), outdir=outdir)
-    return CdkStack(app, id, env=Environment(account=TEST_ACCOUNT, region=TEST_REGION) if env else None)
+    where = Environment(account=TEST_ACCOUNT, region=region) if region else None
+    return CdkStack(app or new_app(outdir=outdir, flags=flags), id, env=where, stack_name=stack_name)
+
+
+def notifying_alarm_factory(stack: Stack, name_prefix: str) -> AlarmFactory:
+    """An AlarmFactory whose alarms notify a new SNS topic in ``stack`` (ALARM and OK actions)."""
+    from aws_cdk import aws_cloudwatch_actions as actions
+    from aws_cdk import aws_sns as sns
+
+    from genba_constructs import AlarmFactory
+
+    return AlarmFactory(name_prefix=name_prefix, actions=[actions.SnsAction(sns.Topic(stack, "Topic"))])
 
 
 def app_of(stack: Stack) -> App:

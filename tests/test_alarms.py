@@ -7,11 +7,10 @@ from typing import Any
 import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
-from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from genba_constructs import AlarmFactory, AlarmSpec, GenbaPropsError, Severity, Thresholds
+from tests.conftest import app_of, new_app, new_stack, notifying_alarm_factory
 
 METRIC = cloudwatch.Metric(namespace="AWS/SQS", metric_name="NumberOfMessagesSent", period=Duration.minutes(5))
 # One alarm's props, shared by create() and AlarmSpec (the two must agree).
@@ -27,8 +26,7 @@ PROPS: dict[str, Any] = {
 
 
 def make(stack: Stack, **overrides: Any) -> dict[Severity, cloudwatch.Alarm]:
-    topic = sns.Topic(stack, "Topic")
-    factory = AlarmFactory(name_prefix="genba-prod", actions=[actions.SnsAction(topic)])
+    factory = notifying_alarm_factory(stack, "genba-prod")
     return factory.create(stack, **{"subject": "orders", **PROPS, **overrides})
 
 
@@ -147,14 +145,11 @@ def test_fails_create_all_with_something_that_is_not_a_spec(fresh_stack: Stack) 
 
 def test_fails_a_second_alarm_with_the_same_name_in_another_stack_of_the_app_naming_both() -> None:
     """Alarm names are unique per account and region (PutMetricAlarm overwrites, CloudFormation fails)."""
-    from aws_cdk import App, Environment
-
-    app = App()
-    env = Environment(account="123456789012", region="eu-west-1")
+    one = new_stack("One", region="eu-west-1")
     factory = AlarmFactory(name_prefix="genba-prod")
-    factory.create_all(Stack(app, "One", env=env), subject="orders", specs=[_spec()])
+    factory.create_all(one, subject="orders", specs=[_spec()])
     with pytest.raises(GenbaPropsError) as raised:
-        factory.create_all(Stack(app, "Two", env=env), subject="orders", specs=[_spec()])
+        factory.create_all(new_stack("Two", app=app_of(one), region="eu-west-1"), subject="orders", specs=[_spec()])
     assert str(raised.value) == (
         "AlarmFactory.create_all: alarm name 'genba-prod-orders-queue-backlog-warning' of "
         "Two/QueueBacklogWarningAlarm is already used by One/QueueBacklogWarningAlarm; "
@@ -163,11 +158,8 @@ def test_fails_a_second_alarm_with_the_same_name_in_another_stack_of_the_app_nam
 
 
 def test_the_same_alarm_name_in_another_region_or_app_is_no_collision() -> None:
-    from aws_cdk import App, Environment
-
-    app = App()
+    app = new_app()
     factory = AlarmFactory(name_prefix="genba-prod")
     for region in ("eu-west-1", "us-east-1"):
-        stack = Stack(app, region, env=Environment(account="123456789012", region=region))
-        factory.create_all(stack, subject="orders", specs=[_spec()])
-    factory.create_all(Stack(App(), "Other"), subject="orders", specs=[_spec()])
+        factory.create_all(new_stack(region, app=app, region=region), subject="orders", specs=[_spec()])
+    factory.create_all(new_stack("Other", region=None), subject="orders", specs=[_spec()])

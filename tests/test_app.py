@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from genba_constructs.cfn_lint import IGNORED_RULES, CfnLintChecks
-from tests.conftest import ROOT
 from tools.assembly import SynthesizedStack, cfn_lint_findings, nag_counts
+from tools.cdk_cli import run_cdk
 
 STATEFUL_TYPES = {
     "AWS::KMS::Key",
@@ -103,15 +102,8 @@ def test_cdk_cli_synthesizes_offline_without_credentials(tmp_path: Path) -> None
         "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
     }
-    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
-    result = subprocess.run(
-        ["cdk", "synth", "--quiet", "--no-notices", "--output", str(tmp_path / "out"), "-c", "env=dev", "dev/*"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    result = run_cdk(
+        "synth", "--quiet", "--no-notices", "--output", str(tmp_path / "out"), "-c", "env=dev", "dev/*", env=env
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "out" / "manifest.json").exists()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,8 +16,9 @@ import pytest
 from aws_cdk import App, Environment, Stack, Validations
 from aws_cdk import aws_logs as logs
 
-from genba_constructs.cfn_lint import CfnLintChecks, TemplateLinter, template_regions
+from genba_constructs.cfn_lint import CfnLintChecks, TemplateLinter, misses_expected, template_regions
 from tests.conftest import ROOT
+from tools.cdk_cli import run_cdk
 
 
 @pytest.fixture(autouse=True)
@@ -83,6 +83,34 @@ def test_many_templates_are_linted_in_parallel_with_the_same_findings_as_one_wor
     assert [bool(found) for found in parallel.values()] == [False, True, False, True]
 
 
+def test_a_rerun_with_every_template_cached_starts_no_cfn_lint_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert misses_expected()  # an empty cache: the worker starts while the constructs are built
+    _app_with_log_group(tmp_path / "a", "/team/app").synth()
+    assert misses_expected()  # the last lint had to lint: a change is likely under way
+    _app_with_log_group(tmp_path / "b", "/team/app").synth()
+    assert not misses_expected()  # everything was cached: the next run likely is a re-run too
+    assert CfnLintChecks().linter._process is None
+
+    def no_process(self: TemplateLinter) -> None:
+        raise AssertionError("a cfn-lint process was started for templates all in the cache")
+
+    monkeypatch.setattr(TemplateLinter, "start", no_process)
+    _app_with_log_group(tmp_path / "c", "/team/app").synth()
+    assert (CfnLintChecks.runs[-1]["linted"], CfnLintChecks.runs[-1]["cached"]) == (0, 1)
+
+
+def test_a_template_the_worker_cannot_read_fails_the_gate(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"Resources": {"G": {"Type": "AWS::Logs::LogGroup"}}}))
+    missing = tmp_path / "missing.json"
+    linter = TemplateLinter(workers=2)
+    with pytest.raises(RuntimeError, match=r"cfn-lint failed on .*missing\.json"):
+        linter._ask([(good, "us-east-1"), (missing, "us-east-1")])
+    linter.close()
+
+
 def test_fails_cdk_cli_synth_of_a_team_app_with_a_template_cloudformation_rejects(tmp_path: Path) -> None:
     """The `cdk synth` path runs the same gate (the CLI used to run cdk-nag only)."""
     app = tmp_path / "team_app.py"
@@ -96,24 +124,9 @@ def test_fails_cdk_cli_synth_of_a_team_app_with_a_template_cloudformation_reject
         "app.synth()\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_EC2_METADATA_DISABLED": "true"}
-    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
-    result = subprocess.run(
-        [
-            "cdk",
-            "synth",
-            "--quiet",
-            "--no-notices",
-            "--app",
-            f"{sys.executable} {app}",
-            "--output",
-            str(tmp_path / "o"),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    app_command = f"{sys.executable} {app}"
+    result = run_cdk(
+        "synth", "--quiet", "--no-notices", "--app", app_command, "-o", str(tmp_path / "o"), cwd=tmp_path, env=env
     )
     assert result.returncode != 0
     assert "E3031" in result.stdout + result.stderr

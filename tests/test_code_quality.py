@@ -13,7 +13,7 @@ from tools.gates.typecheck import HANDLER_RUNS, handler_mypy, mypy
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False
     )
 
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stacks.config import ConfigError, EnvironmentConfig, load_environments
-from tests.conftest import ROOT, cdk_json_context
+from tests.conftest import ROOT, cdk_json_context, load_json
 
 
 @pytest.fixture(scope="module")
@@ -59,174 +59,22 @@ def test_environment_selector_picks_environments(context: dict[str, Any]) -> Non
     assert [env.name for env in selected] == ["prod", "dev"]
 
 
-BAD_CONFIGS = [
-    # (what is wrong, dotted path, value, words the message must contain)
-    ("unknown environment selected", None, None, ["unknown environment 'qa'", "dev, stg, prod"]),
-    ("missing required key", "stg.region", ..., ["genba.environments.stg.region", "missing"]),
-    ("wrong type", "dev.allow_destroy", "yes", ["genba.environments.dev.allow_destroy", "'yes'", "true or false"]),
-    ("unknown key (typo)", "prod.alarm_email", ["a@example.com"], ["prod.alarm_email", "unknown key"]),
-    (
-        "retention CloudWatch does not offer",
-        "prod.logging.application_log_retention_days",
-        100,
-        ["application_log_retention_days", "100", "retention CloudWatch Logs offers"],
-    ),
-    ("malformed e-mail", "stg.alarm_emails", ["oncall-at-example.com"], ["alarm_emails", "'oncall-at-example.com'"]),
-    (
-        "threshold out of range",
-        "dev.logging.error_lines_warning_per_5min",
-        0,
-        ["error_lines_warning_per_5min", "0", "out of range"],
-    ),
-    ("destroy allowed in prod", "prod.allow_destroy", True, ["prod.allow_destroy", "production"]),
-    ("malformed account id", "prod.account", "12345", ["prod.account", "'12345'", "12-digit"]),
-    ("malformed region", "dev.region", "tokyo", ["dev.region", "'tokyo'", "AWS region"]),
-    (
-        "warning above critical",
-        "stg.logging.error_lines_warning_per_5min",
-        500,
-        ["error_lines_warning_per_5min", "500", "above error_lines_critical_per_5min"],
-    ),
-    ("section of the wrong type", "dev.logging", [], ["dev.logging", "expected an object"]),
-    (
-        "search instance type without Multi-AZ with Standby",
-        "prod.search.instance_type",
-        "t3.medium.search",
-        ["genba.environments.prod.search.instance_type", "'t3.medium.search'", "Multi-AZ with Standby"],
-    ),
-    (
-        "even number of dedicated masters",
-        "prod.search.master_nodes",
-        4,
-        ["genba.environments.prod.search.master_nodes", "4", "even"],
-    ),
-    (
-        "zone awareness with too few nodes",
-        "prod.search.data_nodes",
-        2,
-        ["genba.environments.prod.search.data_nodes", "2", "multiple of availability_zones (3)"],
-    ),
-    (
-        "standby without three zones",
-        "stg.search.multi_az_with_standby",
-        True,
-        ["genba.environments.stg.search.availability_zones", "must be 3 with multi_az_with_standby"],
-    ),
-    (
-        "masters without an instance type",
-        "dev.search.master_nodes",
-        3,
-        ["genba.environments.dev.search.master_instance_type", "required with master_nodes=3"],
-    ),
-    ("zone count OpenSearch does not offer", "prod.search.availability_zones", 4, ["availability_zones", "4"]),
-    ("e-mails not a list", "dev.alarm_emails", "a@example.com", ["alarm_emails", "a list of"]),
-    ("bool where a number belongs", "prod.logging.archive_object_lock_days", True, ["archive_object_lock_days"]),
-    (
-        "host disk warning above critical",
-        "prod.hosts.disk_used_warning_percent",
-        95,
-        ["hosts.disk_used_warning_percent", "95", "above disk_used_critical_percent (85)"],
-    ),
-    ("host disk threshold of 100", "stg.hosts.disk_used_critical_percent", 100, ["disk_used_critical_percent", "100"]),
-    (
-        "host inode warning below critical",
-        "dev.hosts.inodes_free_warning",
-        5,
-        ["hosts.inodes_free_warning", "5", "below inodes_free_critical"],
-    ),
-    (
-        "empty Auto Scaling group name",
-        "dev.hosts.auto_scaling_group_name",
-        "",
-        ["auto_scaling_group_name", "non-empty"],
-    ),
-    (
-        "missing Auto Scaling group name",
-        "stg.hosts.auto_scaling_group_name",
-        ...,
-        ["auto_scaling_group_name", "missing"],
-    ),
-    ("target tag key without value", "dev.hosts.target_tag_key", "Name", ["target_tag_key", "together"]),
-    (
-        "log file to an unknown log group",
-        "dev.hosts.log_files",
-        [{"file_path": "/var/log/x.log", "log_group": "debug"}],
-        ["hosts.log_files[0].log_group", "'debug'"],
-    ),
-    (
-        "relative log file path",
-        "dev.hosts.log_files",
-        [{"file_path": "x.log", "log_group": "audit"}],
-        ["log_files[0].file_path", "absolute path"],
-    ),
-    ("schedule below SSM's minimum", "prod.hosts.reapply_every_minutes", 10, ["reapply_every_minutes", "10"]),
-    (
-        "timestamp format the agent cannot read",
-        "prod.hosts.log_files",
-        [{"file_path": "/var/log/x.log", "log_group": "audit", "timestamp_format": "%s"}],
-        ["log_files[0].timestamp_format", "'%s'", "does not understand"],
-    ),
-    (
-        "archive kept shorter than CloudWatch keeps logs",
-        "prod.logging.audit_log_retention_days",
-        3653,
-        ["audit_log_retention_days", "3653", "longer than archive_expire_after_days"],
-    ),
-    (
-        "object lock mode genba does not know",
-        "prod.logging.archive_object_lock_mode",
-        "legal-hold",
-        ["archive_object_lock_mode", "'legal-hold'"],
-    ),
-    (
-        "noncurrent versions kept for no day",
-        "stg.logging.archive_noncurrent_versions_expire_after_days",
-        0,
-        ["archive_noncurrent_versions_expire_after_days", "0", "out of range"],
-    ),
-    (
-        "Athena results kept for no day",
-        "dev.logging.athena_results_expire_after_days",
-        0,
-        ["athena_results_expire_after_days", "0", "out of range"],
-    ),
-    ("CloudTrail switch not a bool", "prod.logging.cloudtrail_enabled", "no", ["cloudtrail_enabled", "true or false"]),
-    ("sync lag below the grace period", "dev.sync.max_sync_lag_hours", 0, ["sync.max_sync_lag_hours", "out of range"]),
-    (
-        "sync lag objective beyond the maximum lag",
-        "stg.sync.lag_slo_minutes",
-        1500,
-        ["sync.lag_slo_minutes", "1500", "shorter than max_sync_lag_hours"],
-    ),
-    ("sync grace period beyond SQS's delay", "prod.sync.grace_period_seconds", 901, ["grace_period_seconds", "901"]),
-    (
-        "sync canary alarm shorter than two canaries",
-        "prod.sync.canary_silent_minutes",
-        5,
-        ["sync.canary_silent_minutes", "2 x canary_interval_minutes"],
-    ),
-    ("sync receives too few to reach the max lag", "stg.sync.max_receives", 5, ["sync.max_receives", "too small"]),
-    (
-        "existing sync table without its stream",
-        "prod.sync.source_stream_label",
-        ...,
-        ["sync.source_stream_label", "required when create_tables is false"],
-    ),
-    ("sync parallelization beyond 10", "stg.sync.parallelization_factor", 11, ["parallelization_factor", "11"]),
-]
+# Each case: what is wrong, the dotted path below genba.environments set to a cdk.json value (no
+# "value": the key removed; no path: an unknown environment selected), and the words the one-line
+# message must contain. In JSON, because every bad value is one a cdk.json could hold.
+BAD_CONFIGS: list[dict[str, Any]] = load_json(ROOT / "tests" / "data" / "bad_configs.json")
 
 
-@pytest.mark.parametrize(("problem", "path", "value", "expected"), BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
-def test_fails_bad_config_with_one_clear_line(
-    context: dict[str, Any], problem: str, path: str | None, value: Any, expected: list[str]
-) -> None:
-    bad = {**context, "env": "qa"} if path is None else with_change(context, path, value)
+@pytest.mark.parametrize("case", BAD_CONFIGS, ids=[case["problem"] for case in BAD_CONFIGS])
+def test_fails_bad_config_with_one_clear_line(context: dict[str, Any], case: dict[str, Any]) -> None:
+    path = case["path"]
+    bad = {**context, "env": "qa"} if path is None else with_change(context, path, case.get("value", ...))
     with pytest.raises(ConfigError) as raised:
         load_environments(bad)
     message = str(raised.value)
     assert "\n" not in message
-    for words in expected:
-        assert words in message, f"{problem}: {words!r} not in {message!r}"
+    for words in case["message_has"]:
+        assert words in message, f"{case['problem']}: {words!r} not in {message!r}"
 
 
 def test_search_sizing_per_environment(context: dict[str, Any]) -> None:

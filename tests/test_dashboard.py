@@ -10,18 +10,13 @@ from aws_cdk import Stack
 
 from genba_constructs import GenbaPropsError
 from genba_constructs.operations_dashboard import OperationsDashboard
-from tools.assembly import SynthesizedStack
+from tools.assembly import SynthesizedStack, as_text
 
 ENVIRONMENTS = ("dev", "stg", "prod")
 
 
-def render(value: Any) -> str:
-    """A DashboardBody (Fn::Join of text and references) as text; references become REF(...)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(render(part) for part in parts)
+def reference(value: Any) -> str:
+    """A reference in a DashboardBody as REF(...); anything else there is a defect of the body."""
     if isinstance(value, dict) and "Fn::GetStackOutput" in value:
         return f"REF({value['Fn::GetStackOutput']['OutputName']})"
     if isinstance(value, dict) and "Fn::GetAtt" in value:
@@ -34,7 +29,7 @@ def render(value: Any) -> str:
 def dashboard_body(stacks: list[SynthesizedStack], environment: str) -> dict[str, Any]:
     (stack,) = [s for s in stacks if s.stack_name == f"genba-{environment}-dashboard"]
     (dashboard,) = stack.resources_of_type("AWS::CloudWatch::Dashboard").values()
-    body: dict[str, Any] = json.loads(render(dashboard["Properties"]["DashboardBody"]))
+    body: dict[str, Any] = json.loads(as_text(dashboard["Properties"]["DashboardBody"], reference))
     return body
 
 

@@ -40,30 +40,31 @@ def lines(stream: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
 
-def test_every_line_is_json_with_the_convention_fields_first() -> None:
+def written(*calls: tuple[Any, ...], correlation_id: str | None = None) -> list[dict[str, Any]]:
+    """The JSON lines a fresh logger writes for each ``(level, message[, extra])`` call."""
     logger, stream = new_logger()
-    logger.info("started")
-    logger.warning("slow", extra={"duration_ms": 1234.5})
-    logger.error("failed")
-    written = lines(stream)
-    assert len(written) == 3
-    for line in written:
+    if correlation_id is not None:
+        logger.set_correlation_id(correlation_id)
+    for level, message, *extra in calls:
+        getattr(logger, level)(message, extra=extra[0] if extra else None)
+    return lines(stream)
+
+
+def test_every_line_is_json_with_the_convention_fields_first() -> None:
+    logged = written(("info", "started"), ("warning", "slow", {"duration_ms": 1234.5}), ("error", "failed"))
+    assert len(logged) == 3
+    for line in logged:
         assert list(line)[:4] == list(CONVENTION)
 
 
 def test_lines_outside_a_request_carry_the_no_request_marker() -> None:
-    logger, stream = new_logger()
-    logger.info("warming up")
-    assert lines(stream)[0]["request_id"] == genba_logging.NO_REQUEST_ID
+    assert written(("info", "warming up"))[0]["request_id"] == genba_logging.NO_REQUEST_ID
 
 
 def test_correlation_id_is_the_request_id_of_every_line() -> None:
-    logger, stream = new_logger()
-    logger.set_correlation_id("0b8e5c8e-9f0a-4b7e-a8c1-3a2d4f5e6a7b")
-    logger.info("one")
-    logger.error("two")
-    logger.debug("not written at INFO")
-    assert [line["request_id"] for line in lines(stream)] == ["0b8e5c8e-9f0a-4b7e-a8c1-3a2d4f5e6a7b"] * 2
+    request_id = "0b8e5c8e-9f0a-4b7e-a8c1-3a2d4f5e6a7b"
+    logged = written(("info", "one"), ("error", "two"), ("debug", "not written at INFO"), correlation_id=request_id)
+    assert [line["request_id"] for line in logged] == [request_id] * 2
 
 
 def test_lambda_request_id_is_used_when_no_correlation_id_is_set() -> None:
@@ -80,18 +81,13 @@ def test_lambda_request_id_is_used_when_no_correlation_id_is_set() -> None:
 
 
 def test_timestamp_is_iso_8601_utc_with_milliseconds() -> None:
-    logger, stream = new_logger()
-    logger.info("tick")
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", lines(stream)[0]["timestamp"])
+    (line,) = written(("info", "tick"))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["timestamp"])
 
 
 def test_level_names_are_the_ones_metric_filters_count() -> None:
-    logger, stream = new_logger()
-    logger.info("a")
-    logger.warning("b")
-    logger.error("c")
-    logger.critical("d")
-    assert [line["level"] for line in lines(stream)] == ["INFO", "WARNING", "ERROR", "CRITICAL"]
+    logged = written(("info", "a"), ("warning", "b"), ("error", "c"), ("critical", "d"))
+    assert [line["level"] for line in logged] == ["INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 SECRETS = {
@@ -149,10 +145,8 @@ def test_exception_text_is_masked_too() -> None:
 
 
 def test_convention_fields_are_never_masked() -> None:
-    logger, stream = new_logger()
-    logger.set_correlation_id("4111111111111111")  # looks like a card number, is the id
-    logger.info("ok")
-    assert lines(stream)[0]["request_id"] == "4111111111111111"
+    # looks like a card number, is the id
+    assert written(("info", "ok"), correlation_id="4111111111111111")[0]["request_id"] == "4111111111111111"
 
 
 def test_mask_leaves_ordinary_values_alone() -> None:

@@ -339,7 +339,8 @@ def simulate_forecast(alarm: dict[str, Any], fullest_percent: Callable[[int], fl
 
     :returns: seconds from the start of the series to the alarm (None: it never fires).
     """
-    from tools.gates.detect.evaluator import MetricStore, State, alarm_from_template, evaluate_alarms
+    from tools.gates.detect.evaluator import MetricStore, State, evaluate_alarms
+    from tools.gates.detect.templates import alarm_from_template
 
     definition = alarm_from_template(alarm, {}, region="ap-northeast-1")
     store = MetricStore()
@@ -450,7 +451,7 @@ def test_hosts_stack_alarms_read_what_the_deployed_configuration_publishes(
     group = cdk_json_context()["genba"]["environments"][env]["hosts"]["auto_scaling_group_name"]
     published = published_dimension_sets(agent_config_of(hosts, Intrinsics(f"genba-{env}-hosts", templates)))
     alarms = alarms_by_name(hosts)
-    assert len(alarms) == 9
+    assert len(alarms) == 11  # 6 host alarms, a log silence and a log-shipping-missing per application log group
     for name, alarm in alarms.items():
         for namespace, metric, dims in agent_metrics(alarm):
             if namespace == "AWS/AutoScaling":  # agent-missing's instances in service
@@ -501,6 +502,7 @@ def test_docs_state_the_detection_time_of_every_host_alarm(templates: dict[str, 
         "agent-silent",
         "agent-missing",
         "log-silence",
+        "log-shipping-missing",
     }
     for env in ENVIRONMENTS:
         hosts_and_logging = {

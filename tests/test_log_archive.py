@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from genba_constructs import ArchiveTrail, GenbaPropsError, LogArchive, ServiceLogGroup, Thresholds
-from tests.conftest import app_of, new_stack
+from tests.conftest import app_of, new_stack, notifying_alarm_factory
 
 GIB = 1024**3
 
@@ -649,15 +649,8 @@ def test_encryption_key_prop_encrypts_bucket_stream_output_and_results_with_the_
 
 
 def test_alarm_factory_prop_names_the_alarms_and_sets_their_actions() -> None:
-    from aws_cdk import aws_cloudwatch_actions as actions
-    from aws_cdk import aws_sns as sns
-
-    from genba_constructs import AlarmFactory
-
     stack = new_stack()
-    topic = sns.Topic(stack, "Topic")
-    factory = AlarmFactory(name_prefix="shop-prod", actions=[actions.SnsAction(topic)])
-    archive_with_logs(stack, alarm_factory=factory)
+    archive_with_logs(stack, alarm_factory=notifying_alarm_factory(stack, "shop-prod"))
     found = alarms(Template.from_stack(stack))
     archive_alarms = {name: a for name, a in found.items() if "firehose" in name}
     assert archive_alarms and all(name.startswith("shop-prod-archive-") for name in archive_alarms)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from stacks.config import load_environments
 from stacks.logging_stack import LoggingStack
-from tests.conftest import cdk_json_context
+from tests.conftest import cdk_json_context, new_app
 
 
 def of_type(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
@@ -76,12 +75,9 @@ def test_every_environment_has_a_trail_by_default(stack_template: Any) -> None:
 def test_cloudtrail_enabled_false_leaves_the_trail_out() -> None:
     (dev,) = load_environments({"genba": cdk_json_context()["genba"], "env": "dev"})
     config = dataclasses.replace(dev, logging=dataclasses.replace(dev.logging, cloudtrail_enabled=False))
-    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
     from genba_constructs import AlarmFactory
 
-    stack = LoggingStack(
-        App(context=context), "logging", config=config, alarm_factory=AlarmFactory(name_prefix="genba-dev")
-    )
+    stack = LoggingStack(new_app(), "logging", config=config, alarm_factory=AlarmFactory(name_prefix="genba-dev"))
     template = Template.from_stack(stack).to_json()
     assert of_type(template, "AWS::CloudTrail::Trail") == {}
     assert len(of_type(template, "AWS::Glue::Table")) == 2  # the table stays (empty while no trail writes here)

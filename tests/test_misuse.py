@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_cdk import App, CfnResource, Duration, Environment, Stack
+from aws_cdk import CfnResource, Duration, Environment, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 import genba_constructs as genba
 from genba_constructs import GenbaPropsError, Thresholds
 from genba_constructs.operations_dashboard import OperationsDashboard
-from tests.conftest import cdk_json_context
+from tests.conftest import new_stack
 
 TRIED: Counter[str] = Counter()
 CLEAR: Counter[str] = Counter()
@@ -51,8 +51,7 @@ Call = tuple[Callable[..., Any], dict[str, Any]]
 
 
 def _stack() -> Stack:
-    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")}
-    stack = Stack(App(context=context), "Misuse", env=Environment(account="123456789012", region="ap-northeast-1"))
+    stack = new_stack("Misuse")
     # A template needs one resource to synthesize, whatever the call under test adds.
     CfnResource(stack, "Placeholder", type="AWS::CloudFormation::WaitConditionHandle")
     return stack

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Environment, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 
 from genba_constructs import (
@@ -29,7 +29,7 @@ from genba_constructs import (
     WebTierMonitoring,
     add_nag_packs,
 )
-from tests.conftest import cdk_json_context
+from tests.conftest import app_of, new_stack
 
 
 def every_construct_with_defaults(stack: Stack) -> None:
@@ -88,10 +88,9 @@ def unacknowledged(outdir: Path) -> list[str]:
     ids=["cdk-json-flags-and-env", "plain-app-environment-agnostic"],
 )
 def test_every_construct_with_defaults_passes_the_packs(flags: bool, env: bool, tmp_path: Path) -> None:
-    context = {k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")} if flags else {}
-    app = App(context=context, outdir=str(tmp_path))
-    where = Environment(account="123456789012", region="eu-west-1") if env else None
-    every_construct_with_defaults(Stack(app, "Defaults", env=where))
+    stack = new_stack("Defaults", outdir=str(tmp_path), flags=flags, region="eu-west-1" if env else None)
+    every_construct_with_defaults(stack)
+    app = app_of(stack)
     # cfn-lint has its own tests (test_cfn_lint_gate.py); here: the three cdk-nag packs.
     add_nag_packs(app, cfn_lint=False)
     try:

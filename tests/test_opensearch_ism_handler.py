@@ -25,6 +25,7 @@ from botocore.credentials import Credentials
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "lambda" / "_shared" / "python"))
+sys.path.insert(0, str(ROOT / "lambda" / "opensearch_ism"))  # its own modules (security_roles)
 # Loaded under its own name: other functions' handlers may also be called index.py.
 _spec = importlib.util.spec_from_file_location("opensearch_ism_index", ROOT / "lambda" / "opensearch_ism" / "index.py")
 assert _spec is not None and _spec.loader is not None

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_cdk import App, Environment, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 
 from genba_constructs import (
@@ -26,24 +26,22 @@ from genba_constructs import (
     SyncVerification,
 )
 from genba_constructs.operations_dashboard import OperationsDashboard
-from tests.conftest import cdk_json_context
+from tests.conftest import TEST_REGION, new_app, new_stack
 
-TOKYO = Environment(account="123456789012", region="ap-northeast-1")
-OSAKA = Environment(account="123456789012", region="ap-northeast-3")
+OSAKA = "ap-northeast-3"
 ASG = "awseb-e-abc123-stack-AWSEBAutoScalingGroup-XYZ"
 PK = dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
 
 
-def _app() -> App:
-    return App(context={k: v for k, v in cdk_json_context().items() if k.startswith("@aws-cdk")})
-
-
 def _two(
-    build: Callable[[Stack, str], Any], *, across_stacks: bool = False, envs: tuple[Any, Any] = (TOKYO, TOKYO)
+    build: Callable[[Stack, str], Any],
+    *,
+    across_stacks: bool = False,
+    regions: tuple[str | None, str | None] = (TEST_REGION, TEST_REGION),
 ) -> None:
-    app = _app()
-    first = Stack(app, "One", env=envs[0], stack_name="shop")
-    second = Stack(app, "Two", env=envs[1], stack_name="shop") if across_stacks else first
+    app = new_app()
+    first = new_stack("One", app=app, region=regions[0], stack_name="shop")
+    second = new_stack("Two", app=app, region=regions[1], stack_name="shop") if across_stacks else first
     build(first, "A")
     build(second, "B")
 
@@ -71,7 +69,7 @@ def test_fails_two_log_archives_in_two_stacks_share_an_athena_workgroup() -> Non
 
 
 def test_two_log_archives_in_two_regions_are_fine() -> None:
-    _two(lambda s, i: LogArchive(s, i), across_stacks=True, envs=(TOKYO, OSAKA))
+    _two(lambda s, i: LogArchive(s, i), across_stacks=True, regions=(TEST_REGION, OSAKA))
 
 
 def test_fails_two_log_searches_with_one_domain_name_across_stacks() -> None:
@@ -162,5 +160,5 @@ def test_fails_environment_agnostic_stacks_share_one_place() -> None:
         lambda s, i: OperationsDashboard(s, i, dashboard_name="shop-ops"),
         "dashboard name",
         across_stacks=True,
-        envs=(None, None),
+        regions=(None, None),
     )

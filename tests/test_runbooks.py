@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import ROOT
-from tools.assembly import SynthesizedStack
+from tools.assembly import SynthesizedStack, as_text
 from tools.reports.alarm_docs import environment_records, runbooks_used
 
 RUNBOOKS = ROOT / "docs" / "runbooks.md"
@@ -21,22 +21,12 @@ def runbook_sections() -> set[str]:
     return set(SECTION.findall(RUNBOOKS.read_text()))
 
 
-def flatten(value: object) -> str:
-    """A CloudFormation string value as text; references become <ref>."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(flatten(part) for part in parts)
-    return "<ref>"
-
-
 def alarm_runbooks(stacks: list[SynthesizedStack]) -> dict[str, str]:
     """alarm name (or logical id) -> the runbook section its description links."""
     found = {}
     for stack in stacks:
         for logical_id, alarm in stack.resources_of_type("AWS::CloudWatch::Alarm").items():
-            description = flatten(alarm["Properties"].get("AlarmDescription", ""))
+            description = as_text(alarm["Properties"].get("AlarmDescription", ""))
             match = LINK.search(description)
             found[f"{stack.stack_name}/{logical_id}"] = match.group(1) if match else ""
     return found

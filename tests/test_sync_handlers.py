@@ -40,6 +40,14 @@ def write_users(pipeline: Pipeline, count: int, *, prefix: str = "u") -> None:
         pipeline.write(f"{prefix}-{i}", 1, name=f"user {i}")
 
 
+def sync(pipeline: Pipeline, records: list[dict[str, Any]], worker: LossySyncWorker | None = None) -> LossySyncWorker:
+    """``records`` applied to the replica by ``worker`` (default: one that loses nothing) and forwarded."""
+    worker = worker or LossySyncWorker(pipeline)
+    worker.apply(records)
+    pipeline.run_forwarder(records)
+    return worker
+
+
 def verified_keys(pipeline: Pipeline) -> set[str]:
     return {body["key_text"] for body in pipeline.received.values()}
 
@@ -99,8 +107,7 @@ def test_forwarder_delays_each_message_by_the_grace_period(pipeline: Pipeline) -
 def test_verifier_reads_up_to_100_keys_per_batch_get_item(pipeline: Pipeline) -> None:
     write_users(pipeline, 100)
     records = pipeline.read_stream()
-    LossySyncWorker(pipeline).apply(records)
-    pipeline.run_forwarder(records)
+    sync(pipeline, records)
     pipeline.run_verifier_once()
     assert len(pipeline.verified_sequences) == 100
     assert pipeline.verifier_dynamodb.calls == {"batch_get_item": 1}
@@ -119,8 +126,7 @@ def test_canary_change_publishes_canary_verified_with_the_service_dimension(pipe
 def test_sync_lag_is_published_per_verified_change(pipeline: Pipeline) -> None:
     write_users(pipeline, 12)
     records = pipeline.read_stream()
-    LossySyncWorker(pipeline).apply(records)
-    pipeline.run_forwarder(records)
+    sync(pipeline, records)
     pipeline.drain()
     lags = pipeline.emitted.metrics["SyncLagSeconds"]
     assert len(lags) == 12
@@ -180,10 +186,7 @@ def test_a_change_delivered_twice_is_verified_twice_and_never_sent_to_the_dlq(pi
 
 def test_a_lagging_replica_is_verified_once_it_catches_up(pipeline: Pipeline) -> None:
     write_users(pipeline, 20)
-    records = pipeline.read_stream()
-    worker = LossySyncWorker(pipeline, delay=0.5)
-    worker.apply(records)
-    pipeline.run_forwarder(records)
+    worker = sync(pipeline, pipeline.read_stream(), LossySyncWorker(pipeline, delay=0.5))
     pipeline.drain()
     assert 0 < len(pipeline.verified_sequences) < 20
     worker.catch_up()
@@ -194,10 +197,7 @@ def test_a_lagging_replica_is_verified_once_it_catches_up(pipeline: Pipeline) ->
 
 def test_changes_the_replica_missed_reach_the_dlq_with_their_reason_after_the_max_lag(pipeline: Pipeline) -> None:
     write_users(pipeline, 40)
-    records = pipeline.read_stream()
-    worker = LossySyncWorker(pipeline, lose=0.25)
-    worker.apply(records)
-    pipeline.run_forwarder(records)
+    worker = sync(pipeline, pipeline.read_stream(), LossySyncWorker(pipeline, lose=0.25))
     pipeline.drain()
     assert pipeline.dlq_messages() == []  # still within the maximum sync lag: waiting
     pipeline.clock_offset = DAY + 1

@@ -213,17 +213,34 @@ def test_a_batch_of_1000_changes_confirms_exactly_what_the_replica_holds(moto: s
     assert target.reads == 10 + 1  # the replica, then the source for the 10 it does not decide
 
 
-def test_a_change_delivered_twice_is_confirmed_twice_and_never_dead_lettered(moto: str) -> None:
-    h = harness()
-    item = user("dup", 1)
+def forwarded_in_sync(h: Harness, item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stream record of writing ``item``, which the replica already holds, forwarded once."""
     records = [h.put(item)]
     h.replicate(item)
     h.forward(records)
+    return records
+
+
+def test_a_change_delivered_twice_is_confirmed_twice_and_never_dead_lettered(moto: str) -> None:
+    h = harness()
+    records = forwarded_in_sync(h, user("dup", 1))
     h.forward(records)  # a stream batch retried after a partial failure
     h.verify()
     confirmed, pending, dead = accounted(h, records)
     assert confirmed == {seq(records[0])} and len(h.confirmed) == 1 and not pending and not dead
     assert len(h.metrics["SyncLagSeconds"]) == 2
+
+
+def put_in_turn(h: Harness, versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stream records of one key written as each of ``versions`` in turn (MODIFY after the INSERT)."""
+    return [h.put(versions[0])] + [h.put(new, old=old) for old, new in itertools.pairwise(versions)]
+
+
+def all_confirmed_once_replicated(h: Harness, item: dict[str, Any], records: list[dict[str, Any]]) -> None:
+    """The replica catches up to ``item``: the next verification confirms every change of ``records``."""
+    h.replicate(item)
+    h.verify()
+    assert accounted(h, records)[0] == {seq(r) for r in records}
 
 
 def test_out_of_order_changes_are_confirmed_by_what_the_replica_holds(moto: str) -> None:
@@ -235,29 +252,25 @@ def test_out_of_order_changes_are_confirmed_by_what_the_replica_holds(moto: str)
     h.verify()
     confirmed, pending, _ = accounted(h, records)
     assert confirmed == {seq(records[0])} and pending == {seq(records[1])}
-    h.replicate(v2)
-    h.verify()
-    assert accounted(h, records)[0] == {seq(r) for r in records}
+    all_confirmed_once_replicated(h, v2, records)
 
 
 def test_a_hot_key_is_confirmed_by_the_newer_version_the_replica_holds(moto: str) -> None:
     h = harness()
     versions = [user("hot", n) for n in range(1, 51)]
-    records = [h.put(versions[0])] + [h.put(new, old=old) for old, new in itertools.pairwise(versions)]
+    records = put_in_turn(h, versions)
     h.replicate(versions[47])  # the replica lags two writes behind, as it always does for this key
     h.forward(records)
     h.verify()
     confirmed, pending, _ = accounted(h, records)
     assert confirmed == {seq(r) for r in records[:48]} and pending == {seq(r) for r in records[48:]}
-    h.replicate(versions[-1])
-    h.verify()
-    assert accounted(h, records)[0] == {seq(r) for r in records}
+    all_confirmed_once_replicated(h, versions[-1], records)
 
 
 def test_the_canary_with_a_dead_sync_worker_is_never_verified(moto: str) -> None:
     h = harness()
     beats = [user("genba-sync-canary", n) for n in range(1, 6)]
-    records = [h.put(beats[0])] + [h.put(new, old=old) for old, new in itertools.pairwise(beats)]
+    records = put_in_turn(h, beats)
     h.forward(records)
     h.verify()
     confirmed, pending, _ = accounted(h, records)
@@ -279,9 +292,7 @@ def test_delete_then_recreate_is_not_confirmed_while_the_target_holds_the_old_it
     h.verify()
     confirmed, pending, _ = accounted(h, records)
     assert confirmed == set() and pending == {seq(r) for r in records}
-    h.replicate(recreated)
-    h.verify()
-    assert accounted(h, records)[0] == {seq(r) for r in records}
+    all_confirmed_once_replicated(h, recreated, records)
 
 
 @pytest.mark.parametrize("version", [None, {"S": "7"}], ids=["missing", "string"])
@@ -317,10 +328,7 @@ def test_a_missing_version_past_the_max_lag_reaches_the_dlq_naming_the_attribute
 
 def test_each_malformed_message_goes_aside_alone_with_its_reason(moto: str) -> None:
     h = harness()
-    good = user("ok", 1)
-    records = [h.put(good)]
-    h.replicate(good)
-    h.forward(records)
+    records = forwarded_in_sync(h, user("ok", 1))
     body = json.loads(h.sqs.receive_message(QueueUrl=h.queue_url, VisibilityTimeout=0)["Messages"][0]["Body"])
     for broken in (
         "not json",

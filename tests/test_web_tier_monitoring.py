@@ -121,24 +121,6 @@ def test_5xx_is_a_rate_of_requests_guarded_by_a_minimum_and_filled(
     )
 
 
-def test_unhealthy_hosts_per_target_group_with_both_dimensions(template: Template) -> None:
-    """UnHealthyHostCount: dimensions TargetGroup and LoadBalancer, Maximum (ALB_DOCS, target group health)."""
-    template.has_resource_properties(
-        "AWS::CloudWatch::Alarm",
-        {
-            "AlarmName": "shop-web-app-unhealthy-hosts-warning",
-            "MetricName": "UnHealthyHostCount",
-            "Namespace": "AWS/ApplicationELB",
-            "Statistic": "Maximum",
-            "Dimensions": Match.array_with(
-                [{"Name": "LoadBalancer", "Value": LB}, {"Name": "TargetGroup", "Value": TG}]
-            ),
-            "Threshold": 1,
-            "TreatMissingData": "notBreaching",
-        },
-    )
-
-
 def test_unhealthy_share_counts_an_empty_group_as_all_unhealthy(template: Template) -> None:
     """UnHealthyHostCount / (HealthyHostCount + UnHealthyHostCount), Maximum; silence breaches (ALB_DOCS)."""
     template.has_resource_properties(
@@ -180,34 +162,56 @@ def test_p99_target_response_time_in_seconds(template: Template) -> None:
     )
 
 
-def test_rejected_connections_sum(template: Template) -> None:
-    """RejectedConnectionCount: dimension LoadBalancer, Sum, reported only when non-zero (ALB_DOCS)."""
-    template.has_resource_properties(
-        "AWS::CloudWatch::Alarm",
+SINGLE_METRIC_ALARMS = [
+    # UnHealthyHostCount: dimensions TargetGroup and LoadBalancer, Maximum (ALB_DOCS, target group health).
+    pytest.param(
+        "shop-web-app-unhealthy-hosts-warning",
+        ("AWS/ApplicationELB", "UnHealthyHostCount", "Maximum"),
         {
-            "AlarmName": "shop-web-rejected-connections-warning",
-            "MetricName": "RejectedConnectionCount",
-            "Namespace": "AWS/ApplicationELB",
-            "Statistic": "Sum",
-            "Dimensions": [{"Name": "LoadBalancer", "Value": LB}],
+            "Dimensions": Match.array_with(
+                [{"Name": "LoadBalancer", "Value": LB}, {"Name": "TargetGroup", "Value": TG}]
+            ),
+            "Threshold": 1,
             "TreatMissingData": "notBreaching",
         },
-    )
+        id="unhealthy hosts per target group",
+    ),
+    # RejectedConnectionCount: dimension LoadBalancer, Sum, reported only when non-zero (ALB_DOCS).
+    pytest.param(
+        "shop-web-rejected-connections-warning",
+        ("AWS/ApplicationELB", "RejectedConnectionCount", "Sum"),
+        {"Dimensions": [{"Name": "LoadBalancer", "Value": LB}], "TreatMissingData": "notBreaching"},
+        id="rejected connections",
+    ),
+    # EnvironmentHealth: AWS/ElasticBeanstalk, dimension EnvironmentName, 20 Degraded, 25 Severe;
+    # published every 60 s once the ConfigDocument asks for it, so silence breaches (health-enhanced-cloudwatch).
+    pytest.param(
+        "shop-web-environment-health-critical",
+        ("AWS/ElasticBeanstalk", "EnvironmentHealth", "Maximum"),
+        {
+            "Dimensions": [{"Name": "EnvironmentName", "Value": "shop-prod"}],
+            "Threshold": 25,
+            "TreatMissingData": "breaching",
+        },
+        id="environment health from Elastic Beanstalk",
+    ),
+]
 
 
-def test_environment_health_from_elastic_beanstalk(template: Template) -> None:
-    """EnvironmentHealth: AWS/ElasticBeanstalk, dimension EnvironmentName, 20 Degraded, 25 Severe; published
-    every 60 s once the ConfigDocument asks for it, so silence breaches (health-enhanced-cloudwatch)."""
+@pytest.mark.parametrize(("alarm_name", "metric", "expected"), SINGLE_METRIC_ALARMS)
+def test_single_metric_alarms_on_the_documented_metric(
+    template: Template, alarm_name: str, metric: tuple[str, str, str], expected: dict[str, Any]
+) -> None:
+    """Namespace, metric name, statistic and dimensions as the module docstring's sources document them."""
+    namespace, metric_name, statistic = metric
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
         {
-            "AlarmName": "shop-web-environment-health-critical",
-            "Namespace": "AWS/ElasticBeanstalk",
-            "MetricName": "EnvironmentHealth",
-            "Dimensions": [{"Name": "EnvironmentName", "Value": "shop-prod"}],
-            "Statistic": "Maximum",
-            "Threshold": 25,
-            "TreatMissingData": "breaching",
+            "AlarmName": alarm_name,
+            "Namespace": namespace,
+            "MetricName": metric_name,
+            "Statistic": statistic,
+            **expected,
         },
     )
 

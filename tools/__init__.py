@@ -7,6 +7,7 @@
 - ``tools.sim``: the sync-verification pipeline on moto server (the simulator the tests, the
   demo, the soak and the sync benchmark share).
 - ``tools.assembly``: reading a synthesized cloud assembly, for all of them.
+- ``tools.cdk_cli``: running the pinned AWS CDK CLI (``node_modules/.bin/cdk``).
 """
 
 from pathlib import Path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,21 @@ class SynthesizedStack:
 
     def resources_of_type(self, resource_type: str) -> dict[str, Any]:
         return {k: v for k, v in self.template.get("Resources", {}).items() if v["Type"] == resource_type}
+
+
+def as_text(value: Any, reference: Callable[[Any], str] = lambda _: "<ref>") -> str:
+    """A template's string value as text: the literal parts of an ``Fn::Join`` kept, whatever else
+    (a Ref, a Fn::GetAtt, another intrinsic) as ``reference(value)``, ``<ref>`` by default.
+
+    The one reader of joined strings for the tests and reports that look into templates (alarm
+    descriptions, dashboard bodies, policy resources).
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(as_text(part, reference) for part in parts)
+    return reference(value)
 
 
 def stacks_in(outdir: Path) -> list[SynthesizedStack]:

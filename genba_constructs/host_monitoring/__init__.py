@@ -11,11 +11,15 @@ buffer grew until the disk was full, and the service went down. This construct
 * gives the instances the permissions the agent needs, as a managed policy;
 * alarms on the group as a whole, so instances that come and go need no redeploy: the
   agent rolls every metric up to the ``AutoScalingGroupName`` dimension, and the alarms
-  watch that one dimension set (Maximum: the fullest filesystem of any instance).
+  watch that one dimension set (Maximum: the fullest filesystem of any instance);
+* compares the instances in service with the agents reporting (``agent-missing``) and, per
+  application log group, with the log streams that wrote a line (``log-shipping-missing``: a
+  transformer names each event's stream, a Contributor Insights rule counts them; see
+  :mod:`._log_streams`), so one host of many that goes quiet is caught.
 
 The parts: :mod:`.thresholds` (the limits and their rules, shared with the config loader),
 :mod:`._agent` (configuration parameter, associations, policy), :mod:`._alarms` (the alarm
-specs and the group's metrics), :mod:`._dashboard` (its widgets).
+specs and the group's metrics), :mod:`._log_streams` (hosts shipping logs), :mod:`._dashboard` (its widgets).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from constructs import Construct
 
 from genba_constructs import cloudwatch_agent_config as agent_config
 from genba_constructs._names import claim_name
+from genba_constructs._shared_props import shared_props
 from genba_constructs._types import checked
 from genba_constructs._validation import fail, require_either
 from genba_constructs.alarms import AlarmFactory, Thresholds, default_alarm_factory
@@ -56,8 +61,11 @@ from genba_constructs.host_monitoring._alarms import (
     shipping_specs,
 )
 from genba_constructs.host_monitoring._dashboard import host_widgets
+from genba_constructs.host_monitoring._log_streams import LOG_STREAM_FIELD, log_stream_specs
+from genba_constructs.host_monitoring._log_streams import RUNBOOK as LOG_SHIPPING_MISSING
 from genba_constructs.host_monitoring.thresholds import HostThresholds
 from genba_constructs.retention import retention_days as to_retention
+from genba_constructs.service_log_group import ServiceLogGroup
 
 __all__ = [
     "AGENT_MISSING_DATAPOINTS",
@@ -71,6 +79,7 @@ __all__ = [
     "FORECAST_PERIOD",
     "INODES_DATAPOINTS",
     "INODES_PERIOD",
+    "LOG_STREAM_FIELD",
     "MEMORY_DATAPOINTS",
     "MEMORY_PERIOD",
     "HostLogFile",
@@ -82,6 +91,7 @@ _NAME = _agent.NAME
 _DEFAULTS = HostThresholds()
 
 
+@shared_props("alarm_factory")
 class HostMonitoring(Construct):
     """The CloudWatch agent on every instance of an Auto Scaling group, and alarms on the group.
 
@@ -118,7 +128,6 @@ class HostMonitoring(Construct):
         warning 85, critical 95.
     :param ignored_file_system_types: filesystem types without disk metrics. Default:
         ``cloudwatch_agent_config.DEFAULT_IGNORED_FILE_SYSTEM_TYPES`` (tmpfs, overlay, ...).
-    :param alarm_factory: makes the alarms. Default: alarms named after the stack, no actions.
 
     The limits are checked by :class:`HostThresholds` (``thresholds``); ``alarms`` is an
     :class:`~genba_constructs.AlarmSet` (``alarms.get("disk-used", Severity.CRITICAL)``).
@@ -191,6 +200,40 @@ class HostMonitoring(Construct):
         self.agent_log_group: logs.ILogGroup = agent_log_group or _agent.agent_log_group(
             self, retention=retention, encryption_key=encryption_key, removal=removal
         )
+        shipped = [f.log_group for f in log_files]
+        self._install_agent(files, ignored_file_system_types, parameter_name, shipped, role, target_tag)
+
+        # A log group the agent ships to and nobody watches gets a "log silence" alarm here.
+        groups = list(dict.fromkeys(shipped))
+        unwatched = [(g.subject, g.log_group.log_group_name) for g in groups if g.silence_alarm is None]
+        # One host of many that stops shipping: log streams that wrote against instances in service.
+        streams, self.log_stream_rules = log_stream_specs(
+            self, subject=subject, group=auto_scaling_group_name, log_groups=groups
+        )
+        self.alarms = alarm_factory.create_all(
+            self,
+            subject=subject,
+            specs=[*host_alarm_specs(auto_scaling_group_name, thresholds, paths), *shipping_specs(unwatched), *streams],
+        )
+        # The alarms name their rule in a string: CloudFormation must create the rule first.
+        for record in self.alarms.records:
+            if record.spec.runbook == LOG_SHIPPING_MISSING:
+                record.alarm.node.add_dependency(*self.log_stream_rules)
+        self.log_silence_alarms: dict[str, cloudwatch.Alarm] = {
+            g.subject: g.silence_alarm or self.alarms.get("log-silence", subject=g.subject) for g in groups
+        }
+
+    def _install_agent(
+        self,
+        files: list[agent_config.LogFile],
+        ignored_file_system_types: Sequence[str],
+        parameter_name: str | None,
+        shipped: list[ServiceLogGroup],
+        role: iam.IRole | None,
+        target_tag: tuple[str, str] | None,
+    ) -> None:
+        """The agent configuration parameter, the agent's policy and the State Manager associations (``_agent``)."""
+        subject = self.subject
         # Only an existing agent_log_group's name is new to the agent configuration here.
         self.agent_config = _agent.build_config(
             files,
@@ -206,7 +249,6 @@ class HostMonitoring(Construct):
             subject=subject,
             config=self.agent_config,
         )
-        shipped = [f.log_group for f in log_files]
         self.policy = _agent.agent_policy(
             self,
             subject=subject,
@@ -217,22 +259,10 @@ class HostMonitoring(Construct):
         self.install_association, self.configure_association = _agent.associations(
             self,
             prefix=_agent.association_prefix(self, subject),
-            tag=target_tag or (ASG_TAG, auto_scaling_group_name),
-            reapply_minutes=thresholds.reapply_every_minutes,
+            tag=target_tag or (ASG_TAG, self.auto_scaling_group_name),
+            reapply_minutes=self.thresholds.reapply_every_minutes,
             parameter=self.parameter,
         )
-
-        # A log group the agent ships to and nobody watches gets a "log silence" alarm here.
-        groups = list(dict.fromkeys(shipped))
-        unwatched = [(g.subject, g.log_group.log_group_name) for g in groups if g.silence_alarm is None]
-        self.alarms = alarm_factory.create_all(
-            self,
-            subject=subject,
-            specs=[*host_alarm_specs(auto_scaling_group_name, thresholds, paths), *shipping_specs(unwatched)],
-        )
-        self.log_silence_alarms: dict[str, cloudwatch.Alarm] = {
-            g.subject: g.silence_alarm or self.alarms.get("log-silence", subject=g.subject) for g in groups
-        }
 
     # -- metrics -------------------------------------------------------------------------
 

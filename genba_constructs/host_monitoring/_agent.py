@@ -181,6 +181,9 @@ def agent_policy(
         "AgentPolicy",
         description=f"CloudWatch agent on the {subject} instances (genba HostMonitoring)",
         statements=[
+            # '*' in both: neither action has a resource type (Service Authorization Reference,
+            # list_amazoncloudwatch.html and list_amazonec2.html); the namespace condition holds the
+            # metrics to CWAgent.
             iam.PolicyStatement(
                 sid="PutAgentMetrics",
                 actions=["cloudwatch:PutMetricData"],
@@ -208,8 +211,9 @@ def agent_policy(
     acknowledge(
         policy,
         "AwsSolutions-IAM5",
-        "cloudwatch:PutMetricData and ec2:DescribeTags support no resource-level permissions; "
-        "PutMetricData is limited to the CWAgent namespace by a condition",
+        "cloudwatch:PutMetricData and ec2:DescribeTags have no resource type in the Service Authorization "
+        "Reference, so only '*' grants them; PutMetricData is held to the CWAgent namespace by the "
+        "cloudwatch:namespace condition, and the log statements name their log groups.",
         finding="Resource::*",
     )
     return policy
@@ -241,36 +245,39 @@ def associations(
     tag_key, tag_value = tag
     targets = [ssm.CfnAssociation.TargetProperty(key=f"tag:{tag_key}", values=[tag_value])]
     schedule = rate_expression(reapply_minutes)
-    install = ssm.CfnAssociation(
-        scope,
+
+    def association(id: str, document: str, name: str, parameters: dict[str, list[str]]) -> ssm.CfnAssociation:
+        """A State Manager association on the tagged instances: rerun on schedule, compliance reported."""
+        return ssm.CfnAssociation(
+            scope,
+            id,
+            name=document,
+            association_name=f"{prefix}-{name}",
+            parameters=parameters,
+            compliance_severity="HIGH",
+            sync_compliance="AUTO",
+            max_concurrency="50%",
+            max_errors="100%",
+            targets=targets,
+            schedule_expression=schedule,
+        )
+
+    install = association(
         "InstallAgent",
-        name="AWS-ConfigureAWSPackage",
-        association_name=f"{prefix}-install-cloudwatch-agent",
-        parameters={"action": ["Install"], "name": ["AmazonCloudWatchAgent"]},
-        compliance_severity="HIGH",
-        sync_compliance="AUTO",
-        max_concurrency="50%",
-        max_errors="100%",
-        targets=targets,
-        schedule_expression=schedule,
+        "AWS-ConfigureAWSPackage",
+        "install-cloudwatch-agent",
+        {"action": ["Install"], "name": ["AmazonCloudWatchAgent"]},
     )
-    configure = ssm.CfnAssociation(
-        scope,
+    configure = association(
         "ConfigureAgent",
-        name="AmazonCloudWatch-ManageAgent",
-        association_name=f"{prefix}-configure-cloudwatch-agent",
-        parameters={
+        "AmazonCloudWatch-ManageAgent",
+        "configure-cloudwatch-agent",
+        {
             "action": ["configure"],
             "mode": ["ec2"],
             "optionalConfigurationSource": ["ssm"],
             "optionalConfigurationLocation": [parameter.parameter_name],
             "optionalRestart": ["yes"],
         },
-        compliance_severity="HIGH",
-        sync_compliance="AUTO",
-        max_concurrency="50%",
-        max_errors="100%",
-        targets=targets,
-        schedule_expression=schedule,
     )
     return install, configure

@@ -12,6 +12,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from genba_constructs import cloudwatch_agent_config as agent_config
+from genba_constructs.alarm_table import AlarmRow, specs_from_table
 from genba_constructs.alarms import AlarmSpec, Thresholds
 from genba_constructs.host_monitoring.thresholds import HostThresholds
 from genba_constructs.log_silence import log_silence_spec
@@ -33,9 +34,7 @@ AGENT_MISSING_DATAPOINTS = 6
 MAX_FORECAST_PATHS = 9
 AUTOSCALING_NAMESPACE = "AWS/AutoScaling"
 
-_ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
-# The agent-silent alarm covers missing data; the others stay quiet without data.
-_QUIET = cloudwatch.TreatMissingData.NOT_BREACHING
+# The agent-silent alarm covers missing data; the others (AlarmRow's default) stay quiet without data.
 
 
 def group_metric(group: str, metric_name: str, *, statistic: str, period: Duration) -> cloudwatch.Metric:
@@ -110,78 +109,63 @@ def agents_missing(group: str) -> cloudwatch.MathExpression:
     )
 
 
+# What each alarm tells the person it wakes: (summary, first check), by runbook. ``{group}`` is
+# the Auto Scaling group, ``{hours}`` the disk-full horizon.
+_TEXT = {
+    "disk-used": (
+        "A filesystem of an instance of {group} is fuller than the threshold.",
+        "the disk_used_percent metric by InstanceId and path; a log agent buffer (.tmp files) or old logs not rotated.",
+    ),
+    "disk-full-soon": (
+        "At its current growth rate a filesystem of {group} will be full within {hours} hours.",
+        "which directory grows (du -x on the path): a stuck log shipper's buffer, core dumps, caches.",
+    ),
+    "inodes-low": (
+        "A filesystem of an instance of {group} is running out of inodes (free space does not help).",
+        "directories with many small files (session files, mail queues, caches).",
+    ),
+    "memory-used": (
+        "An instance of {group} has used more memory than the threshold for 5 minutes.",
+        "mem_used_percent by InstanceId and the biggest processes; swap use.",
+    ),
+    "agent-silent": (
+        "No CloudWatch agent of {group} has sent a metric for 5 minutes: disk and log alarms are blind.",
+        "the State Manager associations of the hosts (compliance) and "
+        "amazon-cloudwatch-agent-ctl -a status on an instance.",
+    ),
+    "agent-missing": (
+        f"An instance in service in {{group}} has sent no CloudWatch agent metric for "
+        f"{AGENT_MISSING_DATAPOINTS} minutes: its disk and memory are not watched.",
+        "which InstanceId of the group is missing from mem_used_percent, then the agent "
+        "status and the State Manager associations on that instance.",
+    ),
+}
+
+
 def host_alarm_specs(group: str, thresholds: HostThresholds, paths: Sequence[str] = ()) -> list[AlarmSpec]:
     """The six alarms on the group, in the order they are made (the dashboard lists them so).
 
     :param paths: filesystems with a disk-full forecast of their own. Default: none.
     """
-    hours = thresholds.disk_full_within_hours
-    return [
-        AlarmSpec(
-            runbook="disk-used",
-            summary=f"A filesystem of an instance of {group} is fuller than the threshold.",
-            first_check="the disk_used_percent metric by InstanceId and path; a log agent buffer "
-            "(.tmp files) or old logs not rotated.",
-            metric=group_metric(group, "disk_used_percent", statistic="Maximum", period=DISK_USED_PERIOD),
-            thresholds=thresholds.disk_used_percent,
-            comparison=_ABOVE,
-            missing_data=_QUIET,
-            evaluation_periods=DISK_USED_DATAPOINTS,
-        ),
-        AlarmSpec(
-            runbook="disk-full-soon",
-            summary=f"At its current growth rate a filesystem of {group} will be full within {hours} hours.",
-            first_check="which directory grows (du -x on the path): a stuck log shipper's buffer, core dumps, caches.",
-            metric=disk_full_forecast(group, hours, paths),
-            thresholds=Thresholds(critical=100),
-            comparison=_ABOVE,
-            missing_data=_QUIET,
-            evaluation_periods=FORECAST_DATAPOINTS,
-        ),
-        AlarmSpec(
-            runbook="inodes-low",
-            summary=f"A filesystem of an instance of {group} is running out of inodes (free space does not help).",
-            first_check="directories with many small files (session files, mail queues, caches).",
-            metric=group_metric(group, "disk_inodes_free", statistic="Minimum", period=INODES_PERIOD),
-            thresholds=thresholds.inodes_free,
-            comparison=cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
-            missing_data=_QUIET,
-            evaluation_periods=INODES_DATAPOINTS,
-        ),
-        AlarmSpec(
-            runbook="memory-used",
-            summary=f"An instance of {group} has used more memory than the threshold for 5 minutes.",
-            first_check="mem_used_percent by InstanceId and the biggest processes; swap use.",
-            metric=group_metric(group, "mem_used_percent", statistic="Maximum", period=MEMORY_PERIOD),
-            thresholds=thresholds.memory_used_percent,
-            comparison=_ABOVE,
-            missing_data=_QUIET,
-            evaluation_periods=MEMORY_DATAPOINTS,
-        ),
-        AlarmSpec(
-            runbook="agent-silent",
-            summary=f"No CloudWatch agent of {group} has sent a metric for 5 minutes: disk and log alarms are blind.",
-            first_check="the State Manager associations of the hosts (compliance) and "
-            "amazon-cloudwatch-agent-ctl -a status on an instance.",
-            metric=group_metric(group, "mem_used_percent", statistic="SampleCount", period=AGENT_SILENT_PERIOD),
-            thresholds=Thresholds(critical=1),
-            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            missing_data=cloudwatch.TreatMissingData.BREACHING,
-            evaluation_periods=AGENT_SILENT_DATAPOINTS,
-        ),
-        AlarmSpec(
-            runbook="agent-missing",
-            summary=f"An instance in service in {group} has sent no CloudWatch agent metric for "
-            f"{AGENT_MISSING_DATAPOINTS} minutes: its disk and memory are not watched.",
-            first_check="which InstanceId of the group is missing from mem_used_percent, then the agent "
-            "status and the State Manager associations on that instance.",
-            metric=agents_missing(group),
-            thresholds=Thresholds(critical=1),
-            comparison=_ABOVE,
-            missing_data=_QUIET,  # no GroupInServiceInstances: group metrics not enabled (see runbook)
-            evaluation_periods=AGENT_MISSING_DATAPOINTS,
-        ),
+    hours, t = thresholds.disk_full_within_hours, thresholds
+    lte = cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD
+    below = cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
+    one = Thresholds(critical=1)
+    disk_used = group_metric(group, "disk_used_percent", statistic="Maximum", period=DISK_USED_PERIOD)
+    inodes = group_metric(group, "disk_inodes_free", statistic="Minimum", period=INODES_PERIOD)
+    memory = group_metric(group, "mem_used_percent", statistic="Maximum", period=MEMORY_PERIOD)
+    reporting = group_metric(group, "mem_used_percent", statistic="SampleCount", period=AGENT_SILENT_PERIOD)
+    forecast, blind = disk_full_forecast(group, hours, paths), cloudwatch.TreatMissingData.BREACHING
+    rows = [
+        AlarmRow("disk-used", disk_used, t.disk_used_percent, DISK_USED_DATAPOINTS),
+        AlarmRow("disk-full-soon", forecast, Thresholds(critical=100), FORECAST_DATAPOINTS),
+        AlarmRow("inodes-low", inodes, t.inodes_free, INODES_DATAPOINTS, lte),
+        AlarmRow("memory-used", memory, t.memory_used_percent, MEMORY_DATAPOINTS),
+        AlarmRow("agent-silent", reporting, one, AGENT_SILENT_DATAPOINTS, below, blind),
+        # No GroupInServiceInstances: group metrics not enabled (see runbook); quiet then.
+        AlarmRow("agent-missing", agents_missing(group), one, AGENT_MISSING_DATAPOINTS),
     ]
+    return specs_from_table(rows, _TEXT, group=group, hours=hours)
 
 
 def shipping_specs(unwatched: Sequence[tuple[str, str]]) -> list[AlarmSpec]:

@@ -29,6 +29,7 @@ from constructs import Construct
 from genba_constructs import archive_catalog as catalog
 from genba_constructs._checks import require_grantable, require_thresholds
 from genba_constructs._names import claim_name
+from genba_constructs._shared_props import shared_props
 from genba_constructs._types import checked, register_coercion
 from genba_constructs._validation import GenbaPropsError, fail, require_either
 from genba_constructs.alarms import _SLUG, AlarmFactory, AlarmSet, Thresholds, _upper_camel, default_alarm_factory
@@ -47,6 +48,7 @@ from genba_constructs.service_log_group import ServiceLogGroup
 __all__ = ["ArchiveLifecycle", "ArchivedLogGroup", "LogArchive"]
 
 
+@shared_props("alarm_factory")
 class LogArchive(Construct):
     """S3 + Firehose + Glue + Athena archive for logs (and the bucket CloudTrail writes to).
 
@@ -71,7 +73,6 @@ class LogArchive(Construct):
     :param athena_results_expire_after_days: query results are deleted after. Default: 30.
     :param data_freshness_seconds: thresholds on the age of the oldest record not yet in S3.
         Default: warning 900, critical 3600.
-    :param alarm_factory: makes the alarms. Default: alarms named after the stack, no actions.
     """
 
     @checked

@@ -7,14 +7,15 @@ archive's scope instead of being a construct of its own.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Aws, CfnResource, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
-from genba_constructs._policies import add_or_warn
+from genba_constructs._policies import TakesResourcePolicy, add_or_warn, service_statement
 from genba_constructs._secure import access_logs_bucket as secure_access_logs_bucket
 from genba_constructs._secure import (
     encrypted_bucket,
@@ -81,8 +82,8 @@ def access_logs_bucket(scope: Construct, removal: RemovalPolicy, expire_days: in
         removal=removal,
         auto_delete_objects=removal == RemovalPolicy.DESTROY,
         expire_after_days=expire_days,
-        replication_reason="Server access logs are a secondary record of reads of the archive; replication of them "
-        "is not worth a second region's bucket.",
+        replication_reason="Server access logs are a secondary record of the requests made to the archive (the "
+        "archive is the record that matters); a second region's bucket for them is not worth its cost.",
     )
 
 
@@ -136,12 +137,25 @@ def archive_bucket(
             ),
             s3.LifecycleRule(id="remove-expired-delete-markers", expired_object_delete_marker=True),
         ],
-        replication_reason="The archive is the durable copy of logs that already exist in CloudWatch Logs; S3 "
-        "stores it across availability zones and object lock protects it. Cross-region replication is a "
-        "per-organization decision outside this construct.",
+        replication_reason=_archive_replication_reason(mode, lifecycle.object_lock_days),
     )
     drop_redundant_depends_on(scope)
     return bucket
+
+
+def _archive_replication_reason(mode: str | None, lock_days: int) -> str:
+    # The archive is the long tail (the only copy once a log group's retention has passed, and
+    # CloudTrail's only copy): the reason names what protects it, lock or no lock.
+    lock = (
+        "no object lock in this environment (it may be destroyed)"
+        if mode is None
+        else f"object lock ({mode}, {lock_days} days) keeps every version from deletion"
+    )
+    return (
+        "S3 keeps every object across at least three availability zones of the region, versioned, with "
+        f"{lock}. A copy in a second region is an organization's decision (a replication rule into its "
+        "log-archive account), made outside this construct."
+    )
 
 
 def drop_redundant_depends_on(scope: Construct) -> None:
@@ -158,41 +172,18 @@ def allow_vended_log_delivery(scope: Construct, bucket: s3.IBucket, key: kms.IKe
         "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
         "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:logs:{Stack.of(scope).region}:{Aws.ACCOUNT_ID}:*"},
     }
-    principal = iam.ServicePrincipal("delivery.logs.amazonaws.com")
-    add_or_warn(
-        scope,
-        bucket,
-        iam.PolicyStatement(
-            sid="AWSLogDeliveryAclCheck",
-            principals=[principal],
-            # ListBucket too: without it the delivery logs AccessDenied in CloudTrail.
-            actions=["s3:GetBucketAcl", "s3:ListBucket"],
-            resources=[bucket.bucket_arn],
-            conditions=source,
-        ),
-        what="the archive bucket",
-    )
-    add_or_warn(
-        scope,
-        bucket,
-        iam.PolicyStatement(
-            sid="AWSLogDeliveryWrite",
-            principals=[principal],
-            actions=["s3:PutObject"],
-            resources=[bucket.arn_for_objects(f"{catalog.VENDED_LOGS_PREFIX}{Aws.ACCOUNT_ID}/*")],
-            conditions=source,
-        ),
-        what="the archive bucket",
-    )
-    add_or_warn(
-        scope,
-        key,
-        iam.PolicyStatement(
-            sid="AllowLogDeliveryToEncryptArchiveObjects",
-            principals=[principal],
-            actions=["kms:GenerateDataKey", "kms:Decrypt"],
-            resources=["*"],
-            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-        ),
-        what="the archive key",
-    )
+    own_account = {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+    objects = bucket.arn_for_objects(f"{catalog.VENDED_LOGS_PREFIX}{Aws.ACCOUNT_ID}/*")
+    encrypt = ["kms:GenerateDataKey", "kms:Decrypt"]
+    # (bucket or key, sid, actions, resources, conditions); ListBucket too: without it the
+    # delivery logs AccessDenied in CloudTrail.
+    grants: list[tuple[TakesResourcePolicy, str, list[str], list[str], dict[str, Any]]] = [
+        (bucket, "AWSLogDeliveryAclCheck", ["s3:GetBucketAcl", "s3:ListBucket"], [bucket.bucket_arn], source),
+        (bucket, "AWSLogDeliveryWrite", ["s3:PutObject"], [objects], source),
+        (key, "AllowLogDeliveryToEncryptArchiveObjects", encrypt, ["*"], own_account),
+    ]
+    for target, sid, actions, resources, conditions in grants:
+        statement = service_statement(
+            sid=sid, service="delivery.logs", actions=actions, resources=resources, conditions=conditions
+        )
+        add_or_warn(scope, target, statement, what="the archive key" if target is key else "the archive bucket")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, RemovalPolicy, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
@@ -18,7 +18,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
-from genba_constructs._secure import encrypted_bucket
+from genba_constructs._secure import encrypted_bucket, expiry_rule
 from genba_constructs._validation import fail
 from genba_constructs.log_archive.lifecycle import QUERY_BOUNDS, range_problem
 
@@ -61,57 +61,69 @@ class ArchiveCatalog:
                 name=database_name, description="genba log archive: application logs and CloudTrail"
             ),
         )
-        self.application_logs_table = glue.CfnTable(
+        self.application_logs_table = self._table(
             scope,
             "ApplicationLogsTable",
-            catalog_id=Aws.ACCOUNT_ID,
-            database_name=self.database.ref,
-            table_input=glue.CfnTable.TableInputProperty(
-                name=catalog.APPLICATION_LOGS_TABLE,
-                description="Archived application log lines (genba logging convention), one JSON object per line",
-                table_type="EXTERNAL_TABLE",
-                partition_keys=[
-                    glue.CfnTable.ColumnProperty(
-                        name=catalog.LOG_GROUP_KEY, type="string", comment="log group subject"
-                    ),
-                    glue.CfnTable.ColumnProperty(name=catalog.DATE_KEY, type="string", comment="UTC day of arrival"),
-                ],
-                # archive_log_group() adds each archived log group to the partition projection.
-                parameters=self._application_log_parameters([]),
-                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
-                    columns=_columns(catalog.APPLICATION_LOG_COLUMNS),
-                    location=f"s3://{bucket_name}/{catalog.LOGS_PREFIX}",
-                    input_format=catalog.TEXT_INPUT_FORMAT,
-                    output_format=catalog.TEXT_OUTPUT_FORMAT,
-                    compressed=True,
-                    serde_info=glue.CfnTable.SerdeInfoProperty(
-                        serialization_library=catalog.JSON_SERDE, parameters={"ignore.malformed.json": "true"}
-                    ),
+            name=catalog.APPLICATION_LOGS_TABLE,
+            description="Archived application log lines (genba logging convention), one JSON object per line",
+            partitions=((catalog.LOG_GROUP_KEY, "log group subject"), (catalog.DATE_KEY, "UTC day of arrival")),
+            # archive_log_group() adds each archived log group to the partition projection.
+            parameters=self._application_log_parameters([]),
+            storage=glue.CfnTable.StorageDescriptorProperty(
+                columns=_columns(catalog.APPLICATION_LOG_COLUMNS),
+                location=f"s3://{bucket_name}/{catalog.LOGS_PREFIX}",
+                input_format=catalog.TEXT_INPUT_FORMAT,
+                output_format=catalog.TEXT_OUTPUT_FORMAT,
+                compressed=True,
+                serde_info=glue.CfnTable.SerdeInfoProperty(
+                    serialization_library=catalog.JSON_SERDE, parameters={"ignore.malformed.json": "true"}
                 ),
             ),
         )
         account = Stack.of(scope).account
-        self.cloudtrail_table = glue.CfnTable(
+        self.cloudtrail_table = self._table(
             scope,
             "CloudTrailTable",
+            name=catalog.CLOUDTRAIL_TABLE,
+            description="CloudTrail records of the archive's trail",
+            partitions=((catalog.CLOUDTRAIL_REGION_KEY, "region"), (catalog.CLOUDTRAIL_DAY_KEY, "yyyy/MM/dd")),
+            parameters=catalog.cloudtrail_parameters(bucket_name, account, retention_days),
+            storage=glue.CfnTable.StorageDescriptorProperty(
+                columns=_columns(catalog.CLOUDTRAIL_COLUMNS),
+                location=catalog.cloudtrail_location(bucket_name, account),
+                input_format=catalog.CLOUDTRAIL_INPUT_FORMAT,
+                output_format=catalog.TEXT_OUTPUT_FORMAT,
+                serde_info=glue.CfnTable.SerdeInfoProperty(serialization_library=catalog.CLOUDTRAIL_SERDE),
+            ),
+        )
+
+    def _table(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        description: str,
+        partitions: tuple[tuple[str, str], ...],
+        parameters: dict[str, str],
+        storage: glue.CfnTable.StorageDescriptorProperty,
+    ) -> glue.CfnTable:
+        """An external table of the archive's database, partitioned by string keys ``(name, comment)``."""
+        return glue.CfnTable(
+            scope,
+            id,
             catalog_id=Aws.ACCOUNT_ID,
             database_name=self.database.ref,
             table_input=glue.CfnTable.TableInputProperty(
-                name=catalog.CLOUDTRAIL_TABLE,
-                description="CloudTrail records of the archive's trail",
+                name=name,
+                description=description,
                 table_type="EXTERNAL_TABLE",
                 partition_keys=[
-                    glue.CfnTable.ColumnProperty(name=catalog.CLOUDTRAIL_REGION_KEY, type="string", comment="region"),
-                    glue.CfnTable.ColumnProperty(name=catalog.CLOUDTRAIL_DAY_KEY, type="string", comment="yyyy/MM/dd"),
+                    glue.CfnTable.ColumnProperty(name=key, type="string", comment=comment)
+                    for key, comment in partitions
                 ],
-                parameters=catalog.cloudtrail_parameters(bucket_name, account, retention_days),
-                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
-                    columns=_columns(catalog.CLOUDTRAIL_COLUMNS),
-                    location=catalog.cloudtrail_location(bucket_name, account),
-                    input_format=catalog.CLOUDTRAIL_INPUT_FORMAT,
-                    output_format=catalog.TEXT_OUTPUT_FORMAT,
-                    serde_info=glue.CfnTable.SerdeInfoProperty(serialization_library=catalog.CLOUDTRAIL_SERDE),
-                ),
+                parameters=parameters,
+                storage_descriptor=storage,
             ),
         )
 
@@ -149,11 +161,11 @@ class ArchiveQueries:
             access_logs_prefix="athena-results/",
             removal=removal,
             lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-results",
-                    expiration=Duration.days(results_days),
-                    noncurrent_version_expiration=Duration.days(1),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                expiry_rule(
+                    "expire-results",
+                    expire_after_days=results_days,
+                    noncurrent_after_days=1,
+                    abort_uploads_after_days=1,
                 )
             ],
             replication_reason="Athena query results are disposable copies that expire after days; "

@@ -140,6 +140,7 @@ class ArchiveDelivery:
                 actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
                 resources=[bucket.bucket_arn],
             ),
+            # A prefix, not object names: Firehose names each object itself (prefix, date, random suffix).
             iam.PolicyStatement(
                 sid="ArchiveObjects",
                 actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],

@@ -34,6 +34,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs._checks import require_grantable
+from genba_constructs._shared_props import shared_props
 from genba_constructs._types import checked, register_coercion
 from genba_constructs._validation import GenbaPropsError
 from genba_constructs.alarms import AlarmFactory, AlarmSet, default_alarm_factory
@@ -68,6 +69,7 @@ __all__ = [
 ]
 
 
+@shared_props("alarm_factory")
 class LogSearch(Construct):
     """An OpenSearch Service domain for logs, its Firehose ingestion, index lifecycle and alarms.
 
@@ -95,7 +97,6 @@ class LogSearch(Construct):
         documents up to S3. Default: 300 seconds.
     :param alarm_settings: alarm thresholds. Default: AWS's recommendations.
     :param removal_policy: domain, keys, log groups, bucket. Default: RETAIN.
-    :param alarm_factory: makes the alarms. Default: alarms named after the stack, no actions.
     """
 
     @checked
@@ -150,44 +151,26 @@ class LogSearch(Construct):
         self.domain_name = name = domain_name or _domain.default_domain_name(self)
         _domain.claim_names(self, name)
         self.domain_arn = _domain.domain_arn(self, name)
-        self._dimensions = _domain.domain_dimensions(self, name)
+        #: the dimensions of the domain's metrics (``DomainName`` and ``ClientId``).
+        self.dimensions = _domain.domain_dimensions(self, name)
         self._build_domain(engine_version, encryption_key, master_role, log_retention, removal, vpc_subnets)
         self._build_ingestion(backup_bucket, log_retention, removal, buffer_interval, retry_duration)
         self.subscriptions: list[logs.CfnSubscriptionFilter] = []
         self._index_policy = IndexPolicy(
             self,
             "IndexPolicy",
-            subject=subject,
-            domain=self.domain,
-            domain_name=name,
-            index_name=index_name,
-            sizing=sizing,
+            search=self,
             retention_days=index_retention_days,
-            master_role=self.master_role,
-            delivery_role=self.delivery_role,
-            encryption_key=self.encryption_key,
-            log_encryption_key=self.log_encryption_key,
             log_retention=log_retention,
             removal=removal,
             alarm_factory=alarm_factory,
-            vpc=vpc,
-            subnets=self.subnets,
-            domain_security_group=self.security_group,
         )
         self.index_policy = self._index_policy.resource
         # The master role made above trusts the ISM function's role (made only now).
         self._function_role.role = self._index_policy.function.role
         self.index_policy_function = self._index_policy.function
         self.index_policy_dead_letter_queue = self._index_policy.dead_letter_queue
-        specs = search_alarm_specs(
-            domain=self.domain,
-            dimensions=self._dimensions,
-            domain_name=name,
-            delivery_stream=self.delivery_stream,
-            backup_prefix=self.backup_prefix,
-            sizing=sizing,
-            settings=alarm_settings,
-        )
+        specs = search_alarm_specs(self, alarm_settings)
         domain_alarms = SearchAlarms(self, "Alarms", alarm_factory=alarm_factory, subject=subject, specs=specs)
         #: every alarm of this search: the ISM function's dead letters, then the domain's and delivery's.
         self.alarms: AlarmSet = self._index_policy.alarms + domain_alarms.alarms
@@ -223,21 +206,7 @@ class LogSearch(Construct):
             self, vpc=self.vpc, vpc_subnets=vpc_subnets, zones=self.sizing.availability_zones, domain_name=name
         )
         self.security_group: ec2.ISecurityGroup | None = group
-        self.domain = _domain.search_domain(
-            self,
-            domain_name=name,
-            domain_arn=self.domain_arn,
-            sizing=self.sizing,
-            engine_version=engine_version,
-            encryption_key=self.encryption_key,
-            master_role=self.master_role,
-            log_groups=self.log_groups,
-            logs_resource_policy=self.logs_resource_policy,
-            removal=removal,
-            vpc=self.vpc,
-            subnets=self.subnets,
-            security_group=self.security_group,
-        )
+        self.domain = _domain.search_domain(self, engine_version=engine_version, removal=removal)
         self.grant_http(self.master_role)
         _domain.acknowledge_inline_policy(self.master_role)
         _domain.acknowledge_domain_paths(self.master_role, _domain.nag_domain_arn(self, name))
@@ -259,19 +228,7 @@ class LogSearch(Construct):
         )
         self.delivery_role = _ingestion.new_delivery_role(self, domain_name=self.domain_name)
         self.delivery_stream = _ingestion.new_delivery_stream(
-            self,
-            role=self.delivery_role,
-            domain=self.domain,
-            domain_arn=self.domain_arn,
-            index_name=self.index_name,
-            encryption_key=self.encryption_key,
-            backup_bucket=self.backup_bucket,
-            log_group=self.delivery_log_group,
-            log_stream=self.delivery_log_stream,
-            buffer_interval=buffer_interval,
-            retry_duration=retry_duration,
-            subnets=self.subnets,
-            security_group=self.security_group,
+            self, buffer_interval=buffer_interval, retry_duration=retry_duration
         )
         self.subscription_role = _ingestion.new_subscription_role(self, delivery_stream=self.delivery_stream)
         _ingestion.acknowledge_ingestion_roles(
@@ -369,7 +326,7 @@ class LogSearch(Construct):
         self, metric_name: str, *, statistic: str = "Maximum", period: Duration = Duration.minutes(1)
     ) -> cloudwatch.Metric:
         """A domain metric as OpenSearch Service publishes it: ``AWS/ES`` with ``DomainName`` and ``ClientId``."""
-        return self.domain.metric(metric_name, dimensions_map=self._dimensions, statistic=statistic, period=period)
+        return self.domain.metric(metric_name, dimensions_map=self.dimensions, statistic=statistic, period=period)
 
     @checked
     def metric_delivery(
@@ -380,14 +337,7 @@ class LogSearch(Construct):
 
     def dashboard_widgets(self) -> list[cloudwatch.IWidget]:
         """Cluster health, storage, CPU and memory, and delivery into the domain (with alarm thresholds)."""
-        return search_widgets(
-            subject=self.subject,
-            domain=self.domain,
-            dimensions=self._dimensions,
-            delivery_stream=self.delivery_stream,
-            master_nodes=self.sizing.master_nodes,
-            alarms=self.alarms,
-        )
+        return search_widgets(self)
 
 
 # Where a domain goes (OpenSearchIndexTarget), a LogSearch stands for its domain.

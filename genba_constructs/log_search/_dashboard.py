@@ -5,30 +5,25 @@ The storage, CPU and freshness graphs are alarm widgets, so each shows its alarm
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_kinesisfirehose as firehose
-from aws_cdk import aws_opensearchservice as opensearch
 
-from genba_constructs.alarms import AlarmSet
 from genba_constructs.log_search._ingestion import delivery_metric
+
+if TYPE_CHECKING:
+    from genba_constructs.log_search import LogSearch
 
 _MAX = cloudwatch.Stats.MAXIMUM
 _MINUTE = Duration.minutes(1)
 _FIVE_MINUTES = Duration.minutes(5)
 
 
-def search_widgets(
-    *,
-    subject: str,
-    domain: opensearch.Domain,
-    dimensions: dict[str, str],
-    delivery_stream: firehose.CfnDeliveryStream,
-    master_nodes: int,
-    alarms: AlarmSet,
-) -> list[cloudwatch.IWidget]:
+def search_widgets(search: LogSearch) -> list[cloudwatch.IWidget]:
     """The widgets of one log search, titled with its ``subject``."""
-    dims = dimensions
+    subject, domain, dims, alarms = search.subject, search.domain, search.dimensions, search.alarms
+    delivery_stream, master_nodes = search.delivery_stream, search.sizing.master_nodes
     status = cloudwatch.GraphWidget(
         title=f"{subject}: cluster status",
         left=[

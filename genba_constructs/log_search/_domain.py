@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import jsii
 from aws_cdk import ArnFormat, IStableStringProducer, Lazy, Names, RemovalPolicy, Stack, Token
@@ -27,6 +28,9 @@ from genba_constructs._names import claim_name
 from genba_constructs._secure import REASON_INLINE_POLICY, rotated_key
 from genba_constructs.log_search.sizing import SearchSizing
 from genba_constructs.nag import acknowledge
+
+if TYPE_CHECKING:
+    from genba_constructs.log_search import LogSearch
 
 ES_NAMESPACE = "AWS/ES"
 
@@ -192,27 +196,19 @@ def search_network(
 
 
 def search_domain(
-    scope: Construct,
-    *,
-    domain_name: str,
-    domain_arn: str,
-    sizing: SearchSizing,
-    engine_version: opensearch.EngineVersion | None,
-    encryption_key: kms.IKey,
-    master_role: iam.IRole,
-    log_groups: dict[str, logs.LogGroup],
-    logs_resource_policy: logs.ResourcePolicy,
-    removal: RemovalPolicy,
-    vpc: ec2.IVpc | None,
-    subnets: list[ec2.ISubnet],
-    security_group: ec2.ISecurityGroup | None,
+    search: LogSearch, *, engine_version: opensearch.EngineVersion | None, removal: RemovalPolicy
 ) -> opensearch.Domain:
-    """The domain (id ``Resource``), sized by ``sizing``, with genba's secure defaults and access policy."""
+    """The domain (id ``Resource``), sized by the search's sizing, with genba's secure defaults and access policy.
+
+    Made after the search's keys, master role, log groups and network (``LogSearch._build_domain``).
+    """
+    sizing, domain_arn, log_groups = search.sizing, search.domain_arn, search.log_groups
+    subnets, security_group = search.subnets, search.security_group
     zones = sizing.availability_zones
     domain = opensearch.Domain(
-        scope,
+        search,
         "Resource",
-        domain_name=domain_name,
+        domain_name=search.domain_name,
         version=engine_version or opensearch.EngineVersion.OPENSEARCH_2_19,
         capacity=opensearch.CapacityConfig(
             data_node_instance_type=sizing.instance_type,
@@ -225,11 +221,11 @@ def search_domain(
         zone_awareness=opensearch.ZoneAwarenessConfig(
             enabled=zones > 1, availability_zone_count=zones if zones > 1 else None
         ),
-        encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True, kms_key=encryption_key),
+        encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True, kms_key=search.encryption_key),
         node_to_node_encryption=True,
         enforce_https=True,
         tls_security_policy=opensearch.TLSSecurityPolicy.TLS_1_2,
-        fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_arn=master_role.role_arn),
+        fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_arn=search.master_role.role_arn),
         logging=opensearch.LoggingOptions(
             slow_search_log_enabled=True,
             slow_search_log_group=log_groups["SlowSearch"],
@@ -244,11 +240,11 @@ def search_domain(
         enable_auto_software_update=True,
         off_peak_window_enabled=True,
         removal_policy=removal,
-        vpc=vpc,
+        vpc=search.vpc,
         vpc_subnets=[ec2.SubnetSelection(subnets=subnets)] if subnets else None,
         security_groups=[security_group] if security_group else None,
     )
-    domain.node.add_dependency(logs_resource_policy)
+    domain.node.add_dependency(search.logs_resource_policy)
     # The access policy is set on the CloudFormation resource itself (the L2 would add a
     # custom resource for it): only this account's IAM principals, with signed requests.
     cfn = domain.node.default_child
@@ -273,7 +269,10 @@ def search_domain(
 
 
 def grant_http(grantee: iam.IGrantable, domain_arn: str, actions: tuple[str, ...]) -> iam.Grant:
-    """Allow ``grantee`` the domain's REST ``actions`` (the security plugin still decides what it may do)."""
+    """Allow ``grantee`` the domain's REST ``actions`` (the security plugin still decides what it may do).
+
+    ``<domain arn>/*``: the ESHttp* actions authorize against the request's path under the domain.
+    """
     return iam.Grant.add_to_principal(
         grantee=grantee,
         actions=list(actions or ES_HTTP_ACTIONS),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import CfnResource, CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -29,7 +29,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
 from genba_constructs._secure import (
@@ -47,6 +46,9 @@ from genba_constructs.log_search._domain import acknowledge_inline_policy
 from genba_constructs.log_search._ingestion import default_policy
 from genba_constructs.log_search.sizing import SearchSizing
 from genba_constructs.nag import acknowledge
+
+if TYPE_CHECKING:
+    from genba_constructs.log_search import LogSearch
 
 ISM_FUNCTION = "opensearch_ism"
 ISM_CONTRACT: dict[str, Any] = json.loads((Path(handler_code_path(ISM_FUNCTION)) / "contract.json").read_text())
@@ -134,11 +136,9 @@ def writer_role(index_name: str) -> dict[str, Any]:
 class IndexPolicy(Construct):
     """The custom resource (``Resource``) that applies the ISM policy, index template and writer role.
 
-    :param subject: the search's subject; its dead-letter alarm is ``<subject>-index-policy``.
-    :param domain: the domain whose REST API the function calls (via ``master_role``).
-    :param delivery_role: mapped to the writer role in the domain's security plugin.
-    :param vpc: with ``subnets`` and ``domain_security_group``: the function runs in the VPC.
-        Default: none (outside a VPC).
+    :param search: the search whose domain's REST API the function calls (via its master role), and
+        whose delivery role is mapped to the writer role; in its VPC when it has one. Its dead-letter
+        alarm is ``<subject>-index-policy``.
     """
 
     def __init__(
@@ -146,45 +146,36 @@ class IndexPolicy(Construct):
         scope: Construct,
         id: str,
         *,
-        subject: str,
-        domain: opensearch.Domain,
-        domain_name: str,
-        index_name: str,
-        sizing: SearchSizing,
+        search: LogSearch,
         retention_days: int,
-        master_role: iam.IRole,
-        delivery_role: iam.IRole,
-        encryption_key: kms.IKey,
-        log_encryption_key: kms.IKey,
         log_retention: logs.RetentionDays,
         removal: RemovalPolicy,
         alarm_factory: AlarmFactory,
-        vpc: ec2.IVpc | None = None,
-        subnets: list[ec2.ISubnet] | None = None,
-        domain_security_group: ec2.ISecurityGroup | None = None,
     ) -> None:
         super().__init__(scope, id)
+        domain_name, index_name, encryption_key = search.domain_name, search.index_name, search.encryption_key
         self.dead_letter_queue = dead_letter_queue(
             self,
             "DeadLetterQueue",
             key=encryption_key,
             removal=removal,
-            reason="This queue is the dead-letter queue of the ISM policy function; nothing consumes it automatically.",
+            reason="This queue is the dead-letter queue of the ISM policy function, the end of its chain: nothing "
+            "consumes it, and its 'DLQ not empty' alarm calls a person.",
         )
         self.function = self._function(
             domain_name=domain_name,
-            master_role=master_role,
+            master_role=search.master_role,
             encryption_key=encryption_key,
-            log_encryption_key=log_encryption_key,
+            log_encryption_key=search.log_encryption_key,
             log_retention=log_retention,
             removal=removal,
-            vpc=vpc,
-            subnets=subnets or [],
-            domain_security_group=domain_security_group,
+            vpc=search.vpc,
+            subnets=search.subnets,
+            domain_security_group=search.security_group,
         )
         self.alarms: AlarmSet = alarm_factory.create_all(
             self,
-            subject=f"{subject}-index-policy",
+            subject=f"{search.subject}-index-policy",
             specs=[
                 AlarmSpec(
                     runbook="dlq-not-empty",
@@ -206,14 +197,14 @@ class IndexPolicy(Construct):
             service_token=self.function.function_arn,
             resource_type=ISM_CONTRACT["resource_type"],
             properties={
-                props["endpoint"]: domain.domain_endpoint,
+                props["endpoint"]: search.domain.domain_endpoint,
                 props["policy_id"]: f"{index_name}-retention",
                 props["policy"]: json.dumps(ism_policy(index_name, retention_days), sort_keys=True),
                 props["index_template_name"]: f"{index_name}-template",
-                props["index_template"]: json.dumps(index_template(index_name, sizing), sort_keys=True),
+                props["index_template"]: json.dumps(index_template(index_name, search.sizing), sort_keys=True),
                 props["writer_role_name"]: f"{index_name}_writer",
                 props["writer_role"]: json.dumps(writer_role(index_name), sort_keys=True),
-                props["writer_backend_roles"]: [delivery_role.role_arn],
+                props["writer_backend_roles"]: [search.delivery_role.role_arn],
                 props["audit_config"]: json.dumps(audit_config(), sort_keys=True),
             },
             removal_policy=RemovalPolicy.RETAIN if removal == RemovalPolicy.RETAIN else RemovalPolicy.DESTROY,

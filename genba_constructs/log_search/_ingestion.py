@@ -16,21 +16,25 @@ Everything is made directly in the LogSearch construct: construct ids are a cont
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Stack
+from typing import TYPE_CHECKING
+
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IDependable
 
 from genba_constructs._firehose import cloudwatch_logs_processing
+from genba_constructs._policies import any_log_group_arn
 from genba_constructs._secure import access_logs_bucket, access_logs_by_bucket_policy, encrypted_bucket
 from genba_constructs.log_search._domain import acknowledge_domain_paths, acknowledge_inline_policy, grant_http
 from genba_constructs.nag import acknowledge
+
+if TYPE_CHECKING:
+    from genba_constructs.log_search import LogSearch
 
 FIREHOSE_NAMESPACE = "AWS/Firehose"
 
@@ -112,7 +116,8 @@ def _allow_delivery(
         iam.PolicyStatement(
             sid="DescribeDomain",
             actions=["es:DescribeDomain", "es:DescribeDomains", "es:DescribeDomainConfig"],
-            resources=[domain_arn, f"{domain_arn}/*"],
+            # The describe actions authorize against the domain resource itself, never a REST path.
+            resources=[domain_arn],
         )
     )
     grant_http(role, domain_arn, ("es:ESHttpGet", "es:ESHttpPost", "es:ESHttpPut"))
@@ -134,6 +139,7 @@ def _allow_delivery(
             conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in own_prefixes]}},
         )
     )
+    # A prefix, not object names: Firehose names each object itself (prefix, date, random suffix).
     role.add_to_principal_policy(
         iam.PolicyStatement(
             sid="BackupFailedDocuments",
@@ -181,25 +187,17 @@ def _allow_delivery(
 
 
 def new_delivery_stream(
-    scope: Construct,
-    *,
-    role: iam.Role,
-    domain: opensearch.Domain,
-    domain_arn: str,
-    index_name: str,
-    encryption_key: kms.IKey,
-    backup_bucket: s3.IBucket,
-    log_group: logs.LogGroup,
-    log_stream: logs.LogStream,
-    buffer_interval: Duration,
-    retry_duration: Duration,
-    subnets: list[ec2.ISubnet],
-    security_group: ec2.ISecurityGroup | None,
+    search: LogSearch, *, buffer_interval: Duration, retry_duration: Duration
 ) -> firehose.CfnDeliveryStream:
-    """The Firehose delivery stream into the domain (an L1: the Firehose L2 has no OpenSearch destination)."""
+    """The Firehose delivery stream into the domain (an L1: the Firehose L2 has no OpenSearch destination).
+
+    Made after the search's domain, backup bucket, delivery role and error log (``LogSearch._build_ingestion``).
+    """
+    role, index_name, backup_bucket = search.delivery_role, search.index_name, search.backup_bucket
+    log_group, subnets, security_group = search.delivery_log_group, search.subnets, search.security_group
     _allow_delivery(
         role,
-        domain_arn=domain_arn,
+        domain_arn=search.domain_arn,
         index_name=index_name,
         backup_bucket=backup_bucket,
         log_group=log_group,
@@ -208,17 +206,19 @@ def new_delivery_stream(
     bucket_key = backup_bucket.encryption_key
     stream_type = firehose.CfnDeliveryStream
     logging_options = stream_type.CloudWatchLoggingOptionsProperty(
-        enabled=True, log_group_name=log_group.log_group_name, log_stream_name=log_stream.log_stream_name
+        enabled=True,
+        log_group_name=log_group.log_group_name,
+        log_stream_name=search.delivery_log_stream.log_stream_name,
     )
     stream = stream_type(
-        scope,
+        search,
         "DeliveryStream",
         delivery_stream_type="DirectPut",
         delivery_stream_encryption_configuration_input=stream_type.DeliveryStreamEncryptionConfigurationInputProperty(
-            key_type="CUSTOMER_MANAGED_CMK", key_arn=encryption_key.key_arn
+            key_type="CUSTOMER_MANAGED_CMK", key_arn=search.encryption_key.key_arn
         ),
         amazonopensearchservice_destination_configuration=stream_type.AmazonopensearchserviceDestinationConfigurationProperty(
-            domain_arn=domain.domain_arn,
+            domain_arn=search.domain.domain_arn,
             index_name=index_name,
             index_rotation_period="OneDay",
             role_arn=role.role_arn,
@@ -268,16 +268,7 @@ def new_subscription_role(scope: Construct, *, delivery_stream: firehose.CfnDeli
         "SubscriptionRole",
         assumed_by=iam.ServicePrincipal(
             f"logs.{stack.region}.amazonaws.com",
-            conditions={
-                "StringLike": {
-                    "aws:SourceArn": stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                }
-            },
+            conditions={"StringLike": {"aws:SourceArn": any_log_group_arn(stack)}},
         ),
         description=f"CloudWatch Logs subscriptions into {delivery_stream.ref}",
     )
@@ -305,14 +296,24 @@ def acknowledge_ingestion_roles(
     bucket = backup_bucket.node.default_child
     if isinstance(bucket, s3.CfnBucket) and Stack.of(bucket) is Stack.of(scope):
         # A bucket from another stack shows up differently in the finding: its owner acknowledges.
-        for prefix in (backup_prefix(index_name), error_prefix(index_name)):
+        for prefix, reason in prefix_reasons(index_name, "the backup bucket").items():
             acknowledge(
                 delivery_role,
                 "AwsSolutions-IAM5",
-                "Firehose writes failed documents (objects it names by hour) under this construct's "
-                "own prefix of the backup bucket.",
+                reason,
                 finding=f"Resource::<{Stack.of(scope).get_logical_id(bucket)}.Arn>/{prefix}*",
             )
+
+
+def prefix_reasons(index_name: str, bucket: str) -> dict[str, str]:
+    """Why the delivery role writes ``<prefix>*`` for each of its two prefixes (AwsSolutions-IAM5)."""
+    names = "Firehose names each object itself (the prefix, then the hour and a random suffix)"
+    return {
+        backup_prefix(index_name): f"Only the documents OpenSearch rejected, kept for replay, under this index's own "
+        f"prefix of {bucket}: {names}.",
+        error_prefix(index_name): f"Only the records Firehose could not process before delivery (its error output), "
+        f"under this index's own prefix of {bucket}: {names}.",
+    }
 
 
 def subscribe(

@@ -22,19 +22,21 @@ verifier), ``_canary``, ``_alarms`` (the alarm specs) and ``_dashboard``.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genba_constructs._checks import require_period, require_statistic
-from genba_constructs._names import claim_name
+from genba_constructs._shared_props import shared_props
 from genba_constructs._types import checked
-from genba_constructs._validation import GenbaPropsError, fail, require_either, require_range
+from genba_constructs._validation import GenbaPropsError, require_either
 from genba_constructs.alarms import AlarmFactory, AlarmSet, default_alarm_factory
 from genba_constructs.retention import retention_days as to_retention
 from genba_constructs.sync_targets import SyncTarget
@@ -53,79 +55,18 @@ from genba_constructs.sync_verification._contract import (
 )
 from genba_constructs.sync_verification._dashboard import dashboard_widgets
 from genba_constructs.sync_verification._functions import StreamProps, build_functions
+from genba_constructs.sync_verification._network import NetworkProps, build_network
+from genba_constructs.sync_verification._props import validate, validate_min_changes
 from genba_constructs.sync_verification._queues import SyncQueues, grant_send
 from genba_constructs.sync_verification._source import build_source_table, canary_key
 from genba_constructs.sync_verification.timing import (
-    ATTRIBUTE_NAME_PATTERN,
-    MAX_PARALLELIZATION_FACTOR,
     STREAM_RETENTION,
     SyncTiming,
     backoff_coverage_seconds,
 )
 
-_VIEW_TYPES = (
-    dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-    dynamodb.StreamViewType.NEW_IMAGE,
-    dynamodb.StreamViewType.KEYS_ONLY,
-)
 
-
-def _validate(
-    *, subject: str, stream_view_type: dynamodb.StreamViewType, stream: StreamProps, timing: SyncTiming
-) -> None:
-    if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", subject or ""):
-        raise fail(NAME, "subject", subject, "must be a lower-case slug such as 'user-sync'")
-    if stream_view_type not in _VIEW_TYPES:
-        raise fail(NAME, "stream_view_type", stream_view_type, "must be NEW_AND_OLD_IMAGES, NEW_IMAGE or KEYS_ONLY")
-    if not re.fullmatch(ATTRIBUTE_NAME_PATTERN, stream.version_attribute or ""):
-        raise fail(NAME, "version_attribute", stream.version_attribute, "is not a DynamoDB attribute name")
-    for prop, value, problem in timing.problems():
-        raise fail(NAME, prop, value.to_human_string() if isinstance(value, Duration) else value, problem)
-    parallelization = stream.parallelization_factor
-    require_range(NAME, "parallelization_factor", parallelization, minimum=1, maximum=MAX_PARALLELIZATION_FACTOR)
-    require_range(NAME, "forwarder_batch_size", stream.forwarder_batch_size, minimum=1, maximum=10000)
-    require_range(NAME, "retry_attempts", stream.retry_attempts, minimum=0, maximum=10000)
-    require_range(NAME, "verifier_batch_size", stream.verifier_batch_size, minimum=1, maximum=10000)
-    concurrency = stream.reserved_concurrency
-    if len(concurrency) != 3 or not all(isinstance(c, int) and c >= 1 for c in concurrency):
-        raise fail(
-            NAME, "reserved_concurrency", concurrency, "must be three whole numbers >= 1 (forwarder, verifier, replay)"
-        )
-    _validate_queue_concurrency(stream)
-
-
-def _validate_queue_concurrency(stream: StreamProps) -> None:
-    """Each SQS event source's MaximumConcurrency: 2..1000 (Lambda's range), never above reserved concurrency."""
-    if stream.max_concurrency is not None and (
-        len(stream.max_concurrency) != 2 or not all(isinstance(c, int) for c in stream.max_concurrency)
-    ):
-        raise fail(NAME, "max_concurrency", stream.max_concurrency, "must be two whole numbers (verifier, replay)")
-    reserved = {"verifier": stream.reserved_concurrency[1], "replay": stream.reserved_concurrency[2]}
-    for function, maximum in zip(("verifier", "replay"), stream.queue_concurrency(), strict=True):
-        prop = "max_concurrency" if stream.max_concurrency is not None else "reserved_concurrency"
-        if not 2 <= maximum <= 1000:
-            raise fail(
-                NAME, prop, maximum, f"gives the {function}'s SQS event source a MaximumConcurrency outside 2..1000"
-            )
-        if maximum > reserved[function]:
-            raise fail(
-                NAME,
-                "max_concurrency",
-                maximum,
-                f"is above the {function}'s reserved concurrency {reserved[function]}: throttled receives "
-                "would spend maxReceiveCount",
-            )
-
-
-def _validate_min_changes(count: int | None, window: Duration) -> None:
-    if count is None:
-        return
-    require_range(NAME, "min_source_changes", count, minimum=1, maximum=10**9)
-    if not isinstance(window, Duration) or window.to_seconds() % 60 or not 60 <= window.to_seconds() <= 86400:
-        shown = window.to_human_string() if isinstance(window, Duration) else window
-        raise fail(NAME, "min_source_changes_window", shown, "must be whole minutes between 1 minute and 1 day")
-
-
+@shared_props("alarm_factory")
 class SyncVerification(Construct):
     """DynamoDB Streams -> verification queue -> verifier: every change proven synced, or in a DLQ with its reason.
 
@@ -169,7 +110,12 @@ class SyncVerification(Construct):
     :param canary_interval: how often the canary item is written (None: no canary). Default: 5 minutes.
     :param canary_silent_for: no canary verified for this long raises the canary alarm. Default: 20 minutes.
     :param log_retention_days: the functions' log retention. Default: 30.
-    :param alarm_factory: makes the alarms. Default: alarms named after the stack, no actions.
+    :param vpc: run the forwarder, verifier and replay in this VPC. genba adds no NAT or
+        endpoints: the VPC must reach SQS, DynamoDB, DynamoDB Streams and what the target needs
+        (docs/constructs/sync_verification.md#in-a-vpc; synth warns for a CDK ``ec2.Vpc`` of the
+        app that lacks them). Default: outside a VPC.
+    :param vpc_subnets: private or isolated subnets of ``vpc``. Default: the VPC's private subnets.
+    :param security_groups: of the functions. Default: one group with no ingress and HTTPS egress only.
     """
 
     @checked
@@ -206,6 +152,9 @@ class SyncVerification(Construct):
         canary_interval: Duration | None = Duration.minutes(5),
         canary_silent_for: Duration = Duration.minutes(20),
         log_retention_days: int = 30,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         alarm_factory: AlarmFactory | None = None,
     ) -> None:
         require_either(NAME, ("source_table", source_table), [("source_table_name", source_table_name)])
@@ -230,8 +179,8 @@ class SyncVerification(Construct):
             version_attribute=version_attribute,
             max_concurrency=max_concurrency,
         )
-        _validate(subject=subject, stream_view_type=stream_view_type, stream=stream, timing=timing)
-        _validate_min_changes(min_source_changes, min_source_changes_window)
+        validate(subject=subject, stream_view_type=stream_view_type, stream=stream, timing=timing)
+        validate_min_changes(min_source_changes, min_source_changes_window)
         retention = to_retention(NAME, "log_retention_days", log_retention_days)
         super().__init__(scope, id)
         self.subject = subject
@@ -244,8 +193,6 @@ class SyncVerification(Construct):
         self.max_record_age = max_record_age
         removal = removal_policy or RemovalPolicy.RETAIN
 
-        if source_table is None and source_table_name is not None:
-            claim_name(self, "DynamoDB table name", source_table_name, owner="SyncVerification")
         self.source_table = build_source_table(
             self,
             existing=source_table,
@@ -256,46 +203,67 @@ class SyncVerification(Construct):
             removal=removal,
         )
         self.canary_key = canary_key(partition_key, sort_key)
+        queues = self._build_queues(removal)
+        network = NetworkProps(vpc=vpc, vpc_subnets=vpc_subnets, security_groups=security_groups)
+        self._build_functions(target, queues, stream, retention, removal, network)
+        self._build_canary(canary_interval, version_attribute, queues)
+        factory = alarm_factory or default_alarm_factory(self)
+        #: every alarm of the pipeline: ``alarms.get("sync-lag", Severity.CRITICAL, subject=...)``.
+        self.alarms: AlarmSet = factory.create_all(self, subject=subject, specs=alarm_specs(self, timing))
 
-        queues = SyncQueues(self, subject=subject, timing=timing, removal=removal)
+    def _build_queues(self, removal: RemovalPolicy) -> SyncQueues:
+        """The verification queue, the stream failure queue, their DLQs and key (``_queues``)."""
+        queues = SyncQueues(self, subject=self.subject, timing=self.timing, removal=removal)
         self.encryption_key = queues.encryption_key
         self.queue: sqs.Queue = queues.verification_queue
         self.dead_letter_queue = queues.dead_letter_queue
         self.stream_failure_queue = queues.stream_failure_queue
         self.stream_failure_dead_letter_queue = queues.stream_failure_dead_letter_queue
+        return queues
 
+    def _build_functions(
+        self,
+        target: SyncTarget,
+        queues: SyncQueues,
+        stream: StreamProps,
+        retention: logs.RetentionDays,
+        removal: RemovalPolicy,
+        network: NetworkProps,
+    ) -> None:
+        """The forwarder, replay and verifier functions with their event sources (``_functions``)."""
+        network_config = build_network(self, target=target, **network)
         functions = build_functions(
             self,
-            subject=subject,
+            subject=self.subject,
             service_name=self.service_name,
             table=self.source_table,
             target=target,
             queues=queues,
-            timing=timing,
+            timing=self.timing,
             props=stream,
             canary_key=self.canary_key,
             retention=retention,
             removal=removal,
+            network=network_config,
         )
         self.forwarder, self.replay, self.verifier = functions.forwarder, functions.replay, functions.verifier
 
+    def _build_canary(self, interval: Duration | None, version_attribute: str, queues: SyncQueues) -> None:
+        """The canary item's schedule and its DLQ (``_canary``); none without ``canary_interval``."""
         self.canary_schedule: scheduler.Schedule | None = None
         self.canary_dead_letter_queue: sqs.Queue | None = None
-        if canary_interval is not None:
-            canary = build_canary(
-                self,
-                subject=subject,
-                table=self.source_table,
-                key=self.canary_key,
-                interval=canary_interval,
-                version_attribute=version_attribute,
-                queues=queues,
-            )
-            self.canary_schedule, self.canary_dead_letter_queue = canary.schedule, canary.dead_letter_queue
-
-        factory = alarm_factory or default_alarm_factory(self)
-        #: every alarm of the pipeline: ``alarms.get("sync-lag", Severity.CRITICAL, subject=...)``.
-        self.alarms: AlarmSet = factory.create_all(self, subject=subject, specs=alarm_specs(self, timing))
+        if interval is None:
+            return
+        canary = build_canary(
+            self,
+            subject=self.subject,
+            table=self.source_table,
+            key=self.canary_key,
+            interval=interval,
+            version_attribute=version_attribute,
+            queues=queues,
+        )
+        self.canary_schedule, self.canary_dead_letter_queue = canary.schedule, canary.dead_letter_queue
 
     @checked
     def metric(self, name: str, *, statistic: str = "Sum", period: Duration = Duration.minutes(5)) -> cloudwatch.Metric:

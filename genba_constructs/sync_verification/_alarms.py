@@ -198,7 +198,7 @@ def record_failure_specs(sync: SyncVerification) -> list[AlarmSpec]:
             "The forwarder could not send changes to the verification queue; Lambda delivers them again "
             "and after the retry limit their range goes to replay.",
             "the forwarder's 'verification message not sent' log lines and SQS throttling or KMS errors.",
-            sync.metric("forward_failed"),
+            sync.metric("not_forwarded"),
             Thresholds(warning=0, critical=100),
         ),
         _above(

@@ -22,16 +22,21 @@ from constructs import Construct
 
 from genba_constructs._secure import (
     REASON_INLINE_POLICY,
+    REASON_NETWORK_INTERFACES,
     function_log_group,
     function_role,
     genba_function,
+    network_interface_finding,
+    network_interface_permissions,
     write_own_logs,
 )
+from genba_constructs._validation import GenbaPropsError
 from genba_constructs.handler_runtime import POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
 from genba_constructs.nag import acknowledge
 from genba_constructs.service_log_group import DEFAULT_MASKED_DATA, log_group_encryption_key
 from genba_constructs.sync_targets import SyncTarget
 from genba_constructs.sync_verification._contract import ENV, SYNC_METRICS_NAMESPACE
+from genba_constructs.sync_verification._network import SyncNetwork
 from genba_constructs.sync_verification._queues import (
     REPLAY_TIMEOUT,
     STREAM_FAILURE_MAX_RECEIVES,
@@ -49,11 +54,31 @@ _DLQ_REASON = (
     "Invoked synchronously by an event source mapping: failures go to the mapping's on-failure "
     "queue (stream) or the queue's redrive DLQ (SQS); an async DLQ would never receive anything."
 )
+# AwsSolutions-IAM5 on Resource::*: only actions the Service Authorization Reference lists with
+# no resource type (X-Ray's, and DynamoDB's ListStreams, which Lambda's stream event source
+# mapping calls: the DynamoDB guide's policy for a stream-reading Lambda function lists it).
+_XRAY = "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing)"
+_EC2 = "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets (Lambda's VPC access)"
+_LIST_STREAMS = "dynamodb:ListStreams (called by the stream event source mapping)"
+_WILDCARD_ACTIONS = {"Forwarder": (_XRAY, _LIST_STREAMS), "Replay": (_XRAY,), "Verifier": (_XRAY,)}
 _FUNCTION_ACKNOWLEDGEMENTS = (
-    ("NIST.800.53.R5-LambdaInsideVPC", _VPC_REASON),
     ("NIST.800.53.R5-LambdaDLQ", _DLQ_REASON),
     ("Serverless-LambdaDLQ", _DLQ_REASON),
 )
+
+
+def _wildcard_reason(function: str, *, in_vpc: bool) -> str:
+    """The IAM5 ``Resource::*`` reason: exactly the actions this function's role has on '*'."""
+    actions = [*_WILDCARD_ACTIONS[function], *((_EC2,) if in_vpc else ())]
+    others = (
+        "the stream reads name the stream and every other statement its resources"
+        if function == "Replay"
+        else ("every other statement names its resources")
+    )
+    return (
+        f"Only {', '.join(actions[:-1]) + ' and ' if len(actions) > 1 else ''}{actions[-1]} are on '*': the "
+        f"Service Authorization Reference lists no resource type for them; {others}."
+    )
 
 
 class SyncFunction(Construct):
@@ -74,6 +99,7 @@ class SyncFunction(Construct):
         log_key: kms.IKey,
         retention: logs.RetentionDays,
         removal: RemovalPolicy,
+        network: SyncNetwork | None = None,
     ) -> None:
         super().__init__(scope, id)
         description = f"genba sync verification ({subject}): {purpose}"
@@ -103,6 +129,9 @@ class SyncFunction(Construct):
             log_group=self.log_group,
             timeout=timeout,
             reserved_concurrency=concurrency,
+            vpc=network.vpc if network is not None else None,
+            subnets=network.subnets if network is not None else (),
+            security_groups=network.security_groups if network is not None else None,
             environment={
                 **env,
                 POWERTOOLS_SERVICE_NAME: service_name,
@@ -110,15 +139,18 @@ class SyncFunction(Construct):
                 POWERTOOLS_LOG_LEVEL: "INFO",
             },
         )
+        if network is None:
+            acknowledge(self.function, "NIST.800.53.R5-LambdaInsideVPC", _VPC_REASON)
+        else:
+            network_interface_permissions(self.role, subnets=network.subnets, security_groups=network.security_groups)
+            acknowledge(
+                self.role, "AwsSolutions-IAM5", REASON_NETWORK_INTERFACES, finding=network_interface_finding(self.role)
+            )
         for rule, reason in _FUNCTION_ACKNOWLEDGEMENTS:
             acknowledge(self.function, rule, reason)
         acknowledge(self.role, "NIST.800.53.R5-IAMNoInlinePolicy", REASON_INLINE_POLICY)
         acknowledge(
-            self.role,
-            "AwsSolutions-IAM5",
-            "X-Ray's PutTraceSegments/PutTelemetryRecords and DynamoDB's ListStreams support no "
-            "resource-level permissions; every other statement names its resources.",
-            finding="Resource::*",
+            self.role, "AwsSolutions-IAM5", _wildcard_reason(id, in_vpc=network is not None), finding="Resource::*"
         )
 
     def depend_on_policy_only(self) -> None:
@@ -177,6 +209,7 @@ def build_functions(
     canary_key: dict[str, dict[str, str]],
     retention: logs.RetentionDays,
     removal: RemovalPolicy,
+    network: SyncNetwork | None = None,
 ) -> SyncFunctions:
     """Forwarder, replay and verifier with their event sources and grants, in the order their policies list them."""
     log_key = log_group_encryption_key(scope, "LogKey", removal_policy=removal)
@@ -207,6 +240,7 @@ def build_functions(
             service_name=service_name,
             log_key=log_key,
             retention=retention,
+            network=network,
         )
 
     forwarder = function(
@@ -217,6 +251,8 @@ def build_functions(
         Duration.seconds(60),
         forwarder_concurrency,
     )
+    # The mapping's grant includes dynamodb:ListStreams on '*' (no resource type: Service
+    # Authorization Reference, list_amazondynamodb.html); its stream reads name the stream.
     forwarder.function.add_event_source(
         sources.DynamoEventSource(
             table,
@@ -238,7 +274,17 @@ def build_functions(
         REPLAY_TIMEOUT,
         replay_concurrency,
     )
-    table.grant_stream_read(replay.function)
+    # The replay reads a failed range with GetShardIterator and GetRecords only (the range names
+    # the stream and shard): no ListStreams on '*' or DescribeStream, which grant_stream_read adds.
+    if table.table_stream_arn is None:
+        raise GenbaPropsError(f"SyncVerification: table={table.node.path} has no stream ARN to replay from")
+    replay.role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="ReadFailedRanges",
+            actions=["dynamodb:GetShardIterator", "dynamodb:GetRecords"],
+            resources=[table.table_stream_arn],
+        )
+    )
     replay.function.add_event_source(
         sources.SqsEventSource(
             queues.stream_failure_queue,

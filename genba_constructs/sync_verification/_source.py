@@ -10,6 +10,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from genba_constructs._names import claim_name
 from genba_constructs._secure import recoverable_table
 from genba_constructs._validation import fail
 from genba_constructs.sync_verification._contract import CANARY_PARTITION_VALUE, NAME
@@ -35,6 +36,8 @@ def build_source_table(
     """``existing`` if given (it must have a stream), else a new table ``SourceTable`` with a stream."""
     table = existing
     if table is None:
+        if table_name is not None:
+            claim_name(scope, "DynamoDB table name", table_name, owner="SyncVerification")
         table = recoverable_table(
             scope,
             "SourceTable",

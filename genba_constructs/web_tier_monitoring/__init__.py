@@ -24,6 +24,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
+from genba_constructs._shared_props import shared_props
 from genba_constructs._types import checked
 from genba_constructs._validation import fail
 from genba_constructs.alarms import AlarmFactory, AlarmSet, Thresholds, default_alarm_factory
@@ -40,6 +41,7 @@ _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _ENVIRONMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{2,38}[A-Za-z0-9]")
 
 
+@shared_props("alarm_factory")
 class WebTierMonitoring(WebTierMetrics, Construct):
     """Alarms and dashboard widgets for an existing ALB, its target groups and an Elastic Beanstalk environment.
 
@@ -52,7 +54,6 @@ class WebTierMonitoring(WebTierMetrics, Construct):
         enhanced health and publish ``EnvironmentHealth``. Default: none (no environment alarm).
     :param subject: slug naming the web tier in alarm names. Default: ``web``.
     :param thresholds: when the alarms fire. Default: ``WebTierThresholds()``.
-    :param alarm_factory: makes the alarms. Default: alarms named after the stack, no actions.
     """
 
     @checked

@@ -30,6 +30,14 @@ LOAD_BALANCER_ARN = re.compile(rf"{_ARN}loadbalancer/(?P<dim>app/{_NAME}/{_ID})"
 TARGET_GROUP_ARN = re.compile(rf"{_ARN}(?P<dim>targetgroup/{_NAME}/{_ID})")
 
 
+def _literal_dimension(value: str, dimension: re.Pattern[str], arn: re.Pattern[str]) -> str | None:
+    """The dimension a literal name or ARN gives (``dimension`` as it is, the ``dim`` group of ``arn``), or None."""
+    if dimension.fullmatch(value):
+        return value
+    match = arn.fullmatch(value)
+    return match.group("dim") if match else None
+
+
 def load_balancer_dimension(construct: str, prop: str, value: Any) -> str:
     """The ``LoadBalancer`` dimension of an ALB given as ``app/<name>/<id>`` or its ARN.
 
@@ -40,11 +48,9 @@ def load_balancer_dimension(construct: str, prop: str, value: Any) -> str:
         return Fn.join("/", [Fn.select(1, parts), Fn.select(2, parts), Fn.select(3, parts)])
     if not isinstance(value, str):
         raise fail(construct, prop, value, "must be an ALB name, an ARN or an elbv2.IApplicationLoadBalancer")
-    if LOAD_BALANCER_DIMENSION.fullmatch(value):
-        return value
-    match = LOAD_BALANCER_ARN.fullmatch(value)
-    if match:
-        return match.group("dim")
+    found = _literal_dimension(value, LOAD_BALANCER_DIMENSION, LOAD_BALANCER_ARN)
+    if found is not None:
+        return found
     if "loadbalancer/net/" in value or value.startswith("net/"):
         raise fail(construct, prop, value, "is a Network Load Balancer; WebTierMonitoring watches an ALB")
     raise fail(construct, prop, value, "is neither 'app/<name>/<16 hex digits>' nor an ALB ARN")
@@ -57,11 +63,9 @@ def target_group_dimension(construct: str, prop: str, value: Any) -> str:
         return Fn.select(5, parts)  # arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>
     if not isinstance(value, str):
         raise fail(construct, prop, value, "must be a target group name, an ARN or an elbv2.IApplicationTargetGroup")
-    if TARGET_GROUP_DIMENSION.fullmatch(value):
-        return value
-    match = TARGET_GROUP_ARN.fullmatch(value)
-    if match:
-        return match.group("dim")
+    found = _literal_dimension(value, TARGET_GROUP_DIMENSION, TARGET_GROUP_ARN)
+    if found is not None:
+        return found
     raise fail(construct, prop, value, "is neither 'targetgroup/<name>/<16 hex digits>' nor a target group ARN")
 
 

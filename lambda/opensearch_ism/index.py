@@ -21,6 +21,9 @@ asset stays small (botocore comes with the Lambda runtime). When the domain reje
 the deployment fails with the domain's own reason. Delete changes nothing: the domain is
 retained with its policy.
 
+The same function serves ``Custom::GenbaOpenSearchReaderRole`` (``security_roles.py``): a
+read-only role mapped to a sync verifier's IAM role, created, replaced and, on Delete, removed.
+
 ``provision()`` is the pure core (it is given how to reach the domain and how to wait);
 ``handler`` is the Powertools shell that answers CloudFormation.
 """
@@ -46,6 +49,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from genba_logging import get_logger
+from security_roles import Rejected, delete_reader, put_reader
 
 CONTRACT = json.loads((Path(__file__).resolve().parent / "contract.json").read_text())
 ENV: dict[str, str] = CONTRACT["environment"]
@@ -263,6 +267,8 @@ def provision(
 ) -> Outcome:
     """Apply a Create or Update (through ``connect(endpoint)``); any failure becomes a FAILED answer."""
     properties = event.get("ResourceProperties", {})
+    if event.get("ResourceType") == CONTRACT["reader_resource_type"]:
+        return provision_reader(event, connect=connect, sleep=sleep)
     physical_id = event.get("PhysicalResourceId") or f"ism-policy-{properties.get(PROPS['policy_id'], 'unknown')}"
     status, reason, data = "SUCCESS", "", {}
     try:
@@ -278,6 +284,36 @@ def provision(
         status, reason = "FAILED", f"{type(error).__name__}: {error}"
         logger.exception("applying the index policy failed")
     return Outcome(status, reason, physical_id, data)
+
+
+def provision_reader(
+    event: Mapping[str, Any], *, connect: Callable[[str], Domain], sleep: Callable[[float], None] = time.sleep
+) -> Outcome:
+    """A verifier's read-only role and mapping: put on Create and Update, removed on Delete."""
+    properties = event.get("ResourceProperties", {})
+    name = str(properties.get(PROPS["reader_role_name"], "unknown"))
+    physical_id = f"opensearch-role-{name}"
+    try:
+        domain = connect(properties[PROPS["endpoint"]])
+        if event["RequestType"] == "Delete":
+            delete_reader(domain, name)
+            logger.info("reader role removed", extra={"role": name})
+            return Outcome("SUCCESS", "", event.get("PhysicalResourceId") or physical_id, {})
+        outcome = put_reader(
+            domain,
+            name,
+            json.loads(properties[PROPS["reader_role"]]),
+            list(properties.get(PROPS["reader_backend_roles"], [])),
+            sleep=sleep,
+        )
+        logger.info("reader role applied", extra={"role": name, "outcome": outcome})
+        return Outcome("SUCCESS", "", physical_id, {"RoleName": name, "Outcome": outcome})
+    except (Rejected, OpenSearchRejected) as error:
+        logger.error("OpenSearch rejected the reader role", extra={"reason": str(error)})
+        return Outcome("FAILED", str(error), event.get("PhysicalResourceId") or physical_id, {})
+    except Exception as error:  # any other failure must still answer CloudFormation
+        logger.exception("applying the reader role failed")
+        return Outcome("FAILED", f"{type(error).__name__}: {error}", event.get("PhysicalResourceId") or physical_id, {})
 
 
 @dataclass(frozen=True)

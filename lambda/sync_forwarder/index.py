@@ -5,7 +5,8 @@ batch responses). Messages go out 10 per SendMessageBatch, delayed by the grace 
 sync normally needs. A change whose message could not be sent is reported as a batch item
 failure, so Lambda retries it (and, after the retry limit, its range reaches the on-failure
 queue, from which the replay function re-reads it). Malformed records go to the verification
-DLQ with their reason and never block the rest of the batch.
+DLQ with their reason, keys and sequence number (never their images: personal data) and never
+block the rest of the batch.
 
 The work is done by ``genba_sync.forward()``; this module is the Powertools shell around it.
 """

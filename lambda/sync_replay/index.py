@@ -13,13 +13,13 @@ to the DLQ with its reason. Each invocation publishes the age of the oldest rang
 owes (0 when none), which the "replay window" alarm reads: SQS's own
 ApproximateAgeOfOldestMessage drops a message received three times or more.
 
-The work is done by ``replaying.replay()``; this module is the Powertools shell around it.
+The work is done by ``replaying.replay_batch()`` (one ``replaying.replay()`` per range); this module
+is the Powertools shell around it (``genba_shell.batch_shell``, like the forwarder and verifier).
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
 import time
 from collections.abc import Callable
@@ -27,22 +27,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools import Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from genba_logging import get_logger
-from genba_sync import ENV, METRICS, NAMESPACE, ForwardSettings
-from replaying import arrival, replay
+from genba_shell import batch_shell
+from genba_sync import NAMESPACE, ForwardSettings
+from replaying import max_receives_from, replay_batch
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
-logger = get_logger()
-metrics = Metrics(namespace=NAMESPACE)
-tracer = Tracer()
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+shell = batch_shell(EventType.SQS, namespace=NAMESPACE)
+logger, metrics, tracer, processor = shell.logger, shell.metrics, shell.tracer, shell.processor
 # Time kept back from the function's timeout for forwarding what was read and reporting.
 RESERVE_FRACTION = 0.4
 
@@ -71,49 +67,31 @@ def deployed() -> Runtime:
         streams=boto3.client("dynamodbstreams"),
         sqs=boto3.client("sqs"),
         settings=ForwardSettings.from_environ(os.environ),
-        max_receives=int(os.environ[ENV["replay_max_receives"]])
-        if os.environ.get(ENV["replay_max_receives"])
-        else None,
+        max_receives=max_receives_from(os.environ),
     )
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@shell.entry
 def handler(
     event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None
 ) -> PartialItemFailureResponse:
     run = runtime or deployed()
     remaining = context.get_remaining_time_in_millis() / 1000
-    deadline = run.clock() + remaining * (1 - RESERVE_FRACTION)
-    owed: list[float] = []
+    result = replay_batch(
+        event.get("Records") or [],
+        streams=run.streams,
+        sqs=run.sqs,
+        settings=run.settings,
+        logger=logger,
+        clock=run.clock,
+        sleep=run.sleep,
+        deadline=run.clock() + remaining * (1 - RESERVE_FRACTION),
+        max_receives=run.max_receives,
+    )
+    shell.add_metrics(result.metrics)
 
     def record_handler(record: SQSRecord) -> None:
-        body = json.loads(record.body)
-        sent = record.attributes.sent_timestamp
-        replayed = replay(
-            body,
-            streams=run.streams,
-            sqs=run.sqs,
-            settings=run.settings,
-            logger=logger,
-            clock=run.clock,
-            sleep=run.sleep,
-            deadline=deadline,
-            receive_count=int(record.attributes.approximate_receive_count or 1),
-            max_receives=run.max_receives,
-            sent_timestamp=int(sent) / 1000 if sent else None,
-        )
-        for name, unit, value in replayed.metrics:
-            metrics.add_metric(name=name, unit=unit, value=value)
-        if not replayed.finished:
-            born = arrival(body, int(sent) / 1000 if sent else None)
-            owed.append(max(0.0, run.clock() - born) if born is not None else 0.0)
+        if record.message_id in result.keep:
             raise RangeRetried("stream range not finished; it is retried")
 
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
-    # Every invocation says what replay still owes (0: nothing), so the alarm never reads a stale age.
-    metrics.add_metric(name=METRICS["replay_owed_age"], unit=MetricUnit.Seconds, value=max(owed, default=0.0))
-    return response
+    return shell.respond(event, record_handler, context)

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
-from genba_sync import METRICS, ForwardSettings, forward, send_to_dlq
+from genba_sync import ENV, METRICS, ForwardSettings, describe_error, forward, json_summary, send_to_dlq
 
 # Why a range can never be read again, by error code (GetShardIterator / GetRecords).
 GONE_REASONS = {
@@ -37,6 +37,16 @@ EXPIRY_MARGIN_SECONDS = 30 * 60
 ITERATOR_RENEWALS = 3
 EMPTY_PAGES_BEFORE_PAUSE = 3
 PAUSE_SECONDS = 0.2
+# What Lambda's on-failure record for a stream source holds (Lambda Developer Guide, "Retaining
+# records of asynchronous invocations" / stream on-failure destinations): range metadata only.
+ON_FAILURE_FIELDS = ("version", "timestamp", "requestContext", "responseContext", "DDBStreamBatchInfo")
+RANGE_FIELDS = ("shardId", "startSequenceNumber", "endSequenceNumber", "streamArn")
+
+
+def max_receives_from(environ: Mapping[str, str]) -> int | None:
+    """The stream failure queue's maxReceiveCount, as the construct sets it (None: unknown)."""
+    value = environ.get(ENV["replay_max_receives"])
+    return int(value) if value else None
 
 
 class RangeGone(Exception):
@@ -171,6 +181,7 @@ def replay(
     info = body["DDBStreamBatchInfo"]
     correlation = f"{info['shardId']}@{info['startSequenceNumber']}-{info['endSequenceNumber']}"
     logger.append_keys(correlation_id=correlation)
+    log = lambda message, extra: logger.warning(message, extra=extra)  # noqa: E731
     first_arrival = info.get("approximateArrivalOfFirstRecord")
     now = clock()
     read = RangeRead()
@@ -180,11 +191,11 @@ def replay(
         )
     except RangeGone as gone:
         # What was read before the stream said no is forwarded; the range is recorded whole.
-        forward(read.records, sqs=sqs, settings=settings, source="replay", clock=clock, sleep=sleep)
+        forward(read.records, sqs=sqs, settings=settings, source="replay", clock=clock, sleep=sleep, log=log)
         return _set_aside(body, sqs, settings, logger, sleep, correlation, str(gone))
     except RangeUnfinished as unfinished:
         # Forward what was read (idempotent: the retry forwards it again), then retry or set aside.
-        forward(read.records, sqs=sqs, settings=settings, source="replay", clock=clock, sleep=sleep)
+        forward(read.records, sqs=sqs, settings=settings, source="replay", clock=clock, sleep=sleep, log=log)
         born = arrival(body, sent_timestamp)
         expiring = born is not None and clock() - born > STREAM_RETENTION_SECONDS - EXPIRY_MARGIN_SECONDS
         last_receive = max_receives is not None and receive_count >= max_receives
@@ -202,7 +213,7 @@ def replay(
         source="replay",
         clock=clock,
         sleep=sleep,
-        log=lambda message, extra: logger.warning(message, extra=extra),
+        log=log,
     )
     if result.failed:
         logger.warning("replayed changes not forwarded; the range is retried", extra={"failed": len(result.failed)})
@@ -254,3 +265,95 @@ def _age(timestamp: Any, now: float) -> float | None:
         return round(now - datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp(), 1)
     except ValueError:
         return None
+
+
+@dataclass
+class ReplayBatch:
+    """What replaying one SQS batch of on-failure records decided: messages to keep, metrics to publish."""
+
+    keep: set[str] = field(default_factory=set)
+    metrics: list[tuple[str, MetricUnit, float]] = field(default_factory=list)
+
+
+def on_failure_body(text: Any) -> dict[str, Any]:
+    """An on-failure record's body, checked to name a stream range; MalformedOnFailure otherwise."""
+    try:
+        body = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        body = None
+    info = body.get("DDBStreamBatchInfo") if isinstance(body, dict) else None
+    if not isinstance(info, dict):
+        raise MalformedOnFailure("the message is not a Lambda on-failure record (no DDBStreamBatchInfo object)")
+    missing = [name for name in RANGE_FIELDS if not isinstance(info.get(name), str)]
+    if missing or not all(str(info.get(n, "")).isdigit() for n in ("startSequenceNumber", "endSequenceNumber")):
+        raise MalformedOnFailure(f"DDBStreamBatchInfo lacks a valid {', '.join(missing) or 'sequence number'}")
+    assert isinstance(body, dict)
+    return body
+
+
+class MalformedOnFailure(ValueError):
+    """A message on the stream failure queue that names no stream range: set aside with this reason."""
+
+
+def replay_batch(
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    streams: Any,
+    sqs: Any,
+    settings: ForwardSettings,
+    logger: Logger,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    deadline: float,
+    max_receives: int | None,
+) -> ReplayBatch:
+    """Replay each SQS record (Lambda's SQS event shape) of on-failure records, within ``deadline``.
+
+    Also publishes the age of the oldest range still owed (0: none), every invocation, so the
+    replay-window alarm never reads a stale age.
+    """
+    batch = ReplayBatch()
+    owed: list[float] = []
+    malformed: list[tuple[str, str, str]] = []
+    for record in messages:
+        message_id = str(record.get("messageId"))
+        attributes = record.get("attributes") or {}
+        sent = attributes.get("SentTimestamp")
+        sent_at = int(sent) / 1000 if sent else None
+        try:
+            body = on_failure_body(record.get("body"))
+        except MalformedOnFailure as problem:
+            summary = json_summary(record.get("body"), ON_FAILURE_FIELDS)
+            malformed.append((message_id, summary, f"malformed on-failure record: {problem}"))
+            logger.error("malformed on-failure record", extra={"correlation_id": message_id, "reason": str(problem)})
+            continue
+        try:
+            replayed = replay(
+                body,
+                streams=streams,
+                sqs=sqs,
+                settings=settings,
+                logger=logger,
+                clock=clock,
+                sleep=sleep,
+                deadline=deadline,
+                receive_count=int(attributes.get("ApproximateReceiveCount") or 1),
+                max_receives=max_receives,
+                sent_timestamp=sent_at,
+            )
+        except Exception as error:  # unexpected (an AWS error replay does not know): retried, never lost
+            logger.warning("stream range replay failed; it is retried", extra={"error": describe_error(error)})
+            replayed = Replayed(finished=False, metrics=[(METRICS["replay_failed"], MetricUnit.Count, 1)])
+        finally:
+            logger.remove_keys(["correlation_id"])
+        batch.metrics += replayed.metrics
+        if not replayed.finished:
+            batch.keep.add(message_id)
+            born = arrival(body, sent_at)
+            owed.append(max(0.0, clock() - born) if born is not None else 0.0)
+    if malformed:
+        not_sent, _ = send_to_dlq(sqs, settings.dlq_url, malformed, source="replay", sleep=sleep)
+        batch.keep |= not_sent
+        batch.metrics.append((METRICS["replay_expired"], MetricUnit.Count, len(malformed) - len(not_sent)))
+    batch.metrics.append((METRICS["replay_owed_age"], MetricUnit.Seconds, max(owed, default=0.0)))
+    return batch

@@ -35,6 +35,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from genba_shell import batch_shell
 from genba_sync import NAMESPACE
+from http_auth import make_auth
 from targets import DynamoDbTarget, HttpTarget, LambdaTarget, OpenSearchTarget
 from verification import Target, Verification, VerifierSettings, verify
 from visibility import PendingRegistry
@@ -85,7 +86,11 @@ def make_target(settings: VerifierSettings, client: Callable[[str], Any] = boto3
             version_attribute=settings.version_attribute,
         )
     if settings.target_kind == "http":
-        return HttpTarget(url=config["url"], timeout_seconds=float(config.get("timeout_seconds", 10)))
+        return HttpTarget(
+            url=config["url"],
+            timeout_seconds=float(config.get("timeout_seconds", 10)),
+            auth=make_auth(config.get("auth"), session=boto3.session.Session(), client=client),
+        )
     if settings.target_kind == "lambda":
         return LambdaTarget(lambda_client=client("lambda"), function_name=config["function_name"])
     raise ValueError(f"unknown sync target kind {settings.target_kind!r}")

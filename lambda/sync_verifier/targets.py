@@ -9,11 +9,14 @@ rules in ``rules.py``: only what the target is seen to hold confirms a change.
 Targets, by ``GENBA_SYNC_TARGET_KIND`` (config in ``GENBA_SYNC_TARGET_CONFIG``, JSON):
 
 - ``dynamodb``: ``{"table_name", "version_attribute"}``; BatchGetItem, up to 100 keys a call,
-  then the source (same call shape) only for the changes the replica alone does not decide.
+  then, for the changes the replica alone does not decide, the source's key and version
+  (ProjectionExpression), and the whole source item only where content must decide
+  (:meth:`DynamoDbTarget._with_source`).
 - ``opensearch``: ``{"endpoint", "index", "version_field", "service"}``; one signed ``_mget``
   (document ids: :func:`document_id`); the source's key and version (BatchGetItem with a
   ProjectionExpression) where the rules need them, and always for keys-only streams.
-- ``http``: ``{"url", "timeout_seconds"}``; POST ``{"changes": [...]}``, answer
+- ``http``: ``{"url", "timeout_seconds", "auth"?}``; POST ``{"changes": [...]}`` (SigV4-signed or
+  with a header from Secrets Manager when ``auth`` says so: ``http_auth.py``), answer
   ``{"results": {"<id>": {"status": "synced|not_yet|failed", "reason": "..."}}}``.
 - ``lambda``: ``{"function_name"}``; invoked with the same payload, same answer.
 """
@@ -29,7 +32,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from custom_targets import HttpTarget, LambdaTarget
-from genba_sync import boto_key, item_hash, number, wire_value
+from genba_sync import boto_key, describe_error, item_hash, number, wire_value
 from rules import ABSENT, FAILED, NOT_YET, STATUSES, SYNCED, Change, Copy, Outcome, first_look, judge
 
 __all__ = ["FAILED", "NOT_YET", "STATUSES", "SYNCED", "Change", "HttpTarget", "LambdaTarget", "Outcome"]
@@ -97,7 +100,7 @@ class SourceReader:
                 if code != "ValidationException":
                     raise
                 if len(keys) == 1:
-                    rejected[_key_id(keys[0])] = f"the table rejected the key: {error}"[:500]
+                    rejected[_key_id(keys[0])] = f"the table rejected the key: {describe_error(error)}"
                     return
                 half = len(keys) // 2
                 for part in (keys[:half], keys[half:]):
@@ -144,6 +147,12 @@ class DynamoDbTarget:
             return ABSENT
         return Copy(present=True, version=number(wire_value(item.get(self.version_attribute))), hash=item_hash(item))
 
+    def _version(self, item: Mapping[str, Any] | None) -> Copy:
+        """A source item read for its key and version only: no content to compare."""
+        if item is None:
+            return ABSENT
+        return Copy(present=True, version=number(wire_value(item.get(self.version_attribute))))
+
     def check(self, changes: Sequence[Change]) -> dict[str, Outcome]:
         outcomes: dict[str, Outcome] = {}
         replica, unprocessed, rejected = self.reader.read(self.table_name, [c.key for c in changes])
@@ -162,13 +171,43 @@ class DynamoDbTarget:
                 copy = self._copy(replica.get(_key_id(change.key)))
                 outcomes[change.id] = Outcome(NOT_YET, judge(change, copy, Copy(present=True)).reason)
             return outcomes
-        source, unprocessed, rejected = self.reader.read(self.source_table_name, [c.key for c in undecided])
-        for change in undecided:
+        return outcomes | self._with_source(undecided, replica)
+
+    def _with_source(self, changes: Sequence[Change], replica: Mapping[str, dict[str, Any]]) -> dict[str, Outcome]:
+        """Rule 3 with the source read as little as decides: its key and version first.
+
+        A ProjectionExpression (names through ExpressionAttributeNames: a version attribute may be
+        a reserved word) reads no personal data, and decides every change whose replica version
+        differs from the source's: ``change < replica <= source`` confirms, anything else waits.
+        Only where the replica holds the source's own version (or neither has a numeric version)
+        is the whole item read, because then content alone decides: a replica item of the same
+        version with other content (truncated, written without a version bump) is not synced.
+        """
+        assert self.source_table_name is not None
+        outcomes: dict[str, Outcome] = {}
+        source, unprocessed, rejected = self.reader.read(
+            self.source_table_name, [c.key for c in changes], projection=[self.version_attribute]
+        )
+        by_content: list[Change] = []
+        for change in changes:
             if (answer := _unanswerable(change, unprocessed, rejected)) is not None:
                 outcomes[change.id] = answer
                 continue
             key_id = _key_id(change.key)
-            outcomes[change.id] = judge(change, self._copy(replica.get(key_id)), self._copy(source.get(key_id)))
+            target, current = self._copy(replica.get(key_id)), self._version(source.get(key_id))
+            if target.present and current.present and target.version == current.version:
+                by_content.append(change)
+            else:
+                outcomes[change.id] = judge(change, target, current)
+        if not by_content:
+            return outcomes
+        items, unprocessed, rejected = self.reader.read(self.source_table_name, [c.key for c in by_content])
+        for change in by_content:
+            if (answer := _unanswerable(change, unprocessed, rejected)) is not None:
+                outcomes[change.id] = answer
+                continue
+            key_id = _key_id(change.key)
+            outcomes[change.id] = judge(change, self._copy(replica.get(key_id)), self._copy(items.get(key_id)))
         return outcomes
 
 

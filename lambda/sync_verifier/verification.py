@@ -14,7 +14,18 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
-from genba_sync import CONTRACT, ENV, METRICS, MalformedRecord, correlation_id, send_to_dlq, typed_key
+from genba_sync import (
+    CONTRACT,
+    ENV,
+    MESSAGE_FIELDS,
+    METRICS,
+    MalformedRecord,
+    correlation_id,
+    describe_error,
+    json_summary,
+    send_to_dlq,
+    typed_key,
+)
 from targets import FAILED, NOT_YET, SYNCED, Change, Outcome
 from visibility import (
     BACKOFF_FLOOR_SECONDS,
@@ -129,8 +140,18 @@ def parse(record: Mapping[str, Any]) -> Change:
         )
     except MalformedRecord:
         raise
-    except (KeyError, TypeError, ValueError) as error:
-        raise MalformedRecord(f"malformed verification message: {error!r}") from None
+    except KeyError as error:
+        raise MalformedRecord(f"malformed verification message: no {error} field") from None
+    except (TypeError, ValueError) as error:  # the error's text would repeat the value: only its type
+        raise MalformedRecord(
+            f"malformed verification message: a field of the wrong type ({type(error).__name__})"
+        ) from None
+
+
+def _dlq_body(record: Mapping[str, Any]) -> str:
+    """What of a message goes to the DLQ: a verification message's own fields (key, sequence, version,
+    hash: none holds an image), never anything else a body may carry (personal data)."""
+    return json_summary(record.get("body", ""), MESSAGE_FIELDS)
 
 
 def verify(
@@ -168,7 +189,7 @@ def verify(
             reason = str(problem)
             if not reason.startswith("malformed verification message"):
                 reason = f"malformed verification message: {reason}"
-            to_dlq.append((message_id, str(record.get("body", "")), reason))
+            to_dlq.append((message_id, _dlq_body(record), reason))
             logger.error("malformed verification message", extra={"correlation_id": message_id, "reason": reason})
 
     outcomes: dict[str, Outcome] = {}
@@ -176,8 +197,9 @@ def verify(
         try:
             outcomes = target.check(changes)
         except Exception as error:  # an unreachable target means "look again later"
-            logger.warning("sync target unavailable", extra={"error": repr(error)[:500]})
-            outcomes = {c.id: Outcome(NOT_YET, f"target unavailable: {error!r}"[:500]) for c in changes}
+            why = describe_error(error)  # never the exception's text: it may repeat a key that was sent
+            logger.warning("sync target unavailable", extra={"error": why})
+            outcomes = {c.id: Outcome(NOT_YET, f"target unavailable: {why}") for c in changes}
 
     keep = result.keep
     waiting: dict[str, tuple[float, float]] = {}
@@ -198,12 +220,12 @@ def verify(
             )
         elif outcome.status == FAILED:
             counts["failed"] += 1
-            to_dlq.append((change.id, record["body"], f"sync failed: {outcome.reason}"))
+            to_dlq.append((change.id, _dlq_body(record), f"sync failed: {outcome.reason}"))
             logger.error("change failed to sync", extra={"correlation_id": cid, "reason": outcome.reason})
         elif age >= max_lag:
             counts["expired"] += 1
             reason = f"not synced within {max_lag / 3600:g} h (max sync lag): {outcome.reason}"
-            to_dlq.append((change.id, record["body"], reason))
+            to_dlq.append((change.id, _dlq_body(record), reason))
             logger.error(
                 "change not synced within the maximum sync lag", extra={"correlation_id": cid, "reason": reason}
             )
@@ -236,7 +258,7 @@ def verify(
             # SQS would move it to the DLQ on its next receive, without a reason: do it here.
             del keep[message_id]
             waiting.pop(message_id, None)
-            to_dlq.append((message_id, by_id[message_id]["body"], last))
+            to_dlq.append((message_id, _dlq_body(by_id[message_id]), last))
         logger.warning("visibility backoff not set", extra={"correlation_id": message_id, "reason": last})
 
     not_sent: set[str] = set()

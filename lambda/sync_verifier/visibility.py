@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from genba_sync import describe_error
+
 MAX_VISIBILITY = 43_200
 # Lambda's longest batching window for SQS event sources, and a margin for clock skew.
 MAX_BATCHING_WINDOW_SECONDS = 300
@@ -88,7 +90,7 @@ def hold(sqs: Any, queue_url: str, requests: list[VisibilityRequest]) -> dict[st
                 response = sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
             except Exception as error:  # throttled, unreachable: the whole chunk again
                 for request in chunk:
-                    refused[request.message_id] = f"ChangeMessageVisibility failed: {error!r}"[:300]
+                    refused[request.message_id] = f"ChangeMessageVisibility failed: {describe_error(error)}"[:300]
                 retry += chunk
                 continue
             for request in chunk:

@@ -32,7 +32,7 @@ def mypy(*paths: str, module_path: tuple[str, ...] = ()) -> subprocess.Completed
     if module_path:
         environ["MYPYPATH"] = os.pathsep.join(str(ROOT / p) for p in module_path)
     command = [sys.executable, "-m", "mypy", "--cache-dir", str(ROOT / ".cache" / "mypy" / name), *paths]
-    return subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=900, check=False)
+    return subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=3600, check=False)
 
 
 def handler_mypy(function: str) -> subprocess.CompletedProcess[str]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools import ROOT
+from tools.reports import page, write_page
 
 ALARMS = ROOT / "docs" / "alarms.md"
 RUNBOOKS = ROOT / "docs" / "runbooks.md"
@@ -38,29 +39,16 @@ class Alarm:
     """One alarm as the page shows it, free of deploy-time tokens."""
 
     environment: str
-    prefix: str
-    subject: str
+    pattern: str  # the name with the environment left open: genba-<env>-app-logs-log-errors
     runbook: str
     severity: str
     threshold: float
     summary: str
     first_check: str
     metric: str
-    period_seconds: int | None
+    periods: str  # "3 of 3 x 10 min": breaching periods of evaluated periods, times the period
     comparison: str
     missing_data: str
-    evaluation_periods: int
-    datapoints_to_alarm: int
-
-    @property
-    def periods(self) -> str:
-        """``3 of 3 x 10 min``: breaching periods of evaluated periods, times the period."""
-        return f"{self.datapoints_to_alarm} of {self.evaluation_periods} x {_duration(self.period_seconds)}"
-
-    @property
-    def pattern(self) -> str:
-        """The alarm's name with the environment left open: ``genba-<env>-app-logs-log-errors``."""
-        return f"genba-<env>-{self.subject}-{self.runbook}"
 
 
 def _text(value: str) -> str:
@@ -128,23 +116,20 @@ def alarms() -> list[Alarm]:
         for record in records:
             spec = record.spec
             metric, period = _metric(spec.metric)
-            periods = spec.evaluation_periods
+            datapoints = spec.datapoints_to_alarm or spec.evaluation_periods
             found.append(
                 Alarm(
                     environment=environment,
-                    prefix=record.alarm_name.removesuffix(f"-{record.subject}-{spec.runbook}-{record.severity.value}"),
-                    subject=record.subject,
+                    pattern=f"genba-<env>-{record.subject}-{spec.runbook}",
                     runbook=spec.runbook,
                     severity=record.severity.value,
                     threshold=record.threshold,
                     summary=text(spec.summary),
                     first_check=text(spec.first_check),
                     metric=metric,
-                    period_seconds=period,
+                    periods=f"{datapoints} of {spec.evaluation_periods} x {_duration(period)}",
                     comparison=_COMPARISONS.get(spec.comparison.name, spec.comparison.name),
                     missing_data=spec.missing_data.name.lower().replace("_", " "),
-                    evaluation_periods=periods,
-                    datapoints_to_alarm=spec.datapoints_to_alarm or periods,
                 )
             )
     return found
@@ -232,14 +217,8 @@ def render() -> str:
             same = [a for a in of_kind if a.pattern == pattern]
             out.append(f"- `{pattern}`: {_cell(_texts(same, 'summary', environments))}")
             out.append(f"  First check: {_cell(_texts(same, 'first_check', environments))}")
-    return "\n".join(out).rstrip() + "\n"
-
-
-def main() -> int:
-    ALARMS.write_text(render())
-    print(f"wrote {ALARMS.relative_to(ROOT)}")
-    return 0
+    return page(out)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(write_page(ALARMS, render()))

@@ -1,37 +1,47 @@
-"""Benchmark genba's main job: wall time and peak memory of synthesizing every environment with
-every gate, cold (empty cfn-lint cache) and warm (a re-run with nothing changed), next to the
-synth of an empty CDK app measured in the same run (jsii's start-up floor).
+"""Benchmark genba's main job against an empty CDK app measured in the same run.
 
-Run with `make bench`. Each case runs in a fresh process, as `make synth` does, REPEAT times;
-the best (least disturbed) wall time and the peak memory of the process tree are reported.
+Run with `make bench`. Cases, each a fresh process as `make synth` is, with this interpreter
+and this environment (the same Node binary from JSII_NODE, the same jsii package cache):
+
+- empty app (the baseline): `App()` as `cdk init` makes it, CDK's defaults (its built-in
+  CloudFormation validation on), one stack with one SNS topic, `app.synth()`;
+- empty app, validation off: the same with genba's App setting - jsii's start-up floor, shown
+  for reference;
+- main job, cold: `tools.gates.synth_all` (every environment, cdk-nag's three packs and
+  cfn-lint inside synth, the summary) with an empty cfn-lint cache;
+- main job, warm: the same re-run with nothing changed (the cache filled by a cold run and a
+  first re-run, not counted: the steady state of re-running).
+
+The cases run in rounds (one of each per round, GENBA_BENCH_REPEAT rounds, default 3), so a
+machine whose speed drifts slows every case of a round alike. Reported: the median wall time
+and the largest peak memory of the process tree (Python, jsii's node, cfn-lint) per case, and
+each case's ratio to the baseline of the same round, median over the rounds. Goals (issue 13):
+cold <= 3x, warm <= 1.5x.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 
 from tools import ROOT
 
 REPEAT = int(os.environ.get("GENBA_BENCH_REPEAT", "3"))
 
-# Two floors: an empty CDK app as `cdk init` makes it (CDK's built-in CloudFormation
-# validation on), and with genba's App settings (that validation off: cfn-lint runs instead).
 EMPTY_APP = """
 import sys
 from aws_cdk import App, Stack
 from aws_cdk import aws_sns as sns
-app = App(outdir=sys.argv[1], builtin_cloud_formation_validation={validation})
+app = App(outdir=sys.argv[1]{settings})
 sns.Topic(Stack(app, "Empty"), "OneResource")  # a stack must hold a resource to synthesize
 app.synth()
 """
 
-# genba's main job as `make synth` runs it: every environment, cdk-nag and cfn-lint inside
-# synth, the summary. Cold: cfn-lint's cache empty; warm: a re-run with nothing changed.
 MAIN_JOB = """
 import sys
 from pathlib import Path
@@ -40,9 +50,12 @@ from tools.gates.synth_all import main
 sys.exit(main(Path(sys.argv[1]) / "cdk.out"))
 """
 
+BASELINE = "empty app (baseline)"
+GOALS = {"main job, cold": 3.0, "main job, warm": 1.5}
+
 
 def _tree_rss_bytes(pid: int) -> int:
-    """Resident memory of a process and all its descendants (python + the jsii node process)."""
+    """Resident memory of a process and all its descendants (python, jsii's node, cfn-lint)."""
     total, pending = 0, [pid]
     while pending:
         current = pending.pop()
@@ -51,14 +64,16 @@ def _tree_rss_bytes(pid: int) -> int:
                 for line in status:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1]) * 1024
-            with open(f"/proc/{current}/task/{current}/children") as children:
-                pending.extend(int(child) for child in children.read().split())
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    pending.extend(int(child) for child in children.read().split())
         except (FileNotFoundError, ProcessLookupError):
             continue
     return total
 
 
 def measure(code: str, env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Wall seconds and peak memory of one run of ``code`` in a fresh process."""
     with tempfile.TemporaryDirectory() as outdir:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -70,7 +85,7 @@ def measure(code: str, env: dict[str, str] | None = None) -> tuple[float, int]:
         peak = 0
         while process.poll() is None:
             peak = max(peak, _tree_rss_bytes(process.pid))
-            time.sleep(0.02)
+            time.sleep(0.05)
         elapsed = time.perf_counter() - started
         if process.returncode != 0:
             raise SystemExit(f"benchmark case failed with exit code {process.returncode}")
@@ -79,27 +94,35 @@ def measure(code: str, env: dict[str, str] | None = None) -> tuple[float, int]:
 
 def main() -> None:
     main_job = MAIN_JOB.format(root=str(ROOT))
-    results = {}
-    with tempfile.TemporaryDirectory() as warm_cache:
-        cases: dict[str, tuple[str, Callable[[], dict[str, str]]]] = {
-            "empty app, CDK defaults": (EMPTY_APP.format(validation=True), dict),
-            "empty app, genba settings": (EMPTY_APP.format(validation=False), dict),
-            # A fresh, empty lint cache for every run.
-            "main job, cold": (main_job, lambda: {"GENBA_CFN_LINT_CACHE": tempfile.mkdtemp()}),
-            "main job, warm": (main_job, lambda: {"GENBA_CFN_LINT_CACHE": warm_cache}),
-        }
-        measure(main_job, {"GENBA_CFN_LINT_CACHE": warm_cache})  # fills the warm cache
-        for name, (code, env) in cases.items():
-            runs = [measure(code, env()) for _ in range(REPEAT)]
-            results[name] = (min(r[0] for r in runs), max(r[1] for r in runs))
-    defaults = results["empty app, CDK defaults"][0]
-    same_settings = results["empty app, genba settings"][0]
-    print(f"synth benchmark, best of {REPEAT} runs each, {os.cpu_count()} cores")
-    print(f"{'case':<28}{'wall s':>8}{'peak MiB':>10}{'/ defaults':>12}{'/ same settings':>17}")
-    for name, (seconds, peak) in results.items():
-        print(
-            f"{name:<28}{seconds:>8.2f}{peak / 2**20:>10.0f}{seconds / defaults:>12.2f}{seconds / same_settings:>17.2f}"
-        )
+    started = time.perf_counter()
+    runs: dict[str, list[tuple[float, int]]] = {}
+    with tempfile.TemporaryDirectory() as caches:
+        warm = {"GENBA_CFN_LINT_CACHE": os.path.join(caches, "warm")}
+        measure(main_job, warm)  # cold: fills the cache
+        measure(main_job, warm)  # the first re-run
+        for round_ in range(REPEAT):
+            cold = {"GENBA_CFN_LINT_CACHE": os.path.join(caches, f"cold-{round_}")}
+            cases = {
+                BASELINE: (EMPTY_APP.format(settings=""), None),
+                "empty app, validation off": (
+                    EMPTY_APP.format(settings=", builtin_cloud_formation_validation=False"),
+                    None,
+                ),
+                "main job, cold": (main_job, cold),
+                "main job, warm": (main_job, warm),
+            }
+            for name, (code, env) in cases.items():
+                runs.setdefault(name, []).append(measure(code, env))
+            shutil.rmtree(cold["GENBA_CFN_LINT_CACHE"], ignore_errors=True)
+    baseline = [wall for wall, _ in runs[BASELINE]]
+    print(f"synth benchmark: median of {REPEAT} rounds, {os.cpu_count()} cores, {time.perf_counter() - started:.0f} s")
+    print(f"{'case':<28}{'wall s':>8}{'peak MiB':>10}{'x baseline':>12}{'goal':>7}")
+    for name, results in runs.items():
+        ratio = statistics.median(wall / base for (wall, _), base in zip(results, baseline, strict=True))
+        goal = f"{GOALS[name]:.1f}" if name in GOALS else ""
+        wall = statistics.median(wall for wall, _ in results)
+        peak = max(peak for _, peak in results)
+        print(f"{name:<28}{wall:>8.2f}{peak / 2**20:>10.0f}{ratio:>12.2f}{goal:>7}")
 
 
 if __name__ == "__main__":

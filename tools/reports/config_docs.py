@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from tools import ROOT
+from tools.reports import page, write_page
 
 CONFIGURATION = ROOT / "docs" / "configuration.md"
 
@@ -290,14 +291,8 @@ def render() -> str:
         if found:
             out.append("\nRules:\n")
             out.extend(f"- {_cell(rule)}" for rule in found)
-    return "\n".join(out).rstrip() + "\n"
-
-
-def main() -> int:
-    CONFIGURATION.write_text(render())
-    print(f"wrote {CONFIGURATION.relative_to(ROOT)}")
-    return 0
+    return page(out)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(write_page(CONFIGURATION, render()))

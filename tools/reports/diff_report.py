@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools import ROOT
+from tools.cdk_cli import run_cdk
 
 MARKER = "<!-- genba-cdk-diff -->"
 STATEFUL_TYPES = (
@@ -99,16 +98,7 @@ def environments() -> list[str]:
 
 
 def run_diff(environment: str, app_dir: Path) -> str:
-    env = {**os.environ, "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(
-        ["cdk", "diff", "--app", str(app_dir), "--no-color", f"{environment}/*"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
+    result = run_cdk("diff", "--app", str(app_dir), "--no-color", f"{environment}/*", timeout=1800)
     if result.returncode not in (0, 1):  # 1: differences found (with --fail); anything else failed
         raise SystemExit(f"cdk diff for {environment} failed ({result.returncode}):\n{result.stderr[-4000:]}")
     return (result.stdout + result.stderr).strip()

@@ -15,12 +15,18 @@ Two figures:
   the service's documented binding is the encryption context: a key statement for
   ``logs.<region>.amazonaws.com`` conditioned on ``kms:EncryptionContext:aws:logs:arn`` (an ARN
   in this account) names its source and is not counted. ``kms:ViaService`` alone is counted.
+
+``--list`` gives each wildcard statement its justification, or ``UNJUSTIFIED``: on ``*`` only
+actions the Service Authorization Reference lists with no resource type (:data:`NO_RESOURCE_TYPE`,
+each with its page); a prefix only where the service names what it writes or calls under it
+(:data:`PREFIX_PATTERNS`). tests/test_policy_audit.py requires every one to be justified.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from tools import ROOT
+from tools.assembly import as_text
 
 SNAPSHOTS = ROOT / "snapshots"
 
@@ -45,6 +52,29 @@ SOURCE_KEYS = ("aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid", "aws:sou
 # The calling resource's ARN in the encryption context (the service's documented binding).
 CONTEXT_SOURCE_KEYS = ("kms:encryptioncontext:aws:logs:arn",)
 
+_SAR = "https://docs.aws.amazon.com/service-authorization/latest/reference/"
+#: Actions with no resource type in the Service Authorization Reference: only ``*`` grants them.
+NO_RESOURCE_TYPE = {
+    "xray:PutTraceSegments": _SAR + "list_awsx-ray.html",
+    "xray:PutTelemetryRecords": _SAR + "list_awsx-ray.html",
+    "dynamodb:ListStreams": _SAR + "list_amazondynamodb.html",
+    "cloudwatch:PutMetricData": _SAR + "list_amazoncloudwatch.html",
+    "ec2:DescribeTags": _SAR + "list_amazonec2.html",
+}
+#: Wildcards that stay inside one resource: (resource pattern, the only actions it may carry, why).
+PREFIX_PATTERNS = (
+    (
+        re.compile(r"^<ref>/[a-z0-9-]+(/[a-z0-9-]+)*/\*$"),
+        ("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"),
+        "S3 objects under one prefix of one bucket: Firehose names each object itself (date and a random suffix)",
+    ),
+    (
+        re.compile(r"^arn:aws:es:[a-z0-9-]+:<ref>:domain/[a-z0-9-]+/\*$"),
+        ("es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpPatch", "es:ESHttpDelete"),
+        "the REST paths of one OpenSearch domain: IAM only admits the request, fine-grained access control decides",
+    ),
+)
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -52,9 +82,38 @@ class Finding:
     logical_id: str
     sid: str
     detail: str
+    why: str = ""
 
     def __str__(self) -> str:
-        return f"{self.template} {self.logical_id} [{self.sid or '-'}] {self.detail}"
+        shown = f"{self.template} {self.logical_id} [{self.sid or '-'}] {self.detail}"
+        return f"{shown}\n      why: {self.why}" if self.why else shown
+
+
+def justification(actions: list[str], wild: list[str]) -> str:
+    """Why a statement's wildcard resources are needed, or ``UNJUSTIFIED: ...``."""
+    reasons = []
+    for resource in wild:
+        if resource == "*":
+            unlisted = [a for a in actions if a not in NO_RESOURCE_TYPE]
+            if unlisted:
+                return f"UNJUSTIFIED: {unlisted} on '*' have a resource type"
+            pages = sorted({NO_RESOURCE_TYPE[a] for a in actions})
+            reasons.append(
+                "no resource type for any action (Service Authorization Reference: " + ", ".join(pages) + ")"
+            )
+            continue
+        why = next(
+            (
+                why
+                for pattern, allowed, why in PREFIX_PATTERNS
+                if pattern.match(resource) and set(actions) <= set(allowed)
+            ),
+            None,
+        )
+        if why is None:
+            return f"UNJUSTIFIED: {actions} on {resource!r} match no per-resource pattern"
+        reasons.append(why)
+    return "; ".join(dict.fromkeys(reasons))
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -71,21 +130,11 @@ def _statements(document: Any) -> list[dict[str, Any]]:
     return [s for s in _as_list(document.get("Statement", [])) if isinstance(s, dict)]
 
 
-def _literal_text(value: Any) -> str:
-    """A resource as text: literal parts of an ``Fn::Join`` kept, other intrinsics as ``<ref>``."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(_literal_text(part) for part in parts)
-    return "<ref>"
-
-
 def _service_principals(statement: dict[str, Any]) -> list[str]:
     principal = statement.get("Principal")
     if not isinstance(principal, dict):
         return []
-    return [_literal_text(p) for p in _as_list(principal.get("Service", []))]
+    return [as_text(p) for p in _as_list(principal.get("Service", []))]
 
 
 def _has_source_condition(statement: dict[str, Any]) -> bool:
@@ -119,11 +168,13 @@ def wildcard_resource_statements(name: str, template: dict[str, Any]) -> list[Fi
             for statement in _statements(document):
                 if statement.get("Effect") != "Allow":
                     continue
-                resources = [_literal_text(r) for r in _as_list(statement.get("Resource", []))]
+                resources = [as_text(r) for r in _as_list(statement.get("Resource", []))]
                 wild = [r for r in resources if "*" in r]
                 if wild:
-                    detail = f"{_as_list(statement.get('Action'))} on {wild}"
-                    found.append(Finding(name, logical_id, str(statement.get("Sid", "")), detail))
+                    actions = [str(a) for a in _as_list(statement.get("Action"))]
+                    detail = f"{actions} on {wild}"
+                    why = justification(actions, wild)
+                    found.append(Finding(name, logical_id, str(statement.get("Sid", "")), detail, why))
     return found
 
 
@@ -134,7 +185,7 @@ def unsourced_service_statements(name: str, template: dict[str, Any]) -> list[Fi
         kind = resource.get("Type")
         properties = resource.get("Properties", {})
         if kind == "AWS::Lambda::Permission":
-            principal = _literal_text(properties.get("Principal", ""))
+            principal = as_text(properties.get("Principal", ""))
             if principal.endswith(".amazonaws.com") and not (
                 properties.get("SourceArn") or properties.get("SourceAccount")
             ):

@@ -42,8 +42,10 @@ class BatchShell:
 
     def entry(self, handler: Handler) -> Handler:
         """The handler, with metrics flushed, the Lambda context logged and the invocation traced."""
+        # Never the event itself, whatever POWERTOOLS_LOGGER_LOG_EVENT says: a stream record's images
+        # and a message's body hold personal data, which masking (e-mail, card numbers) cannot all catch.
         wrapped = self.metrics.log_metrics(
-            self.logger.inject_lambda_context(self.tracer.capture_lambda_handler(handler))
+            self.logger.inject_lambda_context(self.tracer.capture_lambda_handler(handler), log_event=False)
         )
         return cast(Handler, wrapped)
 

@@ -22,8 +22,7 @@ The names of environment variables, metrics and DLQ attributes are in
 
 from __future__ import annotations
 
-import base64
-import binascii
+import contextlib
 import hashlib
 import json
 import time
@@ -33,6 +32,42 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from genba_keys import (
+    DIGEST_LENGTH,
+    KEY_TYPES,
+    MalformedRecord,
+    boto_key,
+    correlation_id,
+    item_hash,
+    key_digest,
+    key_text,
+    number,
+    typed_key,
+    version_of,
+    wire_value,
+)
+
+__all__ = [  # the key helpers are genba_keys'; handlers and tools import them from here
+    "DIGEST_LENGTH",
+    "KEY_TYPES",
+    "MalformedRecord",
+    "boto_key",
+    "correlation_id",
+    "describe_error",
+    "forward",
+    "item_hash",
+    "json_summary",
+    "key_digest",
+    "key_text",
+    "number",
+    "record_summary",
+    "send_to_dlq",
+    "typed_key",
+    "verification_message",
+    "version_of",
+    "wire_value",
+]
 
 CONTRACT: dict[str, Any] = json.loads((Path(__file__).resolve().parent / "genba_sync_contract.json").read_text())
 ENV: dict[str, str] = CONTRACT["environment"]
@@ -47,132 +82,72 @@ SEND_ATTEMPTS = 3
 EVENT_NAMES = frozenset({"INSERT", "MODIFY", "REMOVE"})
 
 
-class MalformedRecord(ValueError):
-    """A stream record (or verification message) that cannot be understood; goes to the DLQ with this reason."""
+# What of a stream record (Lambda's event shape; DynamoDB Streams API Reference, "Record" and
+# "StreamRecord") may go to a DLQ: metadata, the keys and the sequence number. Never NewImage or
+# OldImage: an item holds personal data, and the key is all an operator needs to resync it.
+RECORD_FIELDS = ("eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "eventSourceARN", "userIdentity")
+CHANGE_FIELDS = ("ApproximateCreationDateTime", "Keys", "SequenceNumber", "SizeBytes", "StreamViewType")
+IMAGES = ("NewImage", "OldImage")
+# The fields of a verification message (MESSAGE_VERSION 1): none of them holds an image.
+MESSAGE_FIELDS = (
+    "v",
+    "key",
+    "key_text",
+    "sequence",
+    "version",
+    "image_hash",
+    "version_problem",
+    "event_name",
+    "event_time",
+    "forwarded_at",
+    "canary",
+)
 
 
-KEY_TYPES = frozenset({"S", "N", "B"})
-DIGEST_LENGTH = 16
+def record_summary(record: Any) -> dict[str, Any]:
+    """A stream record as a DLQ may hold it: its keys (typed, as the stream gave them), sequence
+    number and metadata, and which images were left out - never an image's values."""
+    if not isinstance(record, Mapping):
+        return {"record_type": type(record).__name__}
+    summary: dict[str, Any] = {name: record[name] for name in RECORD_FIELDS if name in record}
+    change = record.get("dynamodb")
+    if isinstance(change, Mapping):
+        kept = {name: change[name] for name in CHANGE_FIELDS if name in change}
+        left_out = [name for name in IMAGES if name in change]
+        if left_out:
+            kept["images_left_out"] = left_out
+        summary["dynamodb"] = kept
+        with contextlib.suppress(MalformedRecord):  # a malformed key has no digest; it is kept as given
+            summary["key_digest"] = key_digest(typed_key(change.get("Keys")))
+    return dict(wire_value(summary))
 
 
-def wire_value(value: Any) -> Any:
-    """A typed attribute value in the stream's JSON form: bytes (boto3's B, BS) become base64 text."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, Mapping):
-        return {str(k): wire_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [wire_value(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
+def json_summary(text: Any, fields: Sequence[str]) -> str:
+    """A message body as a DLQ may hold it: the named fields of a JSON object, else a digest.
 
-
-def typed_key(key: Any) -> dict[str, dict[str, str]]:
-    """``key`` checked to be a DynamoDB key in typed form (``{"pk": {"S": "u-1"}}``), in the stream's JSON form."""
-    if not isinstance(key, Mapping) or not key:
-        raise MalformedRecord("key is missing or empty")
-    checked: dict[str, dict[str, str]] = {}
-    for name, value in key.items():
-        wire = wire_value(value)
-        if not isinstance(wire, Mapping) or len(wire) != 1:
-            raise MalformedRecord(f"key attribute {name!r} is not a typed DynamoDB value (one of S, N, B)")
-        ((kind, text),) = wire.items()
-        if kind not in KEY_TYPES or not isinstance(text, str):
-            raise MalformedRecord(f"key attribute {name!r} has type {kind!r}; keys are S, N or B")
-        if kind == "B":
-            try:
-                base64.b64decode(text, validate=True)
-            except (binascii.Error, ValueError):
-                raise MalformedRecord(f"key attribute {name!r} is B but not base64") from None
-        if kind == "N" and number(wire) is None:
-            raise MalformedRecord(f"key attribute {name!r} is N but not a number")
-        checked[str(name)] = {kind: text}
-    return checked
-
-
-def boto_key(key: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, Any]]:
-    """A typed key for a boto3 call: base64 text of B values decoded to bytes (once, here only)."""
-    return {name: {"B": base64.b64decode(value["B"])} if "B" in value else dict(value) for name, value in key.items()}
-
-
-def _canonical(value: Any) -> Any:
-    """A typed value with every representation choice removed (set order, number spelling, bytes vs base64)."""
-    wire = wire_value(value)
-    if not isinstance(wire, Mapping):
-        return wire
-    out: dict[str, Any] = {}
-    for kind, inner in wire.items():
-        if kind == "N":
-            out[kind] = _number_text(inner)
-        elif kind == "NS":
-            out[kind] = sorted(_number_text(v) for v in inner)
-        elif kind in {"SS", "BS"}:
-            out[kind] = sorted(inner)
-        elif kind == "L":
-            out[kind] = [_canonical(v) for v in inner]
-        elif kind == "M":
-            out[kind] = {k: _canonical(v) for k, v in inner.items()}
-        else:
-            out[kind] = inner
-    return out
-
-
-def _number_text(text: Any) -> str:
+    Never the raw text of a message that is not what it should be: it may hold anything.
+    """
     try:
-        parsed = Decimal(str(text))
-    except ArithmeticError:
-        return str(text)
-    return "0" if parsed == 0 else format(parsed.normalize(), "f")
+        body = json.loads(text) if isinstance(text, str | bytes) else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        return json.dumps({name: body[name] for name in fields if name in body}, default=str)
+    raw = (text if isinstance(text, str) else json.dumps(text, default=str)).encode()
+    return json.dumps({"body_sha256": hashlib.sha256(raw).hexdigest(), "body_length": len(raw)})
 
 
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def item_hash(item: Mapping[str, Any]) -> str:
-    """SHA-256 of an item's content, the same for the stream's JSON image and boto3's item."""
-    return _digest({name: _canonical(value) for name, value in item.items()})
-
-
-def key_digest(key: Mapping[str, Mapping[str, Any]]) -> str:
-    """A key's stable digest for logs (16 hex digits of SHA-256 of the typed key): no key value in clear."""
-    return _digest({name: _canonical(value) for name, value in key.items()})[:DIGEST_LENGTH]
-
-
-def key_text(key: Mapping[str, Mapping[str, Any]]) -> str:
-    """``pk=u-1,sk=profile``: a key as people read it (in the DLQ message, never in a log line)."""
-    return ",".join(f"{name}={next(iter(wire_value(key[name]).values()))}" for name in sorted(key))
-
-
-def correlation_id(key: Mapping[str, Mapping[str, Any]], sequence: str) -> str:
-    """``<key digest>@<sequence>``: the request id of every log line about one change."""
-    return f"{key_digest(key)}@{sequence}"
-
-
-def number(value: Any) -> int | float | None:
-    """The number in a DynamoDB ``{"N": "7"}`` attribute value, or None."""
-    if not isinstance(value, Mapping) or "N" not in value:
-        return None
-    try:
-        parsed = Decimal(str(value["N"]))
-    except ArithmeticError:
-        return None
-    if not parsed.is_finite():
-        return None
-    return int(parsed) if parsed == parsed.to_integral_value() else float(parsed)
-
-
-def version_of(image: Mapping[str, Any], attribute: str) -> tuple[int | float | None, str | None]:
-    """The image's numeric version, or None with the reason it has none (naming the attribute)."""
-    value = image.get(attribute)
-    if value is None:
-        return None, f"the item has no {attribute!r} attribute"
-    parsed = number(value)
-    if parsed is None:
-        kind = next(iter(value), "?") if isinstance(value, Mapping) else type(value).__name__
-        return None, f"the item's {attribute!r} attribute is not a number (type {kind})"
-    return parsed, None
+def describe_error(error: BaseException) -> str:
+    """An error as a log line or a DLQ reason may show it: the AWS error code and message, or the
+    exception type. Never an exception's own text where it may repeat what was sent: botocore's
+    ParamValidationError prints the rejected parameter value (a key)."""
+    response = getattr(error, "response", None)
+    detail = response.get("Error") if isinstance(response, Mapping) else None
+    if isinstance(detail, Mapping):
+        return f"{type(error).__name__}: {detail.get('Code')}: {detail.get('Message', '')}"[:500]
+    if isinstance(error, OSError | TimeoutError):  # URLError, connection refused: no request values
+        return f"{type(error).__name__}: {error}"[:500]
+    return type(error).__name__
 
 
 def _epoch(value: Any) -> float:
@@ -354,7 +329,7 @@ def forward(
             )
             messages.append((item_id, message))
         except MalformedRecord as problem:
-            body = json.dumps(wire_value(record), default=str)
+            body = json.dumps(record_summary(record), default=str)
             malformed.append((item_id, body, f"malformed stream record: {problem}"))
             log("malformed stream record sent to the DLQ", {"correlation_id": item_id, "reason": str(problem)})
 
