@@ -21,9 +21,9 @@ from tools.gates.detect.evaluator import (
     MetricStore,
     State,
     Transition,
-    alarm_from_template,
     evaluate_alarms,
 )
+from tools.gates.detect.templates import alarm_from_template
 
 TEMPLATE = ROOT / "snapshots" / "dev" / "genba-dev-sync.json"
 REGION = "ap-northeast-1"
