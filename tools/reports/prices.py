@@ -70,3 +70,18 @@ OPENSEARCH_INSTANCE_HOUR: dict[str, float] = {
     "or1.large.search": 0.209,
 }
 HOURS_PER_MONTH = 730
+
+# Added for `make bench-sync` (USD per million changes). Checked 2026-12-02, without live access to
+# aws.amazon.com from this machine, against what the search index holds: Lambda arm64 $0.0000133334
+# per GB-s, $0.20 per million requests (https://aws.amazon.com/lambda/pricing/, as quoted by
+# third-party copies); SQS: each 64 KB chunk of a request's payload is billed as one request
+# (https://aws.amazon.com/sqs/pricing/, as quoted); DynamoDB Streams reads by Lambda triggers are
+# free (AWS DynamoDB Developer Guide, CostOptimization_StreamsUsage.html). The SQS $0.40 per million,
+# DynamoDB on-demand $0.125 per million read units and CloudWatch Logs $0.50 per GB ingested (EMF
+# metrics are log events) are the values above, not re-verified. Re-check before budgeting.
+SYNC_CHECKED = "2026-12-02 (search-index copies of the pages cited above; not the live pages)"
+SQS_BILLING_CHUNK_BYTES = 64 * 1024
+PRICES["lambda_gb_second_x86"] = Price(0.0000166667, "per GB-second (x86_64)", LAMBDA)
+# Lambda allocates CPU in proportion to memory: 1,769 MB is one vCPU
+# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
+LAMBDA_MB_PER_VCPU = 1769

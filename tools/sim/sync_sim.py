@@ -11,6 +11,7 @@ replica, losing or delaying some on purpose.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib.util
 import io
@@ -22,7 +23,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -32,6 +33,7 @@ LAMBDA = ROOT / "lambda"
 REGION = "ap-northeast-1"
 VERSION = "version"
 SERVICE = "sync-verification"
+CANARY_SORT_KEY = b"\x00canary\xff"  # not UTF-8: a binary key must stay bytes end to end
 
 
 def handler_module(function: str) -> ModuleType:
@@ -67,6 +69,7 @@ def moto_server() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _fix_moto_receive_cost()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -94,6 +97,49 @@ def moto_server() -> Iterator[str]:
                 os.environ[key] = value
 
 
+def _fix_moto_receive_cost() -> None:
+    """Make moto's ReceiveMessage cost what SQS's does: independent of the queue's depth.
+
+    moto 5's ``receive_message`` checks each message it returns against the retention period
+    through ``get_queue_attributes``, which recomputes every attribute of the queue, three of
+    them (ApproximateNumberOfMessages, ...NotVisible, ...Delayed) by walking every message:
+    returning k messages from a queue holding n costs O(k x n), and a run that keeps a few
+    hundred changes pending (lost by the sync, waiting out the maximum lag) slows down with every
+    chunk (profiled: 70% of the soak's time). Same check, reading the one attribute it needs.
+    """
+    from moto.core.utils import unix_time, unix_time_millis
+    from moto.sqs.models import Queue, SQSBackend
+
+    if getattr(SQSBackend, "_genba_fixed", False):
+        return
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > unix_time())
+
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
+    setattr(SQSBackend, "_genba_fixed", True)  # noqa: B010 - a marker moto does not declare
+
+    # Every SendMessage reads ``queue.attributes`` (for ContentBasedDeduplication), which counts the
+    # queue's messages three times, asking the clock (utcnow) twice per message: the same counts,
+    # with the clock read once per count.
+    def visible(self: Any) -> list[Any]:
+        now = unix_time_millis()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def not_visible(self: Any) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in self._messages if not now > m.visible_at)
+
+    def delayed(self: Any) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in self._messages if now < m.delayed_until)
+
+    Queue.messages = property(visible)  # type: ignore[assignment,method-assign]
+    Queue.approximate_number_of_messages_not_visible = property(not_visible)  # type: ignore[assignment,method-assign]
+    Queue.approximate_number_of_messages_delayed = property(delayed)  # type: ignore[assignment,method-assign]
+
+
 _ENV_KEYS = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -106,6 +152,44 @@ _ENV_KEYS = (
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
 )
+
+
+def invoke(module: ModuleType, event: dict[str, Any], runtime: Any) -> tuple[dict[str, Any], str]:
+    """Call a handler as Lambda would, with ``runtime``; returns its answer and what it printed."""
+    buffer = io.StringIO()
+    handler = module.logger.registered_handler
+    previous = handler.setStream(buffer)
+    try:
+        with contextlib.redirect_stdout(buffer):
+            response = module.handler(event, FakeContext(), runtime=runtime)
+    finally:
+        handler.setStream(previous)
+    return response, buffer.getvalue()
+
+
+def write_batch(dynamodb: Any, table: str, requests: list[dict[str, Any]]) -> None:
+    """``requests`` in order, 25 per BatchWriteItem, never two on one key in a call; unprocessed items resent."""
+    from genba_sync import item_hash
+
+    batch: list[dict[str, Any]] = []
+    keys: set[str] = set()
+
+    def flush() -> None:
+        pending = {table: list(batch)}
+        while pending:
+            pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        batch.clear()
+        keys.clear()
+
+    for request in requests:
+        key = request["DeleteRequest"]["Key"] if "DeleteRequest" in request else request["PutRequest"]["Item"]
+        key_id = item_hash({name: key[name] for name in ("pk", "sk") if name in key})
+        if key_id in keys or len(batch) == 25:
+            flush()
+        batch.append(request)
+        keys.add(key_id)
+    if batch:
+        flush()
 
 
 class CountingClient:
@@ -149,8 +233,11 @@ class Emitted:
     metrics: dict[str, list[float]] = field(default_factory=dict)
     dimensions: list[dict[str, str]] = field(default_factory=list)
     log_lines: list[dict[str, Any]] = field(default_factory=list)
+    #: (simulated time, namespace, metric name, dimensions, value): what CloudWatch would store
+    points: list[tuple[float, str, str, dict[str, str], float]] = field(default_factory=list)
 
-    def feed(self, text: str) -> None:
+    def feed(self, text: str, *, at: float | None = None) -> None:
+        """Parse handler output; EMF values are stamped ``at`` (the simulated time of the invocation)."""
         for line in text.splitlines():
             try:
                 document = json.loads(line)
@@ -159,12 +246,16 @@ class Emitted:
             if not isinstance(document, dict):
                 continue
             if "_aws" in document:
+                stamp = float(document["_aws"].get("Timestamp", 0)) / 1000 if at is None else at
                 for directive in document["_aws"]["CloudWatchMetrics"]:
-                    self.dimensions.append({d: document[d] for dims in directive["Dimensions"] for d in dims})
+                    dimensions = {d: document[d] for dims in directive["Dimensions"] for d in dims}
+                    self.dimensions.append(dimensions)
                     for metric in directive["Metrics"]:
                         value = document[metric["Name"]]
-                        values = value if isinstance(value, list) else [value]
-                        self.metrics.setdefault(metric["Name"], []).extend(float(v) for v in values)
+                        values = [float(v) for v in (value if isinstance(value, list) else [value])]
+                        self.metrics.setdefault(metric["Name"], []).extend(values)
+                        namespace = str(directive.get("Namespace", ""))
+                        self.points += [(stamp, namespace, metric["Name"], dimensions, v) for v in values]
             else:
                 self.log_lines.append(document)
 
@@ -187,6 +278,8 @@ class Pipeline:
         forwarder_retries: int = 2,
         capture_output: bool = True,
         realistic_backoff: bool = False,
+        binary_sort_key: bool = False,
+        service_name: str = SERVICE,
     ) -> None:
         import boto3
 
@@ -199,11 +292,14 @@ class Pipeline:
         self.dynamodb = boto3.client("dynamodb", region_name=REGION)
         self.streams = boto3.client("dynamodbstreams", region_name=REGION)
         self.sqs = boto3.client("sqs", region_name=REGION)
-        key = {
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "BillingMode": "PAY_PER_REQUEST",
-        }
+        # With binary_sort_key, items are keyed by pk (S) and sk (B): binary keys end to end.
+        self.binary_sort_key = binary_sort_key
+        attributes = [{"AttributeName": "pk", "AttributeType": "S"}]
+        schema = [{"AttributeName": "pk", "KeyType": "HASH"}]
+        if binary_sort_key:
+            attributes.append({"AttributeName": "sk", "AttributeType": "B"})
+            schema.append({"AttributeName": "sk", "KeyType": "RANGE"})
+        key = {"AttributeDefinitions": attributes, "KeySchema": schema, "BillingMode": "PAY_PER_REQUEST"}
         self.source_table = f"{name}-users"
         self.replica_table = f"{name}-users-replica"
         table = self.dynamodb.create_table(
@@ -229,11 +325,13 @@ class Pipeline:
         self.on_failure_url = self.sqs.create_queue(
             QueueName=f"{name}-stream-on-failure", Attributes={"VisibilityTimeout": "2"}
         )["QueueUrl"]
-        self.canary_key = {"pk": {"S": "genba-sync-canary"}}
+        self.canary_key: dict[str, dict[str, Any]] = {"pk": {"S": "genba-sync-canary"}}
+        if binary_sort_key:
+            self.canary_key["sk"] = {"B": base64.b64encode(CANARY_SORT_KEY).decode()}
 
         os.environ.update(
             {
-                "POWERTOOLS_SERVICE_NAME": SERVICE,
+                "POWERTOOLS_SERVICE_NAME": service_name,
                 "POWERTOOLS_METRICS_NAMESPACE": "genba/Sync",
                 "POWERTOOLS_LOG_LEVEL": "WARNING",
             }
@@ -241,6 +339,9 @@ class Pipeline:
         self.forwarder = handler_module("sync_forwarder")
         self.verifier = handler_module("sync_verifier")
         self.replay_fn = handler_module("sync_replay")
+        for module in (self.forwarder, self.verifier, self.replay_fn):
+            # The modules are imported once per process: their metrics' service dimension is this pipeline's.
+            module.metrics.service = service_name
         from genba_sync import ENV as CONTRACT_ENV
         from visibility import PendingRegistry
 
@@ -263,12 +364,12 @@ class Pipeline:
         self.realistic_backoff = realistic_backoff
         # Counting clients for this pipeline (tests and fault runs swap in faulty ones, and
         # install_clients() puts these back).
-        self.base_clients = {
+        self.base_clients: dict[str, Any] = {
             "forwarder_sqs": CountingClient(boto3.client("sqs", region_name=REGION)),
             "verifier_sqs": CountingClient(boto3.client("sqs", region_name=REGION)),
             "verifier_dynamodb": CountingClient(boto3.client("dynamodb", region_name=REGION)),
             "replay_sqs": CountingClient(boto3.client("sqs", region_name=REGION)),
-            "replay_streams": boto3.client("dynamodbstreams", region_name=REGION),
+            "replay_streams": SimulatedTimeStreams(boto3.client("dynamodbstreams", region_name=REGION), self),
         }
         self.forwarder_sqs: Any = None
         self.verifier_sqs: Any = None
@@ -286,9 +387,18 @@ class Pipeline:
         self.verified_lags: list[float] = []
         self.received: dict[str, dict[str, Any]] = {}
         self.clock_offset = 0.0
+        # Simulated time (the offset) at which each stream record was written and each message first received.
+        self.record_offsets: dict[str, float] = {}
+        self.first_seen_offsets: dict[str, float] = {}
         self.unreplayable: list[dict[str, Any]] = []
-        self.waiting: dict[str, tuple[str, str]] = {}
+        # message id -> (queue, latest receipt, simulated time its backoff ends)
+        self.waiting: dict[str, tuple[str, str, float]] = {}
         self.last_results: dict[str, str] = {}
+        self.last_keep: dict[str, int] = {}
+        self.invocations: dict[str, int] = {}  # handler module -> invocations
+        self.output_bytes = 0  # what the handlers printed (log lines and EMF): CloudWatch Logs ingestion
+        # Called with each verified message's body, right after the verifier's invocation.
+        self.on_verified: Callable[[dict[str, Any]], None] | None = None
 
     # ---- wiring -----------------------------------------------------------------------
     def install_clients(self) -> None:
@@ -298,13 +408,22 @@ class Pipeline:
         self.verifier_target = None
 
     def clock(self) -> float:
-        """The verifier's clock: now, plus however far a test or the demo moved time on."""
+        """The simulated clock of every handler: now, plus however far a run moved time on."""
         return time.time() + self.clock_offset
+
+    def sleep(self, seconds: float) -> None:
+        """A handler's pause (a retry backoff, GetRecords pacing): simulated time passes, no real wait."""
+        self.clock_offset += max(0.0, seconds)
 
     def forwarder_runtime(self) -> Any:
         from genba_sync import ForwardSettings
 
-        return self.forwarder.Runtime(sqs=self.forwarder_sqs, settings=ForwardSettings.from_environ(self.environ))
+        return self.forwarder.Runtime(
+            sqs=self.forwarder_sqs,
+            settings=ForwardSettings.from_environ(self.environ),
+            clock=self.clock,
+            sleep=self.sleep,
+        )
 
     def verifier_runtime(self) -> Any:
         from verification import VerifierSettings
@@ -317,6 +436,7 @@ class Pipeline:
 
         def observe(result: Any) -> None:
             self.last_results = dict(result.outcomes)
+            self.last_keep = dict(result.keep)
 
         return self.verifier.Runtime(
             sqs=self.verifier_sqs,
@@ -330,11 +450,12 @@ class Pipeline:
     def replay_runtime(self) -> Any:
         from genba_sync import ForwardSettings
 
+        overrides = {"clock": self.clock, "sleep": self.sleep} | self.replay_overrides
         return self.replay_fn.Runtime(
             streams=self.replay_streams,
             sqs=self.replay_sqs,
             settings=ForwardSettings.from_environ(self.environ),
-            **self.replay_overrides,
+            **overrides,
         )
 
     def runtime(self, module: ModuleType) -> Any:
@@ -347,26 +468,41 @@ class Pipeline:
 
     def _call(self, module: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
         runtime = self.runtime(module)
+        at = self.clock()
+        self.invocations[module.__name__] = self.invocations.get(module.__name__, 0) + 1
         if not self.capture_output:
             return module.handler(event, FakeContext(), runtime=runtime)  # type: ignore[no-any-return]
-        buffer = io.StringIO()
-        handler = module.logger.registered_handler
-        previous = handler.setStream(buffer)
-        try:
-            with contextlib.redirect_stdout(buffer):
-                response = module.handler(event, FakeContext(), runtime=runtime)
-        finally:
-            handler.setStream(previous)
-        self.emitted.feed(buffer.getvalue())
-        return response  # type: ignore[no-any-return]
+        response, output = invoke(module, event, runtime)
+        self.output_bytes += len(output.encode())
+        self.emitted.feed(output, at=at)
+        return response
 
     # ---- the source and its stream ----------------------------------------------------
-    def write(self, user: str, version: int, **attributes: str) -> None:
-        item = {"pk": {"S": user}, VERSION: {"N": str(version)}} | {k: {"S": v} for k, v in attributes.items()}
+    def key(self, user: str, sort: bytes | None = None) -> dict[str, dict[str, Any]]:
+        """An item's key in boto3's form (with a binary sort key: ``sort``, default ``b"profile"``)."""
+        from genba_sync import boto_key
+
+        if user == "genba-sync-canary":
+            canary: dict[str, dict[str, Any]] = boto_key(self.canary_key)
+            return canary
+        if not self.binary_sort_key:
+            return {"pk": {"S": user}}
+        return {"pk": {"S": user}, "sk": {"B": b"profile" if sort is None else sort}}
+
+    def write(self, user: str, version: int, *, sort: bytes | None = None, **attributes: str) -> None:
+        item = self.key(user, sort) | {VERSION: {"N": str(version)}} | {k: {"S": v} for k, v in attributes.items()}
         self.dynamodb.put_item(TableName=self.source_table, Item=item)
 
-    def delete(self, user: str) -> None:
-        self.dynamodb.delete_item(TableName=self.source_table, Key={"pk": {"S": user}})
+    def delete(self, user: str, *, sort: bytes | None = None) -> None:
+        self.dynamodb.delete_item(TableName=self.source_table, Key=self.key(user, sort))
+
+    def item(self, user: str, version: int, *, sort: bytes | None = None, **attributes: str) -> dict[str, Any]:
+        return self.key(user, sort) | {VERSION: {"N": str(version)}} | {k: {"S": v} for k, v in attributes.items()}
+
+    def write_batch(self, requests: list[dict[str, Any]]) -> None:
+        """BatchWriteItem requests (``{"PutRequest": ...}`` / ``{"DeleteRequest": ...}``) on the source, in
+        order: 25 a call, and a new call before a key repeats (BatchWriteItem rejects two on one key)."""
+        write_batch(self.dynamodb, self.source_table, requests)
 
     def read_stream(self) -> list[dict[str, Any]]:
         """New stream records since the last read (GetRecords on every shard, from TRIM_HORIZON)."""
@@ -384,6 +520,8 @@ class Pipeline:
                 records = response.get("Records") or []
                 for record in records:
                     record["_shard"] = shard_id
+                    fix_moto_binary_keys(record)
+                    self.record_offsets.setdefault(record["dynamodb"]["SequenceNumber"], self.clock_offset)
                 new += records
                 if not records:
                     break
@@ -396,8 +534,9 @@ class Pipeline:
 
         change = wire_value(dict(record["dynamodb"]))
         created = change.get("ApproximateCreationDateTime")
-        if isinstance(created, datetime):
-            change["ApproximateCreationDateTime"] = created.timestamp()
+        if isinstance(created, datetime):  # written at simulated time: real time + the offset then
+            offset = self.record_offsets.get(str(change.get("SequenceNumber")), self.clock_offset)
+            change["ApproximateCreationDateTime"] = created.timestamp() + offset
         return {
             "eventID": record.get("eventID", ""),
             "eventName": record["eventName"],
@@ -435,9 +574,10 @@ class Pipeline:
         return stats
 
     def _on_failure(self, events: list[dict[str, Any]], batch: list[dict[str, Any]]) -> None:
-        sequences = [
-            int(e["dynamodb"]["SequenceNumber"]) for e in events if e.get("dynamodb", {}).get("SequenceNumber")
-        ]
+        # The range is the stream's: records injected by a test (not from the stream) are not in it.
+        sequences = [_sequence(e) for e in events if e.get("eventSource") == "aws:dynamodb" and _sequence(e) >= 0]
+        if not sequences:
+            return
         shard = next((r.get("_shard") for r in batch if r.get("_shard")), None)
         if shard is None:
             shard = next(iter(self.shard_iterators))
@@ -476,6 +616,12 @@ class Pipeline:
             ).get("Messages", [])
             if not got:
                 break
+            for message in got:  # SQS's timestamps on the simulated clock (moto stamps real time)
+                offset = self.first_seen_offsets.setdefault(message["MessageId"], self.clock_offset)
+                attributes = message.get("Attributes", {})
+                for name in ("SentTimestamp", "ApproximateFirstReceiveTimestamp"):
+                    if name in attributes:
+                        attributes[name] = str(int(attributes[name]) + int(offset * 1000))
             messages += got
         return messages
 
@@ -505,9 +651,12 @@ class Pipeline:
         response = self._call(module, self.sqs_event(messages, f"arn:aws:sqs:{REGION}:123456789012:q"))
         failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
-        for message in messages:  # the latest receipt of each message left on the queue
+        keep = self.last_keep if module is self.verifier else {}
+        now = self.clock()
+        for message in messages:  # the latest receipt of each message left on the queue, and its next look
             if message["MessageId"] in failed:
-                self.waiting[message["MessageId"]] = (queue_url, message["ReceiptHandle"])
+                back = now + max(0, keep.get(message["MessageId"], 0))
+                self.waiting[message["MessageId"]] = (queue_url, message["ReceiptHandle"], back)
             else:
                 self.waiting.pop(message["MessageId"], None)
         for start in range(0, len(done), 10):  # what the SQS event source mapping does after success
@@ -530,6 +679,8 @@ class Pipeline:
             self.received[message["MessageId"]] = body
             self.verified_sequences.append(str(body["sequence"]))
             self.verified_lags.append(self.clock() - float(body["event_time"]))
+            if self.on_verified is not None:
+                self.on_verified(body)
         return len(done)
 
     def run_replay_once(self) -> int:
@@ -551,12 +702,32 @@ class Pipeline:
                 continue
             return
 
-    def fast_forward(self) -> None:
-        """Time passes: every message left on a queue (backing off) becomes visible again."""
-        waiting, self.waiting = self.waiting, {}
-        for queue_url, receipt in waiting.values():
-            with contextlib.suppress(Exception):  # already deleted or received again
-                self.sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+    def fast_forward(self, seconds: float = 0.0) -> int:
+        """``seconds`` of simulated time pass: each message whose backoff has ended by then is made
+        visible again (moto's visibility runs on real time). Returns how many.
+
+        Only those: a change the sync lost is looked at again 1, 2, 4... s after each look, as in
+        AWS, not at every step of the run (which re-read every pending change per chunk).
+        """
+        self.clock_offset += max(0.0, seconds)
+        now = self.clock()
+        due = {mid: entry for mid, entry in self.waiting.items() if entry[2] <= now}
+        by_queue: dict[str, list[str]] = {}
+        for message_id, (queue_url, receipt, _) in due.items():
+            del self.waiting[message_id]
+            by_queue.setdefault(queue_url, []).append(receipt)
+        for queue_url, receipts in by_queue.items():
+            for start in range(0, len(receipts), 10):
+                # A receipt that is stale (deleted, or received again) fails alone: nothing to do.
+                with contextlib.suppress(Exception):
+                    self.sqs.change_message_visibility_batch(
+                        QueueUrl=queue_url,
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": 0}
+                            for i, r in enumerate(receipts[start : start + 10])
+                        ],
+                    )
+        return len(due)
 
     def in_flight(self) -> int:
         """Messages received but neither deleted nor visible again (their visibility timeout runs)."""
@@ -605,6 +776,42 @@ class Pipeline:
         return sum(int(v) for v in attributes.values())
 
 
+def fix_moto_binary_keys(record: dict[str, Any]) -> None:
+    """moto 5 base64-encodes B values of a stream record's ``Keys`` once more than AWS does (its
+    images are right): boto3 then hands back the base64 text as bytes. Decode that once."""
+    for value in (record.get("dynamodb") or {}).get("Keys", {}).values():
+        if isinstance(value, dict) and isinstance(value.get("B"), bytes | bytearray):
+            with contextlib.suppress(ValueError):
+                value["B"] = base64.b64decode(bytes(value["B"]), validate=True)
+
+
+class SimulatedTimeStreams:
+    """The replay function's DynamoDB Streams client: records stamped on the simulated clock.
+
+    moto stamps ApproximateCreationDateTime with real time; the pipeline's changes happen at
+    real time plus the offset in effect when they were written.
+    """
+
+    def __init__(self, real: Any, pipeline: Pipeline) -> None:
+        self._real = real
+        self._pipeline = pipeline
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def get_records(self, **kwargs: Any) -> Any:
+        response = self._real.get_records(**kwargs)
+        offsets = self._pipeline.record_offsets
+        for record in response.get("Records") or []:
+            fix_moto_binary_keys(record)
+            change = record.get("dynamodb", {})
+            created = change.get("ApproximateCreationDateTime")
+            if isinstance(created, datetime):
+                offset = offsets.get(str(change.get("SequenceNumber")), self._pipeline.clock_offset)
+                change["ApproximateCreationDateTime"] = created + timedelta(seconds=offset)
+        return response
+
+
 def _sequence(event: dict[str, Any]) -> int:
     """A stream event's sequence number, or -1 when it has none (a malformed record)."""
     change = event.get("dynamodb")
@@ -623,8 +830,38 @@ class LossySyncWorker:
         self.lost: dict[str, str] = {}  # sequence -> key text
         self.delayed: list[dict[str, Any]] = []
         self.delayed_total = 0
+        # What the replica holds, per key id (genba_sync.item_hash of the key): version, or None when
+        # absent. The replica's only writer is this worker, so this mirror is exact.
+        self.held: dict[str, int | None] = {}
+        # A dead worker copies nothing; its stream position stays, so it resumes where it stopped.
+        self.stopped = False
+        self.backlog: list[dict[str, Any]] = []
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def resume(self) -> None:
+        self.stopped = False
+        backlog, self.backlog = self.backlog, []
+        self.apply(backlog)
+
+    def holds(self, key: dict[str, Any]) -> int | None:
+        """The version the replica holds for ``key`` (None: absent)."""
+        from genba_sync import item_hash
+
+        return self.held.get(item_hash(key))
+
+    def held_once(self, key: dict[str, Any]) -> bool:
+        """Whether the worker ever copied a change of ``key`` (an absent key was then removed)."""
+        from genba_sync import item_hash
+
+        return item_hash(key) in self.held
 
     def apply(self, records: list[dict[str, Any]]) -> None:
+        if self.stopped:
+            self.backlog += records
+            return
+        copies: list[dict[str, Any]] = []
         for record in records:
             roll = self.random.random()
             if roll < self.lose:
@@ -633,30 +870,35 @@ class LossySyncWorker:
                 self.delayed.append(record)
                 self.delayed_total += 1
             else:
-                self._copy(record)
+                copies.append(record)
+        self._copy(copies)
 
     def catch_up(self) -> None:
         delayed, self.delayed = self.delayed, []
-        for record in delayed:
-            self._copy(record)
+        self._copy(delayed)
 
-    def _copy(self, record: dict[str, Any]) -> None:
-        dynamodb = self.pipeline.dynamodb
-        table = self.pipeline.replica_table
-        change = record["dynamodb"]
-        if record["eventName"] == "REMOVE":
-            dynamodb.delete_item(TableName=table, Key=change["Keys"])
-            return
-        image = change["NewImage"]
-        # never go back to an older version (a late copy must not undo a newer one)
-        with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
-            dynamodb.put_item(
-                TableName=table,
-                Item=image,
-                ConditionExpression="attribute_not_exists(pk) OR #v <= :v",
-                ExpressionAttributeNames={"#v": VERSION},
-                ExpressionAttributeValues={":v": image[VERSION]},
-            )
+    def _copy(self, records: list[dict[str, Any]]) -> None:
+        """Copy ``records`` in order, never going back to an older version (a late copy must not undo a
+        newer one: the condition ``attribute_not_exists(pk) OR version <= :v``, decided on the exact
+        mirror of the replica), written with BatchWriteItem."""
+        from genba_sync import item_hash
+
+        requests: list[dict[str, Any]] = []
+        for record in records:
+            change = record["dynamodb"]
+            key_id = item_hash(change["Keys"])
+            if record["eventName"] == "REMOVE":
+                requests.append({"DeleteRequest": {"Key": change["Keys"]}})
+                self.held[key_id] = None
+                continue
+            image = change["NewImage"]
+            version = int(image[VERSION]["N"])
+            held = self.held.get(key_id)
+            if held is not None and held > version:
+                continue
+            requests.append({"PutRequest": {"Item": image}})
+            self.held[key_id] = version
+        write_batch(self.pipeline.dynamodb, self.pipeline.replica_table, requests)
 
 
 def percentile(values: list[float], p: float) -> float:
