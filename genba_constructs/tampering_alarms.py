@@ -80,7 +80,9 @@ def events_queues(scope: Construct, *, removal: RemovalPolicy) -> tuple[sqs.Queu
         enforce_ssl=True,
         retention_period=Duration.days(14),
         removal_policy=removal,
-        dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=10),
+        # SQS's maximum: the queue is read by people (console polls count as receives), and its
+        # DLQ alarm means "EventBridge could not deliver", not "someone looked ten times".
+        dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=1000),
     )
     return queue, dlq
 

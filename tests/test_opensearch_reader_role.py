@@ -41,11 +41,14 @@ class Security:
         self.requests: list[tuple[str, str]] = []
         self.responses: list[dict[str, Any]] = []
         self.conflicts = 0
+        self.refuse_deletes = False
 
     def answer(self, method: str, path: str, body: Any) -> tuple[int, dict[str, Any]]:
         kind, _, name = path.removeprefix("/_plugins/_security/api/").partition("/")
         store = self.stores[kind]
         if method == "DELETE":
+            if self.refuse_deletes:
+                return 403, {"status": "FORBIDDEN", "message": "no permissions for [restapi:admin/roles]"}
             if store.pop(name, None) is None:
                 return 404, {"status": "NOT_FOUND", "message": f"'{name}' not found."}
             return 200, {"status": "OK", "message": f"'{name}' deleted."}
@@ -207,3 +210,17 @@ def test_an_unsigned_or_wrongly_signed_request_fails_the_deployment(security: tu
     answer = fake.responses[-1]
     assert answer["Status"] == "FAILED" and "HTTP 403" in answer["Reason"]
     assert fake.stores["roles"] == {}
+
+
+def test_a_delete_the_domain_refuses_still_lets_the_stack_finish(security: tuple[Security, str]) -> None:
+    """A custom resource that answers FAILED to Delete leaves its stack in DELETE_FAILED (or a
+    rolled-back Create in UPDATE_ROLLBACK_FAILED): "Custom resources" troubleshooting,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-delete-stack-fails
+    What stays behind is a read-only role mapped to a role being deleted: logged, not blocking."""
+    fake, url = security
+    run(fake, event(url))
+    fake.refuse_deletes = True
+    answer = run(fake, event(url, "Delete", PhysicalResourceId=f"opensearch-role-{NAME}"))
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["PhysicalResourceId"] == f"opensearch-role-{NAME}"
+    assert NAME in fake.stores["roles"]  # refused: left in place, and said so in the log

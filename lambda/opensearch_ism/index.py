@@ -308,12 +308,16 @@ def provision_reader(
         )
         logger.info("reader role applied", extra={"role": name, "outcome": outcome})
         return Outcome("SUCCESS", "", physical_id, {"RoleName": name, "Outcome": outcome})
-    except (Rejected, OpenSearchRejected) as error:
-        logger.error("OpenSearch rejected the reader role", extra={"reason": str(error)})
-        return Outcome("FAILED", str(error), event.get("PhysicalResourceId") or physical_id, {})
-    except Exception as error:  # any other failure must still answer CloudFormation
-        logger.exception("applying the reader role failed")
-        return Outcome("FAILED", f"{type(error).__name__}: {error}", event.get("PhysicalResourceId") or physical_id, {})
+    except Exception as error:  # any failure must still answer CloudFormation
+        reason = str(error) if isinstance(error, Rejected | OpenSearchRejected) else f"{type(error).__name__}: {error}"
+        if event["RequestType"] == "Delete":
+            # A failed Delete would leave the stack in DELETE_FAILED / UPDATE_ROLLBACK_FAILED (a Create
+            # the domain refused is rolled back with a Delete it refuses too). What stays behind is a
+            # read-only role mapped to a role being deleted: reported, not blocking.
+            logger.warning("the reader role could not be removed; left in place", extra={"reason": reason})
+            return Outcome("SUCCESS", "", event.get("PhysicalResourceId") or physical_id, {})
+        logger.exception("applying the reader role failed", extra={"reason": reason})
+        return Outcome("FAILED", reason, event.get("PhysicalResourceId") or physical_id, {})
 
 
 @dataclass(frozen=True)
