@@ -141,8 +141,11 @@ class _Scenario:
         version = body.get("version")
         if body["event_name"] == "REMOVE":
             right = held is None or (version is not None and held > version)
-        elif held is None:  # gone from the target: right only if gone from the source too (its current state)
-            right = self.worker.held_once(body["key"]) and item_hash(body["key"]) in self.source_absent
+        elif held is None:
+            # Gone from the target: right only when the source's current state is gone too - the
+            # target then holds the newer removal (lambda/sync_verifier/rules.py, rule 3), even if
+            # the worker lost this change before that removal reached the target.
+            right = item_hash(body["key"]) in self.source_absent
         else:
             right = version is not None and held >= version
         if not right:

@@ -851,12 +851,6 @@ class LossySyncWorker:
 
         return self.held.get(item_hash(key))
 
-    def held_once(self, key: dict[str, Any]) -> bool:
-        """Whether the worker ever copied a change of ``key`` (an absent key was then removed)."""
-        from genba_sync import item_hash
-
-        return item_hash(key) in self.held
-
     def apply(self, records: list[dict[str, Any]]) -> None:
         if self.stopped:
             self.backlog += records
