@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from genba_constructs import AlarmFactory, HostLogFile, HostMonitoring, ServiceLogGroup, Thresholds
+from genba_constructs import AlarmFactory, HostLogFile, HostMonitoring, ServiceLogGroup
 from stacks.config import EnvironmentConfig, HostsConfig
 
 
@@ -60,16 +60,8 @@ class HostsStack(Stack):
             role=role,
             agent_log_retention_days=hosts.agent_log_retention_days,
             removal_policy=RemovalPolicy.DESTROY if config.allow_destroy else RemovalPolicy.RETAIN,
-            reapply_every=Duration.minutes(hosts.reapply_every_minutes),
-            disk_used_percent=Thresholds(
-                warning=hosts.disk_used_warning_percent, critical=hosts.disk_used_critical_percent
-            ),
-            disk_full_within=Duration.hours(hosts.disk_full_forecast_hours),
+            **hosts.threshold_props,
             disk_forecast_paths=hosts.disk_forecast_paths,
-            inodes_free=Thresholds(warning=hosts.inodes_free_warning, critical=hosts.inodes_free_critical),
-            memory_used_percent=Thresholds(
-                warning=hosts.memory_used_warning_percent, critical=hosts.memory_used_critical_percent
-            ),
             alarm_factory=alarm_factory,
         )
         CfnOutput(

@@ -46,7 +46,6 @@ class SyncStack(Stack):
                 table_stream_arn=f"arn:{Aws.PARTITION}:dynamodb:{Aws.REGION}:{Aws.ACCOUNT_ID}:table/"
                 f"{sync.source_table_name}/stream/{sync.source_stream_label}",
             )
-        timing = sync.timing  # the config's keys as the construct's props (checked by the config loader)
         self.sync = SyncVerification(
             self,
             "UserTableSync",
@@ -57,13 +56,8 @@ class SyncStack(Stack):
             target=DynamoDbReplicaTarget(table=replica),
             version_attribute=sync.version_attribute,
             removal_policy=removal,
-            max_sync_lag=timing.max_sync_lag,
-            grace_period=timing.grace_period,
-            lag_slo=timing.lag_slo,
+            **sync.timing_props,  # the config's timing keys as the construct's props
             parallelization_factor=sync.parallelization_factor,
-            max_receive_count=timing.max_receive_count,
-            canary_interval=timing.canary_interval,
-            canary_silent_for=timing.canary_silent_for,
             min_source_changes=sync.min_source_changes,
             min_source_changes_window=Duration.minutes(sync.min_source_changes_minutes),
             alarm_factory=alarm_factory,
