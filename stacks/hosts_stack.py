@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -37,17 +37,12 @@ class HostsStack(Stack):
             if hosts.instance_role_name
             else None
         )
-        target_tag = (
-            (hosts.target_tag_key, hosts.target_tag_value)
-            if hosts.target_tag_key is not None and hosts.target_tag_value is not None
-            else None
-        )
         self.host_monitoring = HostMonitoring(
             self,
             "ServiceHosts",
             subject="service-hosts",
             auto_scaling_group_name=hosts.auto_scaling_group_name,
-            target_tag=target_tag,
+            target_tag=hosts.target_tag,
             log_files=[
                 HostLogFile(
                     file_path=log_file.file_path,
@@ -59,7 +54,7 @@ class HostsStack(Stack):
             ],
             role=role,
             agent_log_retention_days=hosts.agent_log_retention_days,
-            removal_policy=RemovalPolicy.DESTROY if config.allow_destroy else RemovalPolicy.RETAIN,
+            removal_policy=config.removal_policy,
             **hosts.threshold_props,
             disk_forecast_paths=hosts.disk_forecast_paths,
             alarm_factory=alarm_factory,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Fn, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -20,7 +20,7 @@ class LoggingStack(Stack):
     ) -> None:
         super().__init__(scope, id, **kwargs)
         logging = config.logging
-        removal = RemovalPolicy.DESTROY if config.allow_destroy else RemovalPolicy.RETAIN
+        removal = config.removal_policy
         self.archive = LogArchive(
             self,
             "Archive",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Stack
 from constructs import Construct
 
 from genba_constructs import AlarmFactory, AlarmTopic
@@ -19,7 +19,7 @@ class NotificationsStack(Stack):
             "AlarmTopic",
             display_name=f"genba {config.name} alarms",
             email_addresses=config.alarm_emails,
-            removal_policy=RemovalPolicy.DESTROY if config.allow_destroy else RemovalPolicy.RETAIN,
+            removal_policy=config.removal_policy,
             alarm_name_prefix=config.stack_prefix,
             runbook_url=config.runbook_url,
         )

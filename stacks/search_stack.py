@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -51,7 +51,7 @@ class SearchStack(Stack):
                 cpu_utilization_percent=search.cpu_alarm_percent,
                 jvm_memory_pressure_percent=search.jvm_memory_pressure_alarm_percent,
             ),
-            removal_policy=RemovalPolicy.DESTROY if config.allow_destroy else RemovalPolicy.RETAIN,
+            removal_policy=config.removal_policy,
             backup_bucket=backup_bucket,
             alarm_factory=alarm_factory,
         )

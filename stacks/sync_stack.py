@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
@@ -25,7 +25,7 @@ class SyncStack(Stack):
         sync: SyncConfig | None = config.sync
         if sync is None:
             raise ValueError(f"{config.name}: SyncStack needs the 'sync' configuration section")
-        removal = RemovalPolicy.DESTROY if config.allow_destroy else RemovalPolicy.RETAIN
+        removal = config.removal_policy
         source_table: dynamodb.ITable | None = None
         if sync.create_tables:
             replica: dynamodb.ITable = recoverable_table(

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from aws_cdk import RemovalPolicy
+
 from genba_constructs._validation import EMAIL_PATTERN
 from genba_constructs.alarms import DEFAULT_RUNBOOK_URL
 from stacks.config.hosts import HostsConfig
@@ -79,3 +81,8 @@ class EnvironmentConfig:
     @property
     def stack_prefix(self) -> str:
         return f"genba-{self.name}"
+
+    @property
+    def removal_policy(self) -> RemovalPolicy:
+        """What deleting a stack does to its stateful resources: kept, unless ``allow_destroy``."""
+        return RemovalPolicy.DESTROY if self.allow_destroy else RemovalPolicy.RETAIN

@@ -105,6 +105,13 @@ class HostsConfig:
     agent_log_retention_days: int = setting(30, check=RETENTION)
 
     @property
+    def target_tag(self) -> tuple[str, str] | None:
+        """``(target_tag_key, target_tag_value)`` as HostMonitoring's ``target_tag``, when both are given."""
+        if self.target_tag_key is None or self.target_tag_value is None:
+            return None
+        return self.target_tag_key, self.target_tag_value
+
+    @property
     def threshold_props(self) -> HostThresholdProps:
         """The threshold keys as HostMonitoring's props (the one place they are mapped)."""
         # Duration refuses negative amounts; 0 is out of range just as any negative value is,
