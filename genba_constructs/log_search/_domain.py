@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from genba_constructs.log_search import LogSearch
 
 ES_NAMESPACE = "AWS/ES"
-# The only port of the search's network: the domain answers HTTPS only.
+# The domain answers HTTPS only: the one port its security group opens.
 HTTPS = ec2.Port.tcp(443)
 
 # The domain's REST verbs, spelled out (genba grants no wildcard actions).
@@ -207,7 +207,7 @@ def search_security_group(
     admitted_as: str,
     domain_group: ec2.ISecurityGroup | None = None,
 ) -> ec2.SecurityGroup:
-    """A security group of the search's network: the domain's group admits it over HTTPS, and nothing else.
+    """A security group of the search's network, which the domain's group admits over HTTPS (443).
 
     :param admitted_as: the description of that ingress rule.
     :param domain_group: the domain's group. Default: the group made here is the domain's own
