@@ -17,19 +17,14 @@ from genba_constructs.alarms import AlarmSpec, Thresholds
 from genba_constructs.host_monitoring.thresholds import HostThresholds
 from genba_constructs.log_silence import log_silence_spec
 
-# Periods and data points of each alarm (detection time = period x data points to alarm).
-DISK_USED_PERIOD = Duration.minutes(5)
-DISK_USED_DATAPOINTS = 1
-FORECAST_PERIOD = Duration.minutes(10)
-FORECAST_DATAPOINTS = 3
-INODES_PERIOD = Duration.minutes(5)
-INODES_DATAPOINTS = 1
-MEMORY_PERIOD = Duration.minutes(1)
-MEMORY_DATAPOINTS = 5
-AGENT_SILENT_PERIOD = Duration.minutes(1)
-AGENT_SILENT_DATAPOINTS = 5
-AGENT_MISSING_PERIOD = Duration.minutes(1)
-AGENT_MISSING_DATAPOINTS = 6
+# Each alarm's window, one row an alarm: its period and the data points to alarm (detection
+# time = period x data points).
+DISK_USED_PERIOD, DISK_USED_DATAPOINTS = Duration.minutes(5), 1
+FORECAST_PERIOD, FORECAST_DATAPOINTS = Duration.minutes(10), 3
+INODES_PERIOD, INODES_DATAPOINTS = Duration.minutes(5), 1
+MEMORY_PERIOD, MEMORY_DATAPOINTS = Duration.minutes(1), 5
+AGENT_SILENT_PERIOD, AGENT_SILENT_DATAPOINTS = Duration.minutes(1), 5
+AGENT_MISSING_PERIOD, AGENT_MISSING_DATAPOINTS = Duration.minutes(1), 6
 # A metric math alarm reads at most 10 metrics: the group's fullest filesystem and 9 paths.
 MAX_FORECAST_PATHS = 9
 AUTOSCALING_NAMESPACE = "AWS/AutoScaling"

@@ -12,6 +12,18 @@ from genba_constructs.host_monitoring._alarms import (
     group_metric,
 )
 
+# Every host widget takes a third of the dashboard's width; percentages read from 0 to 100.
+_WIDTH = 8
+_PERCENT = cloudwatch.YAxisProps(min=0, max=100)
+
+
+def _alarm(alarm: cloudwatch.IAlarm, title: str, *, percent: bool = False) -> cloudwatch.AlarmWidget:
+    return cloudwatch.AlarmWidget(alarm=alarm, title=title, left_y_axis=_PERCENT if percent else None, width=_WIDTH)
+
+
+def _graph(title: str, left: list[cloudwatch.IMetric], *, percent: bool = False) -> cloudwatch.GraphWidget:
+    return cloudwatch.GraphWidget(title=title, left=left, left_y_axis=_PERCENT if percent else None, width=_WIDTH)
+
 
 def host_widgets(*, subject: str, group: str, alarms: AlarmSet, forecast_hours: int) -> list[cloudwatch.IWidget]:
     """Six widgets, a third of the dashboard's width each."""
@@ -26,43 +38,28 @@ def host_widgets(*, subject: str, group: str, alarms: AlarmSet, forecast_hours: 
     )
     by_path = cloudwatch.MathExpression(expression=query, period=DISK_USED_PERIOD, label="")
     disk_used = alarms.by_runbook("disk-used", subject=subject)
+    inodes = group_metric(group, "disk_inodes_free", statistic="Minimum", period=INODES_PERIOD)
+    memory = group_metric(group, "mem_used_percent", statistic="Maximum", period=MEMORY_PERIOD)
+    swap = group_metric(group, "swap_used_percent", statistic="Maximum", period=MEMORY_PERIOD)
     return [
-        cloudwatch.AlarmWidget(
-            alarm=disk_used.get(Severity.CRITICAL) or disk_used[Severity.WARNING],
-            title=f"{subject}: fullest filesystem (%)",
-            left_y_axis=cloudwatch.YAxisProps(min=0, max=100),
-            width=8,
+        _alarm(
+            disk_used.get(Severity.CRITICAL) or disk_used[Severity.WARNING],
+            f"{subject}: fullest filesystem (%)",
+            percent=True,
         ),
-        cloudwatch.AlarmWidget(
-            alarm=alarms.get("disk-full-soon", Severity.CRITICAL, subject=subject),
-            title=f"{subject}: fullest filesystem in {forecast_hours} hours (%)",
-            width=8,
+        _alarm(
+            alarms.get("disk-full-soon", Severity.CRITICAL, subject=subject),
+            f"{subject}: fullest filesystem in {forecast_hours} hours (%)",
         ),
-        cloudwatch.GraphWidget(
-            title=f"{subject}: fullest filesystem by path (%)",
-            left=[by_path],
-            left_y_axis=cloudwatch.YAxisProps(min=0, max=100),
-            width=8,
+        _graph(f"{subject}: fullest filesystem by path (%)", [by_path], percent=True),
+        _graph(f"{subject}: fewest free inodes", [inodes]),
+        _graph(
+            f"{subject}: busiest instance memory and swap (%)",
+            [memory.with_(label="memory"), swap.with_(label="swap")],
+            percent=True,
         ),
-        cloudwatch.GraphWidget(
-            title=f"{subject}: fewest free inodes",
-            left=[group_metric(group, "disk_inodes_free", statistic="Minimum", period=INODES_PERIOD)],
-            width=8,
-        ),
-        cloudwatch.GraphWidget(
-            title=f"{subject}: busiest instance memory and swap (%)",
-            left=[
-                group_metric(group, "mem_used_percent", statistic="Maximum", period=MEMORY_PERIOD).with_(
-                    label="memory"
-                ),
-                group_metric(group, "swap_used_percent", statistic="Maximum", period=MEMORY_PERIOD).with_(label="swap"),
-            ],
-            left_y_axis=cloudwatch.YAxisProps(min=0, max=100),
-            width=8,
-        ),
-        cloudwatch.AlarmWidget(
-            alarm=alarms.get("agent-silent", Severity.CRITICAL, subject=subject),
-            title=f"{subject}: agent data points per minute (about one per instance)",
-            width=8,
+        _alarm(
+            alarms.get("agent-silent", Severity.CRITICAL, subject=subject),
+            f"{subject}: agent data points per minute (about one per instance)",
         ),
     ]

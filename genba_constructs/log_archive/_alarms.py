@@ -1,6 +1,6 @@
 """The alarms of one archived log group's delivery stream, as data (:class:`AlarmSpec`).
 
-Their metrics are built by hand (see ``_delivery.ArchivedLogGroup.metric_*``): each stream
+Their metrics are built by hand (``genba_constructs._firehose.delivery_metric``): each stream
 is an L1 ``CfnDeliveryStream``, which has no ``metric_*`` methods. The L2 ``DeliveryStream``
 has them, but it makes its own role, policy and encryption settings: moving to it would
 change (and replace) the deployed streams, which a refactor must not.

@@ -26,7 +26,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import archive_catalog as catalog
-from genba_constructs._firehose import cloudwatch_logs_processing
+from genba_constructs._firehose import cloudwatch_logs_processing, delivery_metric
 from genba_constructs._validation import fail, require_range
 from genba_constructs.alarms import AlarmFactory, AlarmSet, Thresholds
 from genba_constructs.log_archive._alarms import stream_alarm_specs
@@ -263,20 +263,10 @@ class ArchivedLogGroup(Construct):
             ),
         )
 
-    # Built by hand: the stream is a CfnDeliveryStream (L1), which has no metric_* methods (see _alarms).
-    def _metric(self, metric_name: str, statistic: str, period: Duration) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace="AWS/Firehose",
-            metric_name=metric_name,
-            dimensions_map={"DeliveryStreamName": self.delivery_stream.ref},
-            statistic=statistic,
-            period=period,
-        )
-
     def metric_data_freshness(self, *, period: Duration = Duration.minutes(5)) -> cloudwatch.Metric:
         """``DeliveryToS3.DataFreshness`` (Maximum, seconds): age of the oldest record not yet in S3."""
-        return self._metric("DeliveryToS3.DataFreshness", "Maximum", period)
+        return delivery_metric(self.delivery_stream, "DeliveryToS3.DataFreshness", statistic="Maximum", period=period)
 
     def metric_delivery_success(self, *, period: Duration = Duration.minutes(5)) -> cloudwatch.Metric:
         """``DeliveryToS3.Success`` (Minimum: 1 when every delivery succeeded)."""
-        return self._metric("DeliveryToS3.Success", "Minimum", period)
+        return delivery_metric(self.delivery_stream, "DeliveryToS3.Success", statistic="Minimum", period=period)

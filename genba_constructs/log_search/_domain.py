@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from genba_constructs.log_search import LogSearch
 
 ES_NAMESPACE = "AWS/ES"
+# The domain answers HTTPS only: the one port its security group opens.
+HTTPS = ec2.Port.tcp(443)
 
 # The domain's REST verbs, spelled out (genba grants no wildcard actions).
 ES_HTTP_ACTIONS = (
@@ -183,16 +185,39 @@ def search_network(
     selection = vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, one_per_az=True)
     # One subnet per zone the domain uses (a single-node domain takes exactly one).
     subnets = vpc.select_subnets(**selection._values).subnets[:zones]
-    group = ec2.SecurityGroup(
+    group = search_security_group(
         scope,
         "SecurityGroup",
         vpc=vpc,
         description=f"{domain_name}: HTTPS from ingestion and ISM",
         allow_all_outbound=False,
+        admitted_as="HTTPS within the search group",
     )
-    group.add_ingress_rule(group, ec2.Port.tcp(443), "HTTPS within the search group")
-    group.add_egress_rule(group, ec2.Port.tcp(443), "HTTPS to the domain")
+    group.add_egress_rule(group, HTTPS, "HTTPS to the domain")
     return subnets, group
+
+
+def search_security_group(
+    scope: Construct,
+    construct_id: str,
+    *,
+    vpc: ec2.IVpc,
+    description: str,
+    allow_all_outbound: bool,
+    admitted_as: str,
+    domain_group: ec2.ISecurityGroup | None = None,
+) -> ec2.SecurityGroup:
+    """A security group of the search's network, which the domain's group admits over HTTPS (443).
+
+    :param admitted_as: the description of that ingress rule.
+    :param domain_group: the domain's group. Default: the group made here is the domain's own
+        (Firehose's network interfaces share it with the domain).
+    """
+    group = ec2.SecurityGroup(
+        scope, construct_id, vpc=vpc, description=description, allow_all_outbound=allow_all_outbound
+    )
+    (domain_group or group).add_ingress_rule(group, HTTPS, admitted_as)
+    return group
 
 
 def search_domain(

@@ -42,7 +42,7 @@ from genba_constructs._secure import (
 from genba_constructs.alarms import AlarmFactory, AlarmSet, AlarmSpec, Thresholds
 from genba_constructs.handler_code import handler_code_path
 from genba_constructs.handler_runtime import POWERTOOLS_SERVICE_NAME
-from genba_constructs.log_search._domain import acknowledge_inline_policy
+from genba_constructs.log_search._domain import acknowledge_inline_policy, search_security_group
 from genba_constructs.log_search._ingestion import default_policy
 from genba_constructs.log_search.sizing import SearchSizing
 from genba_constructs.nag import acknowledge
@@ -278,15 +278,15 @@ class IndexPolicy(Construct):
         self, vpc: ec2.IVpc, domain_security_group: ec2.ISecurityGroup, domain_name: str
     ) -> ec2.SecurityGroup:
         """The function calls STS and answers CloudFormation's pre-signed S3 URL: it needs egress."""
-        group = ec2.SecurityGroup(
+        return search_security_group(
             self,
             "FunctionSecurityGroup",
             vpc=vpc,
             description=f"{domain_name} ISM function: HTTPS to the domain, STS and CloudFormation",
             allow_all_outbound=True,
+            admitted_as="HTTPS from the ISM function",
+            domain_group=domain_security_group,
         )
-        domain_security_group.add_ingress_rule(group, ec2.Port.tcp(443), "HTTPS from the ISM function")
-        return group
 
     def acknowledge_outside_vpc(self, reason: str) -> None:
         """Acknowledge that the function runs outside a VPC (as the domain does), with the caller's reason."""

@@ -4,12 +4,11 @@ A log group is subscribed (:func:`subscribe`) with a role CloudWatch Logs assume
 records on the Firehose delivery stream (:func:`new_subscription_role`). Firehose
 (:func:`new_delivery_stream`) gunzips each record, keeps each event's message, buffers, and bulk-
 indexes into ``<index_name>-YYYY-MM-DD`` (daily rotation). A bulk request that fails is
-retried for ``retry_duration``; every document OpenSearch still rejects is backed up under
-``search-failed/<index_name>/`` of the backup bucket (:func:`new_backup_bucket`, or the log
-archive), records that fail before delivery under ``search-errors/<index_name>/``, and every
-delivery error is logged to its own log group (:func:`new_delivery_errors`). The delivery role may
-write only into the domain's indices (the security plugin maps it to a writer role, see
-``_index_policy``) and those two prefixes.
+retried for ``retry_duration``; what still fails goes where ``_failed_delivery`` says (the
+rejected documents and the processing errors under their own prefixes of the backup bucket,
+delivery errors to their own log group). The delivery role may write only into the domain's
+indices (the security plugin maps it to a writer role, see ``_index_policy``) and those two
+prefixes. The stream's metrics: ``genba_constructs._firehose.delivery_metric``.
 
 Everything is made directly in the LogSearch construct: construct ids are a contract.
 """
@@ -18,76 +17,45 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import CfnResource, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IDependable
 
-from genba_constructs._firehose import cloudwatch_logs_processing
+from genba_constructs._firehose import FIREHOSE_NAMESPACE, cloudwatch_logs_processing, delivery_metric
 from genba_constructs._policies import any_log_group_arn
-from genba_constructs._secure import access_logs_bucket, access_logs_by_bucket_policy, encrypted_bucket
 from genba_constructs.log_search._domain import acknowledge_domain_paths, acknowledge_inline_policy, grant_http
+from genba_constructs.log_search._failed_delivery import (
+    backup_prefix,
+    error_prefix,
+    new_backup_bucket,
+    new_delivery_errors,
+    prefix_reasons,
+)
 from genba_constructs.nag import acknowledge
 
 if TYPE_CHECKING:
     from genba_constructs.log_search import LogSearch
 
-FIREHOSE_NAMESPACE = "AWS/Firehose"
-
-
-def backup_prefix(index_name: str) -> str:
-    """Where failed documents land in the backup bucket (Firehose adds YYYY/MM/DD/HH/)."""
-    return f"search-failed/{index_name}/"
-
-
-def error_prefix(index_name: str) -> str:
-    """Where records that failed before delivery (processing errors) land."""
-    return f"search-errors/{index_name}/"
-
-
-def new_backup_bucket(scope: Construct, *, encryption_key: kms.IKey, removal: RemovalPolicy) -> s3.Bucket:
-    """The default backup bucket: encrypted with the domain's key, versioned, TLS-only, access-logged."""
-    # Access-log delivery is granted by bucket policy in every app, never by ACL: CDK does it
-    # with its feature flag (and then S3's default ownership, owner enforced, applies), genba
-    # without it (genba_constructs._secure), so ACLs stay off either way.
-    by_policy = access_logs_by_bucket_policy(scope)
-    access_logs = access_logs_bucket(
-        scope,
-        "BackupAccessLogs",
-        removal=removal,
-        minimum_tls_version=None,
-        object_ownership=None if by_policy else s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        replication_reason="Access logs of the failed-document backup; cross-region replication is the log "
-        "archive's concern.",
-    )
-    return encrypted_bucket(
-        scope,
-        "BackupBucket",
-        key=encryption_key,
-        access_logs=access_logs,
-        access_logs_prefix="backup-bucket/",
-        removal=removal,
-        minimum_tls_version=None,
-        replication_reason="Holds only documents OpenSearch rejected, for replay; cross-region durability is the "
-        "log archive's job.",
-    )
-
-
-def new_delivery_errors(
-    scope: Construct, *, retention: logs.RetentionDays, encryption_key: kms.IKey, removal: RemovalPolicy
-) -> tuple[logs.LogGroup, logs.LogStream]:
-    """The log group and stream Firehose logs its delivery errors to."""
-    group = logs.LogGroup(
-        scope, "DeliveryErrors", retention=retention, encryption_key=encryption_key, removal_policy=removal
-    )
-    stream = logs.LogStream(
-        scope, "DeliveryErrorStream", log_group=group, log_stream_name="OpenSearchDelivery", removal_policy=removal
-    )
-    return group, stream
+# What LogSearch builds its ingestion with: this module's own pieces, the failure path
+# (``_failed_delivery``) and the stream's metric (``_firehose``), all read as ``_ingestion.*``.
+__all__ = [
+    "FIREHOSE_NAMESPACE",
+    "acknowledge_ingestion_roles",
+    "backup_prefix",
+    "default_policy",
+    "delivery_metric",
+    "error_prefix",
+    "new_backup_bucket",
+    "new_delivery_errors",
+    "new_delivery_role",
+    "new_delivery_stream",
+    "new_subscription_role",
+    "prefix_reasons",
+    "subscribe",
+]
 
 
 def new_delivery_role(scope: Construct, *, domain_name: str) -> iam.Role:
@@ -305,17 +273,6 @@ def acknowledge_ingestion_roles(
             )
 
 
-def prefix_reasons(index_name: str, bucket: str) -> dict[str, str]:
-    """Why the delivery role writes ``<prefix>*`` for each of its two prefixes (AwsSolutions-IAM5)."""
-    names = "Firehose names each object itself (the prefix, then the hour and a random suffix)"
-    return {
-        backup_prefix(index_name): f"Only the documents OpenSearch rejected, kept for replay, under this index's own "
-        f"prefix of {bucket}: {names}.",
-        error_prefix(index_name): f"Only the records Firehose could not process before delivery (its error output), "
-        f"under this index's own prefix of {bucket}: {names}.",
-    }
-
-
 def subscribe(
     scope: Construct,
     log_group: logs.ILogGroup,
@@ -341,22 +298,6 @@ def subscribe(
     # Events flow only once the domain lets the delivery role write (the writer role mapping).
     subscription.node.add_dependency(index_policy)
     return subscription
-
-
-def delivery_metric(
-    delivery_stream: firehose.CfnDeliveryStream, metric_name: str, *, statistic: str, period: Duration
-) -> cloudwatch.Metric:
-    """A Firehose metric of the delivery stream (``DeliveryToAmazonOpenSearchService.*``).
-
-    Built by hand: the stream is an L1 (``CfnDeliveryStream``), which has no ``metric_*`` methods.
-    """
-    return cloudwatch.Metric(
-        namespace=FIREHOSE_NAMESPACE,
-        metric_name=metric_name,
-        dimensions_map={"DeliveryStreamName": delivery_stream.ref},
-        statistic=statistic,
-        period=period,
-    )
 
 
 def default_policy(role: iam.Role) -> CfnResource:

@@ -69,6 +69,17 @@ def target_group_dimension(construct: str, prop: str, value: Any) -> str:
     raise fail(construct, prop, value, "is neither 'targetgroup/<name>/<16 hex digits>' nor a target group ARN")
 
 
+def _alb_metric(name: str, dimensions: dict[str, str], statistic: str, period: Duration) -> cloudwatch.Metric:
+    """An ALB metric built from its dimensions (the load balancer or target group was given by name or ARN)."""
+    return cloudwatch.Metric(
+        namespace=NAMESPACE,
+        metric_name=name,
+        dimensions_map=dimensions,
+        statistic=statistic,
+        period=period,
+    )
+
+
 def _has_metrics(value: Any, full_name: str) -> bool:
     # jsii interfaces are not runtime-checkable protocols: recognise the CDK objects by shape.
     if isinstance(value, str) or not hasattr(value, full_name):
@@ -97,13 +108,7 @@ class LoadBalancerMetrics:
         return LoadBalancerMetrics(load_balancer_dimension(construct, "load_balancer", value))
 
     def _metric(self, name: str, statistic: str, period: Duration) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace=NAMESPACE,
-            metric_name=name,
-            dimensions_map={"LoadBalancer": self.dimension},
-            statistic=statistic,
-            period=period,
-        )
+        return _alb_metric(name, {"LoadBalancer": self.dimension}, statistic, period)
 
     def elb_5xx(self, period: Duration) -> cloudwatch.Metric:
         if self.load_balancer is not None:
@@ -156,13 +161,8 @@ class TargetGroupMetrics:
                 "HealthyHostCount": self.target_group.metrics.healthy_host_count,
             }[name]
             return method(statistic="Maximum", period=period)  # attached: checked by of()
-        return cloudwatch.Metric(
-            namespace=NAMESPACE,
-            metric_name=name,
-            dimensions_map={"TargetGroup": self.dimension, "LoadBalancer": self.load_balancer_dimension},
-            statistic="Maximum",
-            period=period,
-        )
+        dimensions = {"TargetGroup": self.dimension, "LoadBalancer": self.load_balancer_dimension}
+        return _alb_metric(name, dimensions, "Maximum", period)
 
     def unhealthy_hosts(self, period: Duration) -> cloudwatch.Metric:
         return self._metric("UnHealthyHostCount", period)
