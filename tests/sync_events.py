@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from tools.sim import REGION, FakeContext, handler_module
+from tools.sim import REGION, FakeContext, handler_module, sqs_event
 
 ACCOUNT = "123456789012"
 VIEWS = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
@@ -201,20 +201,8 @@ class Harness:
             ).get("Messages", [])
             if not got:
                 break
-            for m in got:
-                records.append(
-                    {
-                        "messageId": m["MessageId"],
-                        "receiptHandle": m["ReceiptHandle"],
-                        "body": m["Body"],
-                        "attributes": m.get("Attributes", {}),
-                        "messageAttributes": {},
-                        "md5OfBody": m.get("MD5OfBody", ""),
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.queue_url.rsplit('/', 1)[-1]}",
-                        "awsRegion": REGION,
-                    }
-                )
+            queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.queue_url.rsplit('/', 1)[-1]}"
+            records += sqs_event(got, queue_arn)["Records"]
         return records
 
     def verify(self, *, batch: int = 100, rounds: int = 50) -> None:
