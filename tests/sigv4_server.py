@@ -66,16 +66,43 @@ class Endpoint:
     requests: list[dict[str, Any]] = field(default_factory=list)
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A local endpoint's request handler: reads the body, answers JSON, logs nothing."""
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def read_body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def reply(self, status: int, answer: Any) -> None:
+        payload = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` serving on 127.0.0.1 (a free port) until the block ends; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @contextmanager
 def endpoint(**settings: Any) -> Iterator[Endpoint]:
     state = Endpoint(**settings)
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            raw = self.read_body()
             headers = dict(self.headers.items())
             problem = None
             if state.service is not None:
@@ -88,21 +115,10 @@ def endpoint(**settings: Any) -> Iterator[Endpoint]:
                 status = 401
             state.requests.append({"path": self.path, "headers": headers, "body": json.loads(raw), "problem": problem})
             if problem is None:
-                status, payload = 200, json.dumps(state.answer(json.loads(raw))).encode()
+                self.reply(200, state.answer(json.loads(raw)))
             else:
-                payload = json.dumps({"message": problem}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+                self.reply(status, {"message": problem})
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
