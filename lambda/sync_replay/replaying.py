@@ -1,7 +1,7 @@
 """Replay's pure core: read one on-failure range from the stream again and forward its changes.
 
-Takes its clients, settings, clock and deadline as arguments (the handler passes the deployed
-ones, the local simulator its own), so the same code runs in Lambda and against moto.
+Takes its clients, settings and clock (a ``ReplayRuntime``) and deadline as arguments (the handler
+passes the deployed ones, the local simulator its own), so the same code runs in Lambda and against moto.
 
 A range is read to its end sequence number (or to the shard's end, NextShardIterator null),
 never to a page count: GetRecords may return an empty page while records remain further in
@@ -158,18 +158,26 @@ def arrival(body: Mapping[str, Any], sent_timestamp: float | None) -> float | No
     return sent_timestamp
 
 
+@dataclass(frozen=True)
+class ReplayRuntime:
+    """What an invocation works with: the deployed clients and settings, or the simulator's."""
+
+    streams: Any
+    sqs: Any
+    settings: ForwardSettings
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    #: the stream failure queue's maxReceiveCount: on that receive an unfinished range goes to the DLQ.
+    max_receives: int | None = None
+
+
 def replay(
     body: Mapping[str, Any],
+    run: ReplayRuntime,
     *,
-    streams: Any,
-    sqs: Any,
-    settings: ForwardSettings,
     logger: Logger,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], None] = time.sleep,
     deadline: float | None = None,
     receive_count: int = 1,
-    max_receives: int | None = None,
     sent_timestamp: float | None = None,
 ) -> Replayed:
     """Replay one on-failure message.
@@ -178,6 +186,8 @@ def replay(
     when the range was not read to its end or a change was not forwarded; sets the range aside
     in the DLQ with its reason when it can never be read, or will not be in time.
     """
+    streams, sqs, settings, clock, sleep = run.streams, run.sqs, run.settings, run.clock, run.sleep
+    max_receives = run.max_receives
     info = body["DDBStreamBatchInfo"]
     correlation = f"{info['shardId']}@{info['startSequenceNumber']}-{info['endSequenceNumber']}"
     logger.append_keys(correlation_id=correlation)
@@ -296,16 +306,7 @@ class MalformedOnFailure(ValueError):
 
 
 def replay_batch(
-    messages: Sequence[Mapping[str, Any]],
-    *,
-    streams: Any,
-    sqs: Any,
-    settings: ForwardSettings,
-    logger: Logger,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-    deadline: float,
-    max_receives: int | None,
+    messages: Sequence[Mapping[str, Any]], run: ReplayRuntime, *, logger: Logger, deadline: float
 ) -> ReplayBatch:
     """Replay each SQS record (Lambda's SQS event shape) of on-failure records, within ``deadline``.
 
@@ -330,15 +331,10 @@ def replay_batch(
         try:
             replayed = replay(
                 body,
-                streams=streams,
-                sqs=sqs,
-                settings=settings,
+                run,
                 logger=logger,
-                clock=clock,
-                sleep=sleep,
                 deadline=deadline,
                 receive_count=int(attributes.get("ApproximateReceiveCount") or 1),
-                max_receives=max_receives,
                 sent_timestamp=sent_at,
             )
         except Exception as error:  # unexpected (an AWS error replay does not know): retried, never lost
@@ -350,9 +346,9 @@ def replay_batch(
         if not replayed.finished:
             batch.keep.add(message_id)
             born = arrival(body, sent_at)
-            owed.append(max(0.0, clock() - born) if born is not None else 0.0)
+            owed.append(max(0.0, run.clock() - born) if born is not None else 0.0)
     if malformed:
-        not_sent, _ = send_to_dlq(sqs, settings.dlq_url, malformed, source="replay", sleep=sleep)
+        not_sent, _ = send_to_dlq(run.sqs, run.settings.dlq_url, malformed, source="replay", sleep=run.sleep)
         batch.keep |= not_sent
         batch.metrics.append((METRICS["replay_expired"], MetricUnit.Count, len(malformed) - len(not_sent)))
     batch.metrics.append((METRICS["replay_owed_age"], MetricUnit.Seconds, max(owed, default=0.0)))
