@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -94,6 +95,34 @@ def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+#: answer(method, URL parts, JSON body, signature problem or None) -> (HTTP status, JSON answer)
+DomainAnswer = Callable[[str, SplitResult, Any, str | None], tuple[int, Any]]
+
+
+@contextmanager
+def signed_domain(answer: DomainAnswer, responses: list[Any]) -> Iterator[str]:
+    """A stand-in OpenSearch domain on 127.0.0.1 that checks each request's SigV4 signature (service
+    ``es``) and lets ``answer`` reply; CloudFormation's pre-signed response URL is served by the same
+    server (``/cloudformation-response``), each report appended to ``responses``. Yields its URL."""
+
+    class Handler(JsonHandler):
+        def _serve(self) -> None:
+            raw = self.read_body()
+            parts = urlsplit(self.path)
+            if parts.path == "/cloudformation-response":
+                responses.append(json.loads(raw))
+                self.reply(200, {})
+                return
+            url = f"http://{self.headers['Host']}{self.path}"
+            problem = signature_problem(self.command, url, dict(self.headers.items()), raw, service="es")
+            self.reply(*answer(self.command, parts, json.loads(raw) if raw else None, problem))
+
+        do_GET = do_PUT = do_POST = do_DELETE = _serve
+
+    with serving(Handler) as url:
+        yield url
 
 
 @contextmanager

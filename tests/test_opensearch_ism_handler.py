@@ -14,13 +14,13 @@ import os
 import sys
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult
 
 import pytest
 from botocore.credentials import Credentials
 
 from tests.conftest import ROOT
-from tests.sigv4_server import CREDENTIALS, REGION, JsonHandler, serving, signature_problem
+from tests.sigv4_server import CREDENTIALS, REGION, signed_domain
 
 sys.path.insert(0, str(ROOT / "lambda" / "_shared" / "python"))
 sys.path.insert(0, str(ROOT / "lambda" / "opensearch_ism"))  # its own modules (security_roles)
@@ -76,26 +76,11 @@ class FakeOpenSearch:
 def domain() -> Iterator[tuple[FakeOpenSearch, str]]:
     fake = FakeOpenSearch()
 
-    class Handler(JsonHandler):
-        def _serve(self) -> None:
-            raw = self.read_body()
-            parts = urlsplit(self.path)
-            if parts.path == "/cloudformation-response":
-                fake.responses.append(json.loads(raw))
-                self.reply(200, {})
-                return
-            url = f"http://{self.headers['Host']}{self.path}"
-            problem = signature_problem(self.command, url, dict(self.headers.items()), raw, service="es")
-            body = json.loads(raw) if raw else None
-            fake.requests.append({"method": self.command, "path": parts.path, "query": parts.query, "body": body})
-            if problem:
-                self.reply(403, {"message": problem})
-            else:
-                self.reply(*fake.answer(self.command, parts.path, parts.query, body))
+    def answer(method: str, parts: SplitResult, body: Any, problem: str | None) -> tuple[int, Any]:
+        fake.requests.append({"method": method, "path": parts.path, "query": parts.query, "body": body})
+        return (403, {"message": problem}) if problem else fake.answer(method, parts.path, parts.query, body)
 
-        do_GET = do_PUT = do_POST = _serve
-
-    with serving(Handler) as url:
+    with signed_domain(answer, fake.responses) as url:
         yield fake, url
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult
 
 import pytest
 
-from tests.sigv4_server import CREDENTIALS, REGION, JsonHandler, serving, signature_problem
+from tests.sigv4_server import CREDENTIALS, REGION, signed_domain
 from tests.test_opensearch_ism_handler import Context, ism
 
 ROLE = {
@@ -64,25 +64,11 @@ class Security:
 def security() -> Iterator[tuple[Security, str]]:
     fake = Security()
 
-    class Handler(JsonHandler):
-        def _serve(self) -> None:
-            raw = self.read_body()
-            path = urlsplit(self.path).path
-            if path == "/cloudformation-response":
-                fake.responses.append(json.loads(raw))
-                self.reply(200, {})
-                return
-            url = f"http://{self.headers['Host']}{self.path}"
-            problem = signature_problem(self.command, url, dict(self.headers.items()), raw, service="es")
-            fake.requests.append((self.command, path))
-            if problem:
-                self.reply(403, {"message": problem})
-            else:
-                self.reply(*fake.answer(self.command, path, json.loads(raw) if raw else None))
+    def answer(method: str, parts: SplitResult, body: Any, problem: str | None) -> tuple[int, Any]:
+        fake.requests.append((method, parts.path))
+        return (403, {"message": problem}) if problem else fake.answer(method, parts.path, body)
 
-        do_PUT = do_DELETE = _serve
-
-    with serving(Handler) as url:
+    with signed_domain(answer, fake.responses) as url:
         yield fake, url
 
 
