@@ -47,6 +47,26 @@ def wire(item: Mapping[str, Any]) -> dict[str, Any]:
     return value
 
 
+def target_changes(*changes: tuple[str, int, str]) -> list[Any]:
+    """Verification messages as a target is asked about them: one per (pk, version, event name),
+    ids m1, m2... and sequence numbers 1, 2... in that order."""
+    handler_module("sync_verifier")
+    from rules import Change
+
+    return [
+        Change(
+            id=f"m{n}",
+            key={"pk": {"S": pk}},
+            key_text=f"pk={pk}",
+            sequence=str(n),
+            version=version,
+            event_name=event_name,
+            event_time=0,
+        )
+        for n, (pk, version, event_name) in enumerate(changes, start=1)
+    ]
+
+
 class Harness:
     """A source table, a replica, the verification queue and DLQ on moto, and the two handlers."""
 
