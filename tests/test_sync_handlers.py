@@ -1,6 +1,6 @@
 """The sync-verification handlers against moto server: real stream records, faults, none lost.
 
-moto cannot run event source mappings, so tools/sim/sync_sim.py reads the source table's stream
+moto cannot run event source mappings, so tools/sim/pipeline.py reads the source table's stream
 with GetRecords, builds the events Lambda would build and calls the handlers in-process.
 """
 
