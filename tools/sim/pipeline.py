@@ -248,6 +248,9 @@ class Pipeline(SyncResources):
         self.sqs.send_message(QueueUrl=self.on_failure_url, MessageBody=json.dumps(message))
 
     # ---- SQS-fed functions (verifier, replay) ------------------------------------------
+    #: ReceiveMessage's messages as Lambda's SQS event source delivers them (tools.sim.sqs_event).
+    sqs_event = staticmethod(sqs_event)
+
     def _run_sqs_function(self, module: ModuleType, queue_url: str, limit: int) -> tuple[int, list[dict[str, Any]]]:
         messages = self._receive(queue_url, limit)
         if not messages:
