@@ -21,7 +21,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
-from genba_sync import ENV, METRICS, ForwardSettings, describe_error, forward, json_summary, send_to_dlq
+from genba_sync import ENV, METRICS, ForwardResult, ForwardSettings, describe_error, forward, json_summary, send_to_dlq
 
 # Why a range can never be read again, by error code (GetShardIterator / GetRecords).
 GONE_REASONS = {
@@ -195,17 +195,22 @@ def replay(
     first_arrival = info.get("approximateArrivalOfFirstRecord")
     now = clock()
     read = RangeRead()
+
+    def forward_read() -> ForwardResult:
+        """Forward what was read, as the forwarder does (idempotent: a retry forwards it again)."""
+        return forward(read.records, sqs=sqs, settings=settings, source="replay", clock=clock, sleep=sleep, log=log)
+
     try:
         read_range(
             streams, info, deadline=deadline if deadline is not None else now + 60, clock=clock, sleep=sleep, into=read
         )
     except RangeGone as gone:
         # What was read before the stream said no is forwarded; the range is recorded whole.
-        forward(read.records, sqs=sqs, settings=settings, source="replay", clock=clock, sleep=sleep, log=log)
+        forward_read()
         return _set_aside(body, sqs, settings, logger, sleep, correlation, str(gone))
     except RangeUnfinished as unfinished:
-        # Forward what was read (idempotent: the retry forwards it again), then retry or set aside.
-        forward(read.records, sqs=sqs, settings=settings, source="replay", clock=clock, sleep=sleep, log=log)
+        # Forward what was read, then retry or set aside.
+        forward_read()
         born = arrival(body, sent_timestamp)
         expiring = born is not None and clock() - born > STREAM_RETENTION_SECONDS - EXPIRY_MARGIN_SECONDS
         last_receive = max_receives is not None and receive_count >= max_receives
@@ -216,15 +221,7 @@ def replay(
             )
         logger.warning("stream range not finished; it is retried", extra={"reason": str(unfinished)})
         return Replayed(finished=False, metrics=[(METRICS["replay_failed"], MetricUnit.Count, 1)])
-    result = forward(
-        read.records,
-        sqs=sqs,
-        settings=settings,
-        source="replay",
-        clock=clock,
-        sleep=sleep,
-        log=log,
-    )
+    result = forward_read()
     if result.failed:
         logger.warning("replayed changes not forwarded; the range is retried", extra={"failed": len(result.failed)})
         return Replayed(
