@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -66,16 +67,71 @@ class Endpoint:
     requests: list[dict[str, Any]] = field(default_factory=list)
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A local endpoint's request handler: reads the body, answers JSON, logs nothing."""
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def read_body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def reply(self, status: int, answer: Any) -> None:
+        payload = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` serving on 127.0.0.1 (a free port) until the block ends; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+#: answer(method, URL parts, JSON body, signature problem or None) -> (HTTP status, JSON answer)
+DomainAnswer = Callable[[str, SplitResult, Any, str | None], tuple[int, Any]]
+
+
+@contextmanager
+def signed_domain(answer: DomainAnswer, responses: list[Any]) -> Iterator[str]:
+    """A stand-in OpenSearch domain on 127.0.0.1 that checks each request's SigV4 signature (service
+    ``es``) and lets ``answer`` reply; CloudFormation's pre-signed response URL is served by the same
+    server (``/cloudformation-response``), each report appended to ``responses``. Yields its URL."""
+
+    class Handler(JsonHandler):
+        def _serve(self) -> None:
+            raw = self.read_body()
+            parts = urlsplit(self.path)
+            if parts.path == "/cloudformation-response":
+                responses.append(json.loads(raw))
+                self.reply(200, {})
+                return
+            url = f"http://{self.headers['Host']}{self.path}"
+            problem = signature_problem(self.command, url, dict(self.headers.items()), raw, service="es")
+            self.reply(*answer(self.command, parts, json.loads(raw) if raw else None, problem))
+
+        do_GET = do_PUT = do_POST = do_DELETE = _serve
+
+    with serving(Handler) as url:
+        yield url
+
+
 @contextmanager
 def endpoint(**settings: Any) -> Iterator[Endpoint]:
     state = Endpoint(**settings)
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            raw = self.read_body()
             headers = dict(self.headers.items())
             problem = None
             if state.service is not None:
@@ -88,21 +144,10 @@ def endpoint(**settings: Any) -> Iterator[Endpoint]:
                 status = 401
             state.requests.append({"path": self.path, "headers": headers, "body": json.loads(raw), "problem": problem})
             if problem is None:
-                status, payload = 200, json.dumps(state.answer(json.loads(raw))).encode()
+                self.reply(200, state.answer(json.loads(raw)))
             else:
-                payload = json.dumps({"message": problem}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+                self.reply(status, {"message": problem})
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

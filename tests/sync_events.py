@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from tools.sim import REGION, FakeContext, handler_module
+from tools.sim import REGION, FakeContext, handler_module, sqs_event
 
 ACCOUNT = "123456789012"
 VIEWS = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
@@ -45,6 +45,26 @@ def wire(item: Mapping[str, Any]) -> dict[str, Any]:
 
     value: dict[str, Any] = wire_value(dict(item))
     return value
+
+
+def target_changes(*changes: tuple[str, int, str]) -> list[Any]:
+    """Verification messages as a target is asked about them: one per (pk, version, event name),
+    ids m1, m2... and sequence numbers 1, 2... in that order."""
+    handler_module("sync_verifier")
+    from rules import Change
+
+    return [
+        Change(
+            id=f"m{n}",
+            key={"pk": {"S": pk}},
+            key_text=f"pk={pk}",
+            sequence=str(n),
+            version=version,
+            event_name=event_name,
+            event_time=0,
+        )
+        for n, (pk, version, event_name) in enumerate(changes, start=1)
+    ]
 
 
 class Harness:
@@ -201,20 +221,8 @@ class Harness:
             ).get("Messages", [])
             if not got:
                 break
-            for m in got:
-                records.append(
-                    {
-                        "messageId": m["MessageId"],
-                        "receiptHandle": m["ReceiptHandle"],
-                        "body": m["Body"],
-                        "attributes": m.get("Attributes", {}),
-                        "messageAttributes": {},
-                        "md5OfBody": m.get("MD5OfBody", ""),
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.queue_url.rsplit('/', 1)[-1]}",
-                        "awsRegion": REGION,
-                    }
-                )
+            queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.queue_url.rsplit('/', 1)[-1]}"
+            records += sqs_event(got, queue_arn)["Records"]
         return records
 
     def verify(self, *, batch: int = 100, rounds: int = 50) -> None:

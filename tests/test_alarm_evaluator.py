@@ -99,18 +99,23 @@ def _heartbeat_store(stops_at: int, period: int) -> MetricStore:
     return store
 
 
+def _heartbeat_alarm(*, period: int, periods: int, queries: tuple[Query, ...]) -> AlarmDefinition:
+    """A "nothing arrived" alarm: below the threshold (missing data breaching) in ``periods`` of ``periods``."""
+    return alarm(
+        comparison="LessThanThreshold",
+        evaluation_periods=periods,
+        datapoints_to_alarm=periods,
+        treat_missing_data="breaching",
+        period=period,
+        queries=queries,
+    )
+
+
 def test_a_one_period_breaching_heartbeat_fires_periods_late() -> None:
     """The known trap: with missing = breaching the last real point stays in the wider range."""
     period = 900
     store = _heartbeat_store(stops_at=7200, period=period)
-    late = alarm(
-        comparison="LessThanThreshold",
-        evaluation_periods=1,
-        datapoints_to_alarm=1,
-        treat_missing_data="breaching",
-        period=period,
-        queries=(Query("m", KEY, "Sum", period, None, True),),
-    )
+    late = _heartbeat_alarm(period=period, periods=1, queries=(Query("m", KEY, "Sum", period, None, True),))
     fired = first_alarm(evaluate_alarms([late], store, 0, 20_000), after=7200)
     assert fired is not None and fired.at - 7200 >= 3 * period  # three periods: the whole range
 
@@ -131,14 +136,7 @@ HEARTBEAT_QUERIES = {
 @pytest.mark.parametrize("queries", list(HEARTBEAT_QUERIES.values()), ids=list(HEARTBEAT_QUERIES))
 def test_a_filled_heartbeat_fires_within_its_periods(queries: tuple[Query, ...]) -> None:
     store = _heartbeat_store(stops_at=7200, period=60)
-    filled = alarm(
-        comparison="LessThanThreshold",
-        evaluation_periods=2,
-        datapoints_to_alarm=2,
-        treat_missing_data="breaching",
-        period=FIVE_MINUTES,
-        queries=queries,
-    )
+    filled = _heartbeat_alarm(period=FIVE_MINUTES, periods=2, queries=queries)
     fired = first_alarm(evaluate_alarms([filled], store, 0, 20_000), after=7200)
     assert fired is not None and fired.at - 7200 <= 3 * FIVE_MINUTES
 

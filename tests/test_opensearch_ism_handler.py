@@ -1,7 +1,8 @@
 """The ISM custom-resource handler against a local stand-in for OpenSearch on 127.0.0.1.
 
 The stand-in checks what the real domain would: a valid SigV4 signature (service ``es``) over
-the method, path, query and body, the X-Amz-Date header, and answers as OpenSearch does.
+the method, path, query and body, the X-Amz-Date header (tests/sigv4_server.py), and answers as
+OpenSearch does.
 CloudFormation's pre-signed response URL is served by the same server.
 """
 
@@ -11,18 +12,15 @@ import importlib.util
 import json
 import os
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.conftest import ROOT
+from tests.sigv4_server import CREDENTIALS, REGION, signed_domain
 
 sys.path.insert(0, str(ROOT / "lambda" / "_shared" / "python"))
 sys.path.insert(0, str(ROOT / "lambda" / "opensearch_ism"))  # its own modules (security_roles)
@@ -33,8 +31,6 @@ ism = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = ism
 _spec.loader.exec_module(ism)
 
-CREDENTIALS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
-REGION = "ap-northeast-1"
 POLICY_ID = "audit-logs-retention"
 POLICY = {"policy": {"description": "delete after 30 days", "default_state": "hot", "states": []}}
 INDEX_TEMPLATE = {"index_patterns": ["audit-logs-*"], "template": {"settings": {"index": {"number_of_replicas": 0}}}}
@@ -76,75 +72,16 @@ class FakeOpenSearch:
         return 200, {"_id": policy_id, "_seq_no": current["seq_no"], "_primary_term": 1}
 
 
-def signature_problem(method: str, url: str, headers: dict[str, str], body: bytes) -> str | None:
-    """None when the request carries a valid SigV4 signature by CREDENTIALS for es in REGION."""
-    authorization = headers.get("Authorization", "")
-    amz_date = headers.get("X-Amz-Date", "")
-    if not authorization.startswith(f"AWS4-HMAC-SHA256 Credential={CREDENTIALS.access_key}/"):
-        return f"bad Authorization {authorization!r}"
-    if f"/{REGION}/es/aws4_request" not in authorization:
-        return f"not signed for es in {REGION}: {authorization!r}"
-    if len(amz_date) != 16 or not amz_date.endswith("Z"):
-        return f"bad X-Amz-Date {amz_date!r}"
-    if headers.get("X-Amz-Security-Token") != CREDENTIALS.token:
-        return "session token missing"
-    signed = authorization.split("SignedHeaders=", 1)[1].split(",", 1)[0].split(";")
-    if "host" not in signed or "x-amz-date" not in signed:
-        return f"host and x-amz-date not signed: {signed}"
-    request = AWSRequest(
-        method=method, url=url, data=body or None, headers={k: v for k, v in headers.items() if k.lower() in signed}
-    )
-    request.context["timestamp"] = amz_date
-    auth = SigV4Auth(CREDENTIALS, "es", REGION)
-    expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
-    if f"Signature={expected}" not in authorization:
-        return "signature does not match the request"
-    return None
-
-
 @pytest.fixture()
 def domain() -> Iterator[tuple[FakeOpenSearch, str]]:
     fake = FakeOpenSearch()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
+    def answer(method: str, parts: SplitResult, body: Any, problem: str | None) -> tuple[int, Any]:
+        fake.requests.append({"method": method, "path": parts.path, "query": parts.query, "body": body})
+        return (403, {"message": problem}) if problem else fake.answer(method, parts.path, parts.query, body)
 
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            parts = urlsplit(self.path)
-            if parts.path == "/cloudformation-response":
-                fake.responses.append(json.loads(raw))
-                self.send_response(200)
-                self.end_headers()
-                return
-            headers = dict(self.headers.items())
-            url = f"http://{self.headers['Host']}{self.path}"
-            problem = signature_problem(self.command, url, headers, raw)
-            body = json.loads(raw) if raw else None
-            fake.requests.append({"method": self.command, "path": parts.path, "query": parts.query, "body": body})
-            if problem:
-                status, answer = 403, {"message": problem}
-            else:
-                status, answer = fake.answer(self.command, parts.path, parts.query, body)
-            payload = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_PUT = do_POST = _serve
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fake, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with signed_domain(answer, fake.responses) as url:
+        yield fake, url
 
 
 def runtime(credentials: Credentials = CREDENTIALS) -> Any:
@@ -274,7 +211,7 @@ def test_fails_when_the_signature_is_refused(domain: tuple[FakeOpenSearch, str])
     fake, url = domain
     answer = run(fake, url, credentials=Credentials("AKIDEXAMPLE", "wrong-secret", "session-token"))
     assert answer["Status"] == "FAILED"
-    assert "HTTP 403" in answer["Reason"] and "signature does not match" in answer["Reason"]
+    assert "HTTP 403" in answer["Reason"] and "signature we calculated does not match" in answer["Reason"]
 
 
 def test_delete_leaves_the_retained_domain_alone(domain: tuple[FakeOpenSearch, str]) -> None:

@@ -12,15 +12,13 @@ answers anything but 403 (https://docs.aws.amazon.com/opensearch-service/latest/
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult
 
 import pytest
 
-from tests.sigv4_server import CREDENTIALS, REGION, signature_problem
+from tests.sigv4_server import CREDENTIALS, REGION, signed_domain
 from tests.test_opensearch_ism_handler import Context, ism
 
 ROLE = {
@@ -66,39 +64,12 @@ class Security:
 def security() -> Iterator[tuple[Security, str]]:
     fake = Security()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
+    def answer(method: str, parts: SplitResult, body: Any, problem: str | None) -> tuple[int, Any]:
+        fake.requests.append((method, parts.path))
+        return (403, {"message": problem}) if problem else fake.answer(method, parts.path, body)
 
-        def _serve(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            path = urlsplit(self.path).path
-            if path == "/cloudformation-response":
-                fake.responses.append(json.loads(raw))
-                status, answer = 200, {}
-            else:
-                url = f"http://{self.headers['Host']}{self.path}"
-                problem = signature_problem(self.command, url, dict(self.headers.items()), raw, service="es")
-                fake.requests.append((self.command, path))
-                if problem:
-                    status, answer = 403, {"message": problem}
-                else:
-                    status, answer = fake.answer(self.command, path, json.loads(raw) if raw else None)
-            payload = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_PUT = do_DELETE = _serve
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield fake, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with signed_domain(answer, fake.responses) as url:
+        yield fake, url
 
 
 def event(url: str, request_type: str = "Create", name: str = NAME, **extra: Any) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The sync-verification handlers against moto server: real stream records, faults, none lost.
 
-moto cannot run event source mappings, so tools/sim/sync_sim.py reads the source table's stream
+moto cannot run event source mappings, so tools/sim/pipeline.py reads the source table's stream
 with GetRecords, builds the events Lambda would build and calls the handlers in-process.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.sync_events import target_changes
 from tools.sim import CountingClient, LossySyncWorker, Pipeline, client_error, handler_module, moto_server
 
 DAY = 24 * 3600
@@ -393,19 +394,7 @@ def http_target() -> Iterator[str]:
 
 
 def _changes() -> list[Any]:
-    from targets import Change
-
-    return [
-        Change(
-            id="m1", key={"pk": {"S": "a"}}, key_text="pk=a", sequence="1", version=2, event_name="MODIFY", event_time=0
-        ),
-        Change(
-            id="m2", key={"pk": {"S": "b"}}, key_text="pk=b", sequence="2", version=5, event_name="MODIFY", event_time=0
-        ),
-        Change(
-            id="m3", key={"pk": {"S": "c"}}, key_text="pk=c", sequence="3", version=1, event_name="REMOVE", event_time=0
-        ),
-    ]
+    return target_changes(("a", 2, "MODIFY"), ("b", 5, "MODIFY"), ("c", 1, "REMOVE"))
 
 
 def test_http_target_posts_the_batch_once_and_reads_each_answer(http_target: str) -> None:

@@ -2,7 +2,7 @@
 
 Each test writes real changes to a moto table, reads its stream, puts the on-failure record of a
 range on the stream failure queue and runs the replay handler as the SQS event source mapping
-would (tools/sim/sync_sim.py). What must hold: every change of the range is forwarded, or the
+would (tools/sim/pipeline.py). What must hold: every change of the range is forwarded, or the
 range stays on its queue, or it is in the DLQ with its reason; never deleted unfinished.
 
 moto deviations, corrected here by a wrapping streams client (``Shard``):

@@ -22,6 +22,7 @@ from botocore.credentials import Credentials
 
 from tests.genba_account import moto_server
 from tests.sigv4_server import CREDENTIALS, REGION, endpoint
+from tests.sync_events import target_changes
 from tools.sim.sync_sim import handler_module
 
 handler_module("sync_verifier")
@@ -34,14 +35,7 @@ ROTATED = "Bearer rotated-token-value"
 
 
 def changes() -> list[Change]:
-    return [
-        Change(
-            id="m1", key={"pk": {"S": "a"}}, key_text="pk=a", sequence="1", version=2, event_name="MODIFY", event_time=0
-        ),
-        Change(
-            id="m2", key={"pk": {"S": "b"}}, key_text="pk=b", sequence="2", version=5, event_name="INSERT", event_time=0
-        ),
-    ]
+    return target_changes(("a", 2, "MODIFY"), ("b", 5, "INSERT"))
 
 
 def all_synced(body: Any) -> Any:

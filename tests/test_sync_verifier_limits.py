@@ -70,6 +70,9 @@ class Quiet:
         return lambda *args, **kwargs: None
 
 
+QUIET: Any = Quiet()  # stands in for verify()'s Logger: every call is answered, nothing is printed
+
+
 def sqs_record(event_time: float, receives: int, first_receive: float) -> dict[str, Any]:
     body = {"key": {"pk": {"S": "u-1"}}, "sequence": "100", "version": 1, "event_name": "INSERT"}
     return {
@@ -104,15 +107,10 @@ def test_the_backoff_reaches_the_max_sync_lag_under_the_real_12_hour_limit() -> 
         invoked = received + timing.verifier_batching_window.to_seconds()
         now[0] = invoked + timing.verifier_timeout.to_seconds()  # the slowest invocation
         sqs = StrictSqs(received, now)
-        result = verification.verify(
-            [sqs_record(start, receives, first)],
-            sqs=sqs,
-            target=NeverSynced(),
-            settings=settings(grace_seconds=timing.grace_seconds),
-            logger=Quiet(),  # type: ignore[arg-type]
-            clock=lambda: now[0],
-            invoked_at=invoked,
+        run = verification.VerifierRuntime(
+            sqs=sqs, target=NeverSynced(), settings=settings(grace_seconds=timing.grace_seconds), clock=lambda: now[0]
         )
+        result = verification.verify([sqs_record(start, receives, first)], run, logger=QUIET, invoked_at=invoked)
         if result.outcomes["m-1"] == "dead_lettered":
             assert sqs.sent[0]["MessageAttributes"]["genba-reason"]["StringValue"].startswith("not synced within 24 h")
             assert now[0] - start >= DAY
@@ -161,14 +159,10 @@ def test_grantable_seconds_counts_from_the_receive_not_the_invocation() -> None:
 def test_a_refusal_at_the_last_receive_goes_to_the_dlq_with_its_reason() -> None:
     now = [1_800_000_000.0]
     sqs = StrictSqs(now[0], now, refuse_all=True)
-    result = verification.verify(
-        [sqs_record(now[0] - HOUR, 19, now[0] - HOUR)],
-        sqs=sqs,
-        target=NeverSynced(),
-        settings=settings(grace_seconds=60),
-        logger=Quiet(),  # type: ignore[arg-type]
-        clock=lambda: now[0],
+    run = verification.VerifierRuntime(
+        sqs=sqs, target=NeverSynced(), settings=settings(grace_seconds=60), clock=lambda: now[0]
     )
+    result = verification.verify([sqs_record(now[0] - HOUR, 19, now[0] - HOUR)], run, logger=QUIET)
     assert result.outcomes["m-1"] == "dead_lettered"
     reason = sqs.sent[0]["MessageAttributes"]["genba-reason"]["StringValue"]
     assert reason.startswith("visibility backoff refused by SQS") and "missing in the target" in reason
@@ -180,15 +174,24 @@ def test_pending_change_age_is_published_by_every_invocation() -> None:
     registry = visibility.PendingRegistry()
     now = [1_800_000_000.0]
     sqs = StrictSqs(now[0], now)
-    common: dict[str, Any] = {"sqs": sqs, "target": NeverSynced(), "logger": Quiet(), "pending": registry}
+
+    def run(**settings_overrides: Any) -> Any:
+        return verification.VerifierRuntime(
+            sqs=sqs,
+            target=NeverSynced(),
+            settings=settings(**settings_overrides),
+            clock=lambda: now[0],
+            pending=registry,
+        )
+
     old = sqs_record(now[0] - 5 * HOUR, 8, now[0])
-    verification.verify([old], settings=settings(grace_seconds=60), clock=lambda: now[0], **common)
+    verification.verify([old], run(grace_seconds=60), logger=QUIET)
     now[0] += 600
     fresh = sqs_record(now[0] - 10, 1, now[0]) | {"messageId": "m-2"}
-    result = verification.verify([fresh], settings=settings(), clock=lambda: now[0], **common)
+    result = verification.verify([fresh], run(), logger=QUIET)
     ages = [v for n, _, v in result.metrics if n == "PendingChangeAgeSeconds"]
     assert ages == [pytest.approx(5 * HOUR + 600)]
-    empty = verification.verify([], settings=settings(), clock=lambda: now[0], **common)
+    empty = verification.verify([], run(), logger=QUIET)
     assert [v for n, _, v in empty.metrics if n == "PendingChangeAgeSeconds"] == [pytest.approx(5 * HOUR + 600)]
 
 

@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import functools
 import os
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -32,7 +29,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from genba_shell import batch_shell
 from genba_sync import NAMESPACE, ForwardSettings
-from replaying import max_receives_from, replay_batch
+from replaying import ReplayRuntime, max_receives_from, replay_batch
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -47,17 +44,8 @@ class RangeRetried(RuntimeError):
     """The range was not finished this time: a batch item failure, so SQS delivers it again."""
 
 
-@dataclass(frozen=True)
-class Runtime:
-    """What an invocation works with: the deployed clients and settings, or the simulator's."""
-
-    streams: Any
-    sqs: Any
-    settings: ForwardSettings
-    clock: Callable[[], float] = time.time
-    sleep: Callable[[float], None] = time.sleep
-    #: the stream failure queue's maxReceiveCount: on that receive an unfinished range goes to the DLQ.
-    max_receives: int | None = None
+#: What an invocation works with: the deployed clients and settings, or the simulator's.
+Runtime = ReplayRuntime
 
 
 @functools.cache
@@ -76,18 +64,8 @@ def handler(
     event: dict[str, Any], context: LambdaContext, runtime: Runtime | None = None
 ) -> PartialItemFailureResponse:
     run = runtime or deployed()
-    remaining = context.get_remaining_time_in_millis() / 1000
-    result = replay_batch(
-        event.get("Records") or [],
-        streams=run.streams,
-        sqs=run.sqs,
-        settings=run.settings,
-        logger=logger,
-        clock=run.clock,
-        sleep=run.sleep,
-        deadline=run.clock() + remaining * (1 - RESERVE_FRACTION),
-        max_receives=run.max_receives,
-    )
+    deadline = run.clock() + context.get_remaining_time_in_millis() / 1000 * (1 - RESERVE_FRACTION)
+    result = replay_batch(event.get("Records") or [], run, logger=logger, deadline=deadline)
     shell.add_metrics(result.metrics)
 
     def record_handler(record: SQSRecord) -> None:

@@ -1,7 +1,7 @@
 """Replay's pure core: read one on-failure range from the stream again and forward its changes.
 
-Takes its clients, settings, clock and deadline as arguments (the handler passes the deployed
-ones, the local simulator its own), so the same code runs in Lambda and against moto.
+Takes its clients, settings and clock (a ``ReplayRuntime``) and deadline as arguments (the handler
+passes the deployed ones, the local simulator its own), so the same code runs in Lambda and against moto.
 
 A range is read to its end sequence number (or to the shard's end, NextShardIterator null),
 never to a page count: GetRecords may return an empty page while records remain further in
@@ -21,7 +21,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
-from genba_sync import ENV, METRICS, ForwardSettings, describe_error, forward, json_summary, send_to_dlq
+from genba_sync import ENV, METRICS, ForwardResult, ForwardSettings, describe_error, forward, json_summary, send_to_dlq
 
 # Why a range can never be read again, by error code (GetShardIterator / GetRecords).
 GONE_REASONS = {
@@ -158,18 +158,26 @@ def arrival(body: Mapping[str, Any], sent_timestamp: float | None) -> float | No
     return sent_timestamp
 
 
+@dataclass(frozen=True)
+class ReplayRuntime:
+    """What an invocation works with: the deployed clients and settings, or the simulator's."""
+
+    streams: Any
+    sqs: Any
+    settings: ForwardSettings
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    #: the stream failure queue's maxReceiveCount: on that receive an unfinished range goes to the DLQ.
+    max_receives: int | None = None
+
+
 def replay(
     body: Mapping[str, Any],
+    run: ReplayRuntime,
     *,
-    streams: Any,
-    sqs: Any,
-    settings: ForwardSettings,
     logger: Logger,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], None] = time.sleep,
     deadline: float | None = None,
     receive_count: int = 1,
-    max_receives: int | None = None,
     sent_timestamp: float | None = None,
 ) -> Replayed:
     """Replay one on-failure message.
@@ -178,6 +186,8 @@ def replay(
     when the range was not read to its end or a change was not forwarded; sets the range aside
     in the DLQ with its reason when it can never be read, or will not be in time.
     """
+    streams, sqs, settings, clock, sleep = run.streams, run.sqs, run.settings, run.clock, run.sleep
+    max_receives = run.max_receives
     info = body["DDBStreamBatchInfo"]
     correlation = f"{info['shardId']}@{info['startSequenceNumber']}-{info['endSequenceNumber']}"
     logger.append_keys(correlation_id=correlation)
@@ -185,17 +195,22 @@ def replay(
     first_arrival = info.get("approximateArrivalOfFirstRecord")
     now = clock()
     read = RangeRead()
+
+    def forward_read() -> ForwardResult:
+        """Forward what was read, as the forwarder does (idempotent: a retry forwards it again)."""
+        return forward(read.records, sqs=sqs, settings=settings, source="replay", clock=clock, sleep=sleep, log=log)
+
     try:
         read_range(
             streams, info, deadline=deadline if deadline is not None else now + 60, clock=clock, sleep=sleep, into=read
         )
     except RangeGone as gone:
         # What was read before the stream said no is forwarded; the range is recorded whole.
-        forward(read.records, sqs=sqs, settings=settings, source="replay", clock=clock, sleep=sleep, log=log)
+        forward_read()
         return _set_aside(body, sqs, settings, logger, sleep, correlation, str(gone))
     except RangeUnfinished as unfinished:
-        # Forward what was read (idempotent: the retry forwards it again), then retry or set aside.
-        forward(read.records, sqs=sqs, settings=settings, source="replay", clock=clock, sleep=sleep, log=log)
+        # Forward what was read, then retry or set aside.
+        forward_read()
         born = arrival(body, sent_timestamp)
         expiring = born is not None and clock() - born > STREAM_RETENTION_SECONDS - EXPIRY_MARGIN_SECONDS
         last_receive = max_receives is not None and receive_count >= max_receives
@@ -206,15 +221,7 @@ def replay(
             )
         logger.warning("stream range not finished; it is retried", extra={"reason": str(unfinished)})
         return Replayed(finished=False, metrics=[(METRICS["replay_failed"], MetricUnit.Count, 1)])
-    result = forward(
-        read.records,
-        sqs=sqs,
-        settings=settings,
-        source="replay",
-        clock=clock,
-        sleep=sleep,
-        log=log,
-    )
+    result = forward_read()
     if result.failed:
         logger.warning("replayed changes not forwarded; the range is retried", extra={"failed": len(result.failed)})
         return Replayed(
@@ -296,16 +303,7 @@ class MalformedOnFailure(ValueError):
 
 
 def replay_batch(
-    messages: Sequence[Mapping[str, Any]],
-    *,
-    streams: Any,
-    sqs: Any,
-    settings: ForwardSettings,
-    logger: Logger,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-    deadline: float,
-    max_receives: int | None,
+    messages: Sequence[Mapping[str, Any]], run: ReplayRuntime, *, logger: Logger, deadline: float
 ) -> ReplayBatch:
     """Replay each SQS record (Lambda's SQS event shape) of on-failure records, within ``deadline``.
 
@@ -330,15 +328,10 @@ def replay_batch(
         try:
             replayed = replay(
                 body,
-                streams=streams,
-                sqs=sqs,
-                settings=settings,
+                run,
                 logger=logger,
-                clock=clock,
-                sleep=sleep,
                 deadline=deadline,
                 receive_count=int(attributes.get("ApproximateReceiveCount") or 1),
-                max_receives=max_receives,
                 sent_timestamp=sent_at,
             )
         except Exception as error:  # unexpected (an AWS error replay does not know): retried, never lost
@@ -350,9 +343,9 @@ def replay_batch(
         if not replayed.finished:
             batch.keep.add(message_id)
             born = arrival(body, sent_at)
-            owed.append(max(0.0, clock() - born) if born is not None else 0.0)
+            owed.append(max(0.0, run.clock() - born) if born is not None else 0.0)
     if malformed:
-        not_sent, _ = send_to_dlq(sqs, settings.dlq_url, malformed, source="replay", sleep=sleep)
+        not_sent, _ = send_to_dlq(run.sqs, run.settings.dlq_url, malformed, source="replay", sleep=run.sleep)
         batch.keep |= not_sent
         batch.metrics.append((METRICS["replay_expired"], MetricUnit.Count, len(malformed) - len(not_sent)))
     batch.metrics.append((METRICS["replay_owed_age"], MetricUnit.Seconds, max(owed, default=0.0)))

@@ -26,7 +26,6 @@ import functools
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -37,8 +36,7 @@ from genba_shell import batch_shell
 from genba_sync import NAMESPACE
 from http_auth import make_auth
 from targets import DynamoDbTarget, HttpTarget, LambdaTarget, OpenSearchTarget
-from verification import Target, Verification, VerifierSettings, verify
-from visibility import PendingRegistry
+from verification import Target, VerifierRuntime, VerifierSettings, verify
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -47,19 +45,8 @@ shell = batch_shell(EventType.SQS, namespace=NAMESPACE)
 logger, metrics, tracer, processor = shell.logger, shell.metrics, shell.tracer, shell.processor
 
 
-@dataclass(frozen=True)
-class Runtime:
-    """What an invocation works with: the deployed client, target and settings, or the simulator's.
-
-    ``observe`` sees each batch's decisions (the local simulator counts them); Lambda has none.
-    """
-
-    sqs: Any
-    target: Target
-    settings: VerifierSettings
-    clock: Callable[[], float] = time.time
-    observe: Callable[[Verification], None] | None = None
-    pending: PendingRegistry = field(default_factory=PendingRegistry)
+#: What an invocation works with: the deployed client, target and settings, or the simulator's.
+Runtime = VerifierRuntime
 
 
 def make_target(settings: VerifierSettings, client: Callable[[str], Any] = boto3.client) -> Target:
@@ -114,14 +101,7 @@ def handler(
     invoked_at = time.time()
     run = runtime or deployed()
     result = verify(
-        event.get("Records") or [],
-        sqs=run.sqs,
-        target=run.target,
-        settings=run.settings,
-        logger=logger,
-        clock=run.clock,
-        invoked_at=invoked_at if runtime is None else run.clock(),
-        pending=run.pending,
+        event.get("Records") or [], run, logger=logger, invoked_at=invoked_at if runtime is None else run.clock()
     )
     shell.add_metrics(result.metrics)
     logger.info("verification batch done", extra=result.counts)

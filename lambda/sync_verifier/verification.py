@@ -1,6 +1,6 @@
 """The verifier's pure core: check a batch of verification messages against the sync target.
 
-``verify()`` takes its SQS client, target, settings, logger and clock as arguments and returns
+``verify()`` takes its SQS client, target, settings and clock (a ``VerifierRuntime``) and a logger and returns
 what it decided (messages to keep, counts, the metric values to publish, the outcome of each
 message); the handler publishes and answers Lambda, the local simulator counts.
 """
@@ -8,6 +8,7 @@ message); the handler publishes and answers Lambda, the local simulator counts.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -39,7 +40,7 @@ from visibility import (
 MAX_VISIBILITY = int(CONTRACT["max_visibility_timeout_seconds"])
 DEFAULT_MAX_SYNC_LAG = 24 * 3600
 # With no grace period the backoff still grows (1, 2, 4... s, visibility.BACKOFF_FLOOR_SECONDS) instead
-# of spinning; the local simulator (tools/sim/sync_sim.py) sets the floor to 0 to re-check at once.
+# of spinning; the local simulator (tools/sim/pipeline.py) sets the floor to 0 to re-check at once.
 
 
 class Target(Protocol):
@@ -109,6 +110,22 @@ class Verification:
     metrics: list[tuple[str, MetricUnit, float]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class VerifierRuntime:
+    """What an invocation works with: the deployed client, target and settings, or the simulator's.
+
+    ``observe`` sees each batch's decisions (the local simulator counts them); Lambda has none.
+    ``pending`` is this execution environment's memory of the changes it left on the queue.
+    """
+
+    sqs: Any
+    target: Target
+    settings: VerifierSettings
+    clock: Callable[[], float] = time.time
+    observe: Callable[[Verification], None] | None = None
+    pending: PendingRegistry = field(default_factory=PendingRegistry)
+
+
 def parse(record: Mapping[str, Any]) -> Change:
     """One SQS record's verification message; MalformedRecord (with the reason) when it is not one."""
     try:
@@ -155,22 +172,15 @@ def _dlq_body(record: Mapping[str, Any]) -> str:
 
 
 def verify(
-    messages: Sequence[Mapping[str, Any]],
-    *,
-    sqs: Any,
-    target: Target,
-    settings: VerifierSettings,
-    logger: Logger,
-    clock: Callable[[], float],
-    invoked_at: float | None = None,
-    pending: PendingRegistry | None = None,
+    messages: Sequence[Mapping[str, Any]], run: VerifierRuntime, *, logger: Logger, invoked_at: float | None = None
 ) -> Verification:
     """Check a batch of SQS records: keep what is not synced yet, dead-letter what failed or expired.
 
     ``invoked_at`` (the invocation's start; default: now) bounds the messages' receive time, which
-    bounds the visibility SQS will grant. ``pending`` remembers what this environment left on the
+    bounds the visibility SQS will grant. ``run.pending`` remembers what this environment left on the
     queue, for ``PendingChangeAgeSeconds`` (published by every invocation, 0 when nothing is owed).
     """
+    sqs, target, settings, clock, pending = run.sqs, run.target, run.settings, run.clock, run.pending
     now = clock()
     started = now if invoked_at is None else invoked_at
     grace, max_lag = settings.grace_seconds, settings.max_sync_lag_seconds
@@ -272,11 +282,8 @@ def verify(
         result.outcomes[message_id] = (
             "dead_lettered" if message_id in dead else "not_yet" if message_id in keep else "verified"
         )
-    if pending is not None:
-        pending.update(now, pending=waiting, done=set(by_id) - set(waiting))
-    oldest = max([now - event_time for event_time, _ in waiting.values()] + [0.0])
-    if pending is not None:
-        oldest = max(oldest, pending.oldest_age(now))
+    pending.update(now, pending=waiting, done=set(by_id) - set(waiting))
+    oldest = max([now - event_time for event_time, _ in waiting.values()] + [0.0, pending.oldest_age(now)])
 
     result.metrics += [
         (METRICS["verified"], MetricUnit.Count, counts["verified"]),

@@ -19,7 +19,9 @@ from typing import Any
 
 from tools import ROOT
 from tools.sim.accounting import RequestCounter, StubDynamoDb, StubSqs
-from tools.sim.sync_sim import LossySyncWorker, Pipeline, invoke
+from tools.sim.lambda_standin import invoke
+from tools.sim.pipeline import Pipeline
+from tools.sim.sync_worker import LossySyncWorker
 
 TEMPLATE = ROOT / "snapshots" / "dev" / "genba-dev-sync.json"
 FUNCTIONS = ("Forwarder", "Verifier", "Replay")

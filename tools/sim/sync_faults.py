@@ -22,7 +22,9 @@ from typing import Any
 
 from tools.gates.detect.evaluator import State, first_alarm
 from tools.sim import canary_alarm
-from tools.sim.sync_sim import CountingClient, LossySyncWorker, Pipeline, client_error, percentile
+from tools.sim.lambda_standin import CountingClient, client_error
+from tools.sim.pipeline import Pipeline, percentile
+from tools.sim.sync_worker import LossySyncWorker
 
 DAY = 24 * 3600
 CHUNK = 100  # changes per simulated minute
