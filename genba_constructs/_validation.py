@@ -38,12 +38,12 @@ def is_unresolved(value: Any) -> bool:
             high = struct.unpack("<II", struct.pack("<d", float(value)))[1]
         except OverflowError:  # an int beyond any double: no token is
             return False
-        return (high & 0xFFFF0000) == _DOUBLE_TOKEN_MARKER_BITS
+        return bool((high & 0xFFFF0000) == _DOUBLE_TOKEN_MARKER_BITS)
     return bool(Token.is_unresolved(value))
 
 
 # aws-cdk-lib core/lib/private/encoding.js: ANY_TOKEN_MARKER, DOUBLE_TOKEN_MARKER_BITS (as uint32).
-_ANY_TOKEN_MARKER = "Token["
+_ANY_TOKEN_MARKER = "Token["  # noqa: S105 - a marker, not a password
 _DOUBLE_TOKEN_MARKER_BITS = 0xFBFF0000
 
 
