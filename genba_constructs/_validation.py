@@ -7,6 +7,7 @@ is accepted as it is, because it cannot be checked at synth.
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,8 +21,34 @@ class GenbaPropsError(ValueError):
     """
 
 
+def is_unresolved(value: Any) -> bool:
+    """``Token.is_unresolved(value)``, answered in Python for a string or a number.
+
+    The answer is CDK's own rule (aws-cdk-lib core/lib/private/encoding.js ``unresolved``): a
+    string is a token only if it holds ``Token[`` (then CDK's regex decides), a number only if
+    its IEEE 754 bits carry CDK's token marker in the high 16 bits. Asking jsii costs a round
+    trip per call, and genba asks several hundred times a synth.
+    """
+    if isinstance(value, str):
+        return _ANY_TOKEN_MARKER in value and bool(Token.is_unresolved(value))
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        try:
+            high = struct.unpack("<II", struct.pack("<d", float(value)))[1]
+        except OverflowError:  # an int beyond any double: no token is
+            return False
+        return bool((high & 0xFFFF0000) == _DOUBLE_TOKEN_MARKER_BITS)
+    return bool(Token.is_unresolved(value))
+
+
+# aws-cdk-lib core/lib/private/encoding.js: ANY_TOKEN_MARKER, DOUBLE_TOKEN_MARKER_BITS (as uint32).
+_ANY_TOKEN_MARKER = "Token["  # noqa: S105 - a marker, not a password
+_DOUBLE_TOKEN_MARKER_BITS = 0xFBFF0000
+
+
 def _is_token(value: Any) -> bool:
-    return isinstance(value, str | int | float) and Token.is_unresolved(value)
+    return isinstance(value, str | int | float) and is_unresolved(value)
 
 
 def fail(construct: str, prop: str, value: Any, problem: str) -> GenbaPropsError:

@@ -69,12 +69,14 @@ def stacks_in(outdir: Path) -> list[SynthesizedStack]:
     return found
 
 
-def _cfn_lint_plugin() -> str:
-    # Imported when a report is read, not with this module: genba_constructs starts jsii, and
-    # the operator CLI (`genba key-digest`, which reads no assembly) should not wait for it.
-    from genba_constructs.cfn_lint import PLUGIN_NAME
+# genba_constructs.cfn_lint.PLUGIN_NAME (tests/test_synth_reuse.py checks that they agree): not
+# imported from there, because importing genba_constructs starts jsii and aws-cdk-lib, which a
+# reused synth and the operator CLI's `genba key-digest` do not need.
+CFN_LINT_PLUGIN = "cfn-lint"
 
-    return PLUGIN_NAME
+
+def _cfn_lint_plugin() -> str:
+    return CFN_LINT_PLUGIN
 
 
 def cfn_lint_findings(outdir: Path) -> list[str]:

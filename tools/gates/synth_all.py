@@ -1,6 +1,8 @@
 """genba's main job: synthesize every stack of every environment, offline, then check and summarise.
 
 Run through `make synth`. Exit codes: 0 clean; 1 cdk-nag or cfn-lint findings; 2 bad configuration.
+A re-run whose inputs are all unchanged reuses the last clean synth (tools/gates/synth_reuse.py;
+``GENBA_SYNTH_CACHE=off`` always synthesizes).
 """
 
 from __future__ import annotations
@@ -10,14 +12,13 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from tools import ROOT
+from tools.assembly import SynthesizedStack, cfn_lint_findings, nag_counts, nag_report, stacks_in
+from tools.gates.synth_reuse import SynthReuse, cache_root, input_digest
 
 sys.path.insert(0, str(ROOT))
-
-from app import cdk_json_context, synth_with_gates
-from genba_constructs.cfn_lint import IGNORED_RULES, CfnLintChecks
-from tools.assembly import SynthesizedStack, cfn_lint_findings, nag_counts, nag_report, stacks_in
 
 
 def _say_findings(outdir: Path) -> None:
@@ -30,19 +31,35 @@ def _say_findings(outdir: Path) -> None:
                 )
 
 
-def main(outdir: Path = ROOT / "cdk.out") -> int:
-    started = time.monotonic()
+def _synthesize(outdir: Path) -> tuple[int, dict[str, Any]]:
+    """Synthesize the app with its gates into ``outdir``: the exit code and cfn-lint's run."""
+    # Imported here, not with this module: a reused synth needs neither jsii nor aws-cdk-lib.
+    from app import cdk_json_context, synth_with_gates
+    from genba_constructs.cfn_lint import IGNORED_RULES, CfnLintChecks
+
     shutil.rmtree(outdir, ignore_errors=True)
     # cdk-nag's packs and cfn-lint run inside synth as validation plugins (add_nag_packs), the
     # same gates as `cdk synth` and `cdk deploy`.
     code = synth_with_gates(cdk_json_context(), outdir=str(outdir), on_findings=lambda: _say_findings(outdir))
-    if code:
-        return code
+    run = CfnLintChecks.runs[-1] if CfnLintChecks.runs else {"linted": 0, "cached": 0}
+    return code, {"linted": run["linted"], "cached": run["cached"], "ignored": list(IGNORED_RULES)}
+
+
+def main(outdir: Path = ROOT / "cdk.out") -> int:
+    started = time.monotonic()
+    kept = cache_root()
+    reuse = SynthReuse(kept, input_digest(outdir)) if kept is not None else None
+    reused = reuse.restore(outdir) if reuse is not None else None
+    if reused is not None:
+        lint_run = reused.lint
+    else:
+        code, lint_run = _synthesize(outdir)
+        if code:
+            return code
     elapsed = time.monotonic() - started
 
     stacks = stacks_in(outdir)
     lint_problems = cfn_lint_findings(outdir)
-    lint_run = CfnLintChecks.runs[-1] if CfnLintChecks.runs else {"linted": 0, "cached": 0}
     violations, acknowledged = nag_counts(outdir)
 
     by_env: dict[str, list[SynthesizedStack]] = defaultdict(list)
@@ -61,15 +78,24 @@ def main(outdir: Path = ROOT / "cdk.out") -> int:
         f"cdk-nag (AwsSolutions, Serverless, NIST 800-53 R5): {violations} unacknowledged, "
         f"{acknowledged} acknowledged with reasons (see `make nag-report`)"
     )
-    ignored = f" (ignoring {', '.join(IGNORED_RULES)})" if IGNORED_RULES else ""
+    ignored = f" (ignoring {', '.join(lint_run['ignored'])})" if lint_run["ignored"] else ""
     print(
         f"cfn-lint: {len(lint_problems)} findings in {len(stacks)} templates{ignored} "
         f"({lint_run['linted']} linted, {lint_run['cached']} unchanged since their last lint)"
     )
     for line in lint_problems:
         print(f"  {line}")
-    print(f"synth with every gate took {elapsed:.1f} s")
-    return 1 if lint_problems or violations else 0
+    clean = not (lint_problems or violations)
+    if reused is not None:
+        print(
+            f"reused the clean synth of {reused.made}: no input changed since (digest {reused.key[:12]}; "
+            f"GENBA_SYNTH_CACHE=off synthesizes anyway) - took {elapsed:.1f} s"
+        )
+    else:
+        print(f"synth with every gate took {elapsed:.1f} s")
+        if clean and reuse is not None:
+            reuse.store(outdir, lint_run)
+    return 0 if clean else 1
 
 
 if __name__ == "__main__":

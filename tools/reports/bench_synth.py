@@ -8,9 +8,13 @@ and this environment (the same Node binary from JSII_NODE, the same jsii package
 - empty app, validation off: the same with genba's App setting - jsii's start-up floor, shown
   for reference;
 - main job, cold: `tools.gates.synth_all` (every environment, cdk-nag's three packs and
-  cfn-lint inside synth, the summary) with an empty cfn-lint cache;
-- main job, warm: the same re-run with nothing changed (the cache filled by a cold run and a
-  first re-run, not counted: the steady state of re-running).
+  cfn-lint inside synth, the summary) with an empty cfn-lint cache and no kept synth;
+- main job, warm: the same re-run with nothing changed, into the same folder (as `make synth`
+  re-runs): the caches filled by a cold run and a first re-run, not counted. Its inputs are
+  unchanged, so it reuses the kept clean synth (tools/gates/synth_reuse.py);
+- main job, templates unchanged: a synth that does run (``GENBA_SYNTH_CACHE=off``, as after an
+  edit that leaves every template as it was) with every template in the cfn-lint cache - for
+  reference: what the synth itself costs.
 
 The cases run in rounds (one of each per round, GENBA_BENCH_REPEAT rounds, default 3), so a
 machine whose speed drifts slows every case of a round alike. Reported: the median wall time
@@ -72,12 +76,12 @@ def _tree_rss_bytes(pid: int) -> int:
     return total
 
 
-def measure(code: str, env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Wall seconds and peak memory of one run of ``code`` in a fresh process."""
-    with tempfile.TemporaryDirectory() as outdir:
+def measure(code: str, env: dict[str, str] | None = None, outdir: str | None = None) -> tuple[float, int]:
+    """Wall seconds and peak memory of one run of ``code`` in a fresh process, into ``outdir`` (or a new folder)."""
+    with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, "-c", code, outdir],
+            [sys.executable, "-c", code, outdir or scratch],
             cwd=ROOT,
             env={**os.environ, **(env or {})},
             stdout=subprocess.DEVNULL,
@@ -97,32 +101,42 @@ def main() -> None:
     started = time.perf_counter()
     runs: dict[str, list[tuple[float, int]]] = {}
     with tempfile.TemporaryDirectory() as caches:
-        warm = {"GENBA_CFN_LINT_CACHE": os.path.join(caches, "warm")}
-        measure(main_job, warm)  # cold: fills the cache
-        measure(main_job, warm)  # the first re-run
+        warm = {
+            "GENBA_CFN_LINT_CACHE": os.path.join(caches, "warm-lint"),
+            "GENBA_SYNTH_CACHE": os.path.join(caches, "warm-synth"),
+        }
+        warm_out = os.path.join(caches, "warm-out")
+        measure(main_job, warm, warm_out)  # cold: fills the caches
+        measure(main_job, warm, warm_out)  # the first re-run
         for round_ in range(REPEAT):
-            cold = {"GENBA_CFN_LINT_CACHE": os.path.join(caches, f"cold-{round_}")}
-            cases = {
-                BASELINE: (EMPTY_APP.format(settings=""), None),
+            cold = {
+                "GENBA_CFN_LINT_CACHE": os.path.join(caches, f"cold-lint-{round_}"),
+                "GENBA_SYNTH_CACHE": os.path.join(caches, f"cold-synth-{round_}"),
+            }
+            cases: dict[str, tuple[str, dict[str, str] | None, str | None]] = {
+                BASELINE: (EMPTY_APP.format(settings=""), None, None),
                 "empty app, validation off": (
                     EMPTY_APP.format(settings=", builtin_cloud_formation_validation=False"),
                     None,
+                    None,
                 ),
-                "main job, cold": (main_job, cold),
-                "main job, warm": (main_job, warm),
+                "main job, cold": (main_job, cold, None),
+                "main job, warm": (main_job, warm, warm_out),
+                "main job, templates unchanged": (main_job, {**warm, "GENBA_SYNTH_CACHE": "off"}, None),
             }
-            for name, (code, env) in cases.items():
-                runs.setdefault(name, []).append(measure(code, env))
-            shutil.rmtree(cold["GENBA_CFN_LINT_CACHE"], ignore_errors=True)
+            for name, (code, env, outdir) in cases.items():
+                runs.setdefault(name, []).append(measure(code, env, outdir))
+            for folder in cold.values():
+                shutil.rmtree(folder, ignore_errors=True)
     baseline = [wall for wall, _ in runs[BASELINE]]
     print(f"synth benchmark: median of {REPEAT} rounds, {os.cpu_count()} cores, {time.perf_counter() - started:.0f} s")
-    print(f"{'case':<28}{'wall s':>8}{'peak MiB':>10}{'x baseline':>12}{'goal':>7}")
+    print(f"{'case':<32}{'wall s':>8}{'peak MiB':>10}{'x baseline':>12}{'goal':>7}")
     for name, results in runs.items():
         ratio = statistics.median(wall / base for (wall, _), base in zip(results, baseline, strict=True))
         goal = f"{GOALS[name]:.1f}" if name in GOALS else ""
         wall = statistics.median(wall for wall, _ in results)
         peak = max(peak for _, peak in results)
-        print(f"{name:<28}{wall:>8.2f}{peak / 2**20:>10.0f}{ratio:>12.2f}{goal:>7}")
+        print(f"{name:<32}{wall:>8.2f}{peak / 2**20:>10.0f}{ratio:>12.2f}{goal:>7}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,175 @@
+"""The main job's up-to-date check (tools/gates/synth_reuse.py): reuse only what the same inputs made.
+
+A wrong reuse would report a clean synth of code that was never synthesized, so these tests are
+mostly about the digest moving: with every kind of input the module names, and not with the
+shell's book-keeping. A reuse must give the same bytes the synth wrote.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+from pathlib import Path
+
+import pytest
+
+from tools.gates import synth_all, synth_reuse
+from tools.gates.synth_reuse import SynthReuse, cache_root, input_digest
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project folder without git (the walk is used), with a construct, a handler and cdk.json."""
+    root = tmp_path / "project"
+    (root / "genba_constructs").mkdir(parents=True)
+    (root / "genba_constructs" / "alarms.py").write_text("THRESHOLD = 1\n")
+    (root / "lambda" / "fn").mkdir(parents=True)
+    (root / "lambda" / "fn" / "index.py").write_text("def handler(event, context): ...\n")
+    (root / "cdk.json").write_text('{"context": {}}')
+    (root / ".venv").mkdir()
+    (root / ".venv" / "junk").write_text("not an input")
+    return root
+
+
+def _digest(project: Path) -> str:
+    return input_digest(project / "cdk.out", root=project)
+
+
+def test_the_same_inputs_give_the_same_digest_and_shell_bookkeeping_does_not_count(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _digest(project)
+    monkeypatch.setenv("MAKEFLAGS", "-j2")
+    monkeypatch.setenv("SHLVL", "7")
+    monkeypatch.setenv("GENBA_SYNTH_CACHE", str(project / "elsewhere"))
+    (project / ".venv" / "junk").write_text("ignored folders are not inputs")
+    assert _digest(project) == first
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda root: (root / "genba_constructs" / "alarms.py").write_text("LIMIT = 2\n"), id="construct"),
+        pytest.param(lambda root: (root / "lambda" / "fn" / "index.py").write_text("# asset\n"), id="handler"),
+        pytest.param(lambda root: (root / "cdk.json").write_text('{"context": {"env": "dev"}}'), id="cdk.json"),
+        pytest.param(lambda root: (root / "stacks.py").write_text(""), id="new file"),
+        pytest.param(lambda root: (root / "genba_constructs" / "alarms.py").unlink(), id="deleted file"),
+    ],
+)
+def test_any_project_file_change_gives_a_new_digest(project: Path, change: object) -> None:
+    before = _digest(project)
+    change(project)  # type: ignore[operator]
+    assert _digest(project) != before
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("CDK_CONTEXT_JSON", '{"env": "prod"}'),  # the CDK CLI's context: app.raw_context reads it
+        ("JSII_NODE", "/usr/local/bin/node"),
+        ("CDK_DEFAULT_REGION", "eu-west-1"),
+        ("GENBA_CFN_LINT_CACHE", "/tmp/other"),
+    ],
+)
+def test_environment_that_a_synth_may_read_counts(
+    project: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    before = _digest(project)
+    monkeypatch.setenv(name, value)
+    assert _digest(project) != before
+
+
+def test_the_context_overflow_file_counts_by_content(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CDK CLI passes a large context in a file named by CONTEXT_OVERFLOW_LOCATION_ENV (app.raw_context)."""
+    overflow = tmp_path / "context.json"
+    overflow.write_text('{"env": "dev"}')
+    monkeypatch.setenv("CONTEXT_OVERFLOW_LOCATION_ENV", str(overflow))
+    before = _digest(project)
+    overflow.write_text('{"env": "prod"}')
+    assert _digest(project) != before
+
+
+def test_installed_packages_count_by_their_record(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reinstalled aws-cdk-lib of the same version but other files (its RECORD) is a new synth."""
+    real = synth_reuse._distributions()
+    assert any(name == "aws-cdk-lib" for name, *_ in real)
+    before = _digest(project)
+    changed = [[name, version, "0" * 64 if name == "aws-cdk-lib" else record, at] for name, version, record, at in real]
+    monkeypatch.setattr(synth_reuse, "_distributions", lambda: changed)
+    assert _digest(project) != before
+
+
+def test_off_always_synthesizes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GENBA_SYNTH_CACHE", "off")
+    assert cache_root() is None
+    monkeypatch.setenv("GENBA_SYNTH_CACHE", str(tmp_path))
+    assert cache_root() == tmp_path
+
+
+def _assembly(folder: Path, marker: str) -> Path:
+    (folder / "assembly-dev").mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"marker": marker}))
+    (folder / "assembly-dev" / "devlogging.template.json").write_text('{"Resources": {}}')
+    return folder
+
+
+def test_a_kept_synth_is_restored_byte_for_byte(tmp_path: Path) -> None:
+    made = _assembly(tmp_path / "made", "one")
+    SynthReuse(tmp_path / "cache", "k1").store(made, {"linted": 21, "cached": 0, "ignored": []})
+    restored = SynthReuse(tmp_path / "cache", "k1").restore(tmp_path / "out")
+    assert restored is not None and restored.lint["linted"] == 21
+    compared = filecmp.dircmp(made, tmp_path / "out")
+    assert not (compared.diff_files or compared.left_only or compared.right_only)
+    assert SynthReuse(tmp_path / "cache", "another digest").restore(tmp_path / "out2") is None
+
+
+def test_an_altered_kept_synth_is_not_used(tmp_path: Path) -> None:
+    SynthReuse(tmp_path / "cache", "k1").store(_assembly(tmp_path / "made", "one"), {"ignored": []})
+    kept = tmp_path / "cache" / "k1" / "assembly" / "assembly-dev" / "devlogging.template.json"
+    kept.write_text('{"Resources": {"Edited": {}}}')
+    assert SynthReuse(tmp_path / "cache", "k1").restore(tmp_path / "out") is None
+    assert not (tmp_path / "cache" / "k1").exists()
+
+
+def test_only_the_newest_synths_are_kept(tmp_path: Path) -> None:
+    for key in ("k1", "k2", "k3"):
+        SynthReuse(tmp_path / "cache", key).store(_assembly(tmp_path / key, key), {"ignored": []})
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["k2", "k3"]
+
+
+def test_a_synth_with_findings_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GENBA_SYNTH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(synth_all, "_synthesize", lambda outdir: (1, {"linted": 0, "cached": 0, "ignored": []}))
+    assert synth_all.main(tmp_path / "cdk.out") == 1
+    assert not (tmp_path / "cache").exists()
+
+
+def test_the_assembly_reader_names_the_cfn_lint_plugin_as_the_plugin_does() -> None:
+    from genba_constructs.cfn_lint import PLUGIN_NAME
+    from tools.assembly import CFN_LINT_PLUGIN
+
+    assert CFN_LINT_PLUGIN == PLUGIN_NAME
+
+
+def test_the_main_job_reuses_its_clean_synth_when_nothing_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real main job, twice: the second run writes the same assembly without synthesizing."""
+    monkeypatch.setenv("GENBA_SYNTH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GENBA_CFN_LINT_CACHE", str(tmp_path / "lint"))
+    assert synth_all.main(tmp_path / "first") == 0
+    first = capsys.readouterr().out
+    assert "synth with every gate took" in first and "reused" not in first
+    written = synth_reuse._tree_digests(tmp_path / "first")
+
+    # The same inputs, another output folder: a synth of its own (the folder is an input) ...
+    assert input_digest(tmp_path / "first") != input_digest(tmp_path / "second")
+    # ... and the same folder again: reused, the summary read from the restored assembly.
+    monkeypatch.setattr(synth_all, "_synthesize", lambda outdir: pytest.fail("synthesized again"))
+    assert synth_all.main(tmp_path / "first") == 0
+    second = capsys.readouterr().out
+    assert "reused the clean synth" in second
+    assert second.splitlines()[:-1] == first.splitlines()[:-1]  # the same summary but its last line
+    assert synth_reuse._tree_digests(tmp_path / "first") == written
