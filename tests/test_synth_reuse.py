@@ -31,6 +31,11 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
 def _digest(project: Path) -> str:
     return input_digest(project / "cdk.out", root=project)
 
@@ -54,6 +59,9 @@ def test_the_same_inputs_give_the_same_digest_and_shell_bookkeeping_does_not_cou
         pytest.param(lambda root: (root / "cdk.json").write_text('{"context": {"env": "dev"}}'), id="cdk.json"),
         pytest.param(lambda root: (root / "stacks.py").write_text(""), id="new file"),
         pytest.param(lambda root: (root / "genba_constructs" / "alarms.py").unlink(), id="deleted file"),
+        # git ignores build/ (.gitignore), a Lambda asset of lambda/fn does not
+        pytest.param(lambda root: _write(root / "lambda/fn/build/lib.py", "x = 1"), id="ignored asset file"),
+        pytest.param(lambda root: (root / "cdk.context.json").write_text("{}"), id="cdk.context.json"),
     ],
 )
 def test_any_project_file_change_gives_a_new_digest(project: Path, change: object) -> None:

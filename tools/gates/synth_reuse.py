@@ -10,6 +10,7 @@ target newer than its sources, the main job reuses the cloud assembly of the las
 - every file of the repository that git tracks or would track (``git ls-files -co
   --exclude-standard``; without git, every file below the root but the ignored folders), by
   content, so any edit of a construct, a stack, a handler, cdk.json or a test is a new synth;
+  and, ignored or not, every file below ``lambda/`` an asset may take, and cdk.context.json;
 - every installed Python distribution, by name, version and its RECORD (the hash of each of
   its files as pip installed them): aws-cdk-lib, cdk-nag, constructs, jsii, cfn-lint, ...;
 - the Node.js binary jsii runs (path, size, modification time) and node_modules' lock file;
@@ -157,7 +158,23 @@ def input_digest(outdir: Path, root: Path = ROOT) -> str:
     add("node", json.dumps(_node()))
     for name in _project_files(root):
         add(f"file {name}", _file_material(root / name))
+    # What git ignores but a synth may still read: every file an asset of handler code can take
+    # (a build/ folder inside lambda/ is ignored by git, not by the asset), and the CDK CLI's
+    # context file.
+    for folder in (root / "lambda", root / "genba_constructs" / "_handlers"):
+        for name in sorted(_asset_files(folder)):
+            add(f"asset file {name}", _file_material(folder / name))
+    add("cdk.context.json", _file_material(root / "cdk.context.json"))
     return digest.hexdigest()
+
+
+def _asset_files(folder: Path) -> Iterator[str]:
+    # Bytecode is written by every run and left out of every asset (genba_constructs/handler_code.py).
+    for current, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            if not name.endswith((".pyc", ".pyo")):
+                yield os.path.relpath(os.path.join(current, name), folder)
 
 
 def _tree_digests(folder: Path) -> dict[str, str]:
