@@ -35,9 +35,9 @@ from constructs import Construct
 
 from genba_constructs import cloudwatch_agent_config as agent_config
 from genba_constructs._names import claim_name
-from genba_constructs._shared_props import shared_props
+from genba_constructs._shared_props import grouped, shared_props
 from genba_constructs._types import checked
-from genba_constructs._validation import fail, require_either
+from genba_constructs._validation import fail, require_either, require_no_problems
 from genba_constructs.alarms import AlarmFactory, Thresholds, default_alarm_factory
 from genba_constructs.host_monitoring import _agent
 from genba_constructs.host_monitoring._agent import ASG_TAG, HostLogFile
@@ -166,15 +166,8 @@ class HostMonitoring(Construct):
             log_files=log_files,
             parameter_name=parameter_name,
         )
-        thresholds = HostThresholds(
-            disk_used_percent=disk_used_percent,
-            disk_full_within=disk_full_within,
-            inodes_free=inodes_free,
-            memory_used_percent=memory_used_percent,
-            reapply_every=reapply_every,
-        )
-        for prop, value, problem in thresholds.problems():
-            raise fail(_NAME, prop, value, problem)
+        thresholds = grouped(HostThresholds, locals())
+        require_no_problems(_NAME, thresholds.problems())
         paths = _forecast_paths(disk_forecast_paths)
         require_either(
             _NAME,

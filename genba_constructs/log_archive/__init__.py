@@ -31,7 +31,7 @@ from genba_constructs._checks import require_grantable, require_thresholds
 from genba_constructs._names import claim_name
 from genba_constructs._shared_props import shared_props
 from genba_constructs._types import checked, register_coercion
-from genba_constructs._validation import GenbaPropsError, fail, require_either
+from genba_constructs._validation import GenbaPropsError, require_either, require_no_problems
 from genba_constructs.alarms import _SLUG, AlarmFactory, AlarmSet, Thresholds, _upper_camel, default_alarm_factory
 from genba_constructs.log_archive._buckets import ArchiveBuckets
 from genba_constructs.log_archive._catalog import (
@@ -121,8 +121,7 @@ class LogArchive(Construct):
             glacier_after_days=glacier_after_days,
             noncurrent_versions_expire_after_days=noncurrent_versions_expire_after_days,
         )
-        for prop, value, problem in lifecycle.problems():
-            raise fail(name, prop, value, problem)
+        require_no_problems(name, lifecycle.problems())
         interval = buffer_interval_seconds(name, buffer_interval, buffer_size_mib)
         # Firehose holds a record up to the buffering interval by design: a freshness threshold
         # at or below it fires on every batch.
