@@ -3,7 +3,7 @@
 ``grouped(SyncTiming, locals())`` takes each field from the prop of its name: a prop renamed or
 retyped on one side only would silently fall back to the field's default, so this checks the
 names and the types once for every grouping (a prop may be narrower: ``subject: str`` fills
-``subject: str | None``).
+``subject: str | None``; or optional, where None keeps the field's default: ArchiveLifecycle.of).
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import Any, get_args, get_type_hints
 
 import pytest
 
-from genba_constructs import AlarmFactory, HostMonitoring, SyncVerification
+from genba_constructs import AlarmFactory, HostMonitoring, LogArchive, SyncVerification
 from genba_constructs.alarms import AlarmSpec
 from genba_constructs.host_monitoring.thresholds import HostThresholds
+from genba_constructs.log_archive.lifecycle import ArchiveLifecycle
 from genba_constructs.sync_verification._functions import StreamProps
 from genba_constructs.sync_verification.timing import SyncTiming
 
@@ -27,7 +28,15 @@ GROUPINGS: list[tuple[Callable[..., Any], type, set[str]]] = [
     (SyncVerification.__init__, StreamProps, set()),
     (HostMonitoring.__init__, HostThresholds, set()),
     (AlarmFactory.create, AlarmSpec, {"group"}),
+    (LogArchive.__init__, ArchiveLifecycle, set()),
 ]
+
+
+def _fills(prop_type: Any, field_type: Any) -> bool:
+    """A value of ``prop_type`` (None aside: it keeps the default) is a value of ``field_type``."""
+    given = tuple(t for t in get_args(prop_type) if t is not type(None)) or (prop_type,)
+    accepted = (field_type, *get_args(field_type))
+    return prop_type == field_type or all(t in accepted for t in given)
 
 
 @pytest.mark.parametrize(
@@ -49,7 +58,7 @@ def test_every_grouped_field_is_a_prop_of_the_same_type(
             continue
         assert field.name in parameters, f"{props.__name__}.{field.name} is no prop of {constructor.__qualname__}"
         prop_type, field_type = prop_types[field.name], field_types[field.name]
-        assert prop_type == field_type or prop_type in get_args(field_type), (
+        assert _fills(prop_type, field_type), (
             f"{constructor.__qualname__}({field.name}: {prop_type}) "
             f"groups into {props.__name__}.{field.name}: {field_type}"
         )
