@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -84,15 +84,21 @@ def _wildcard_reason(function: str, *, in_vpc: bool) -> str:
     )
 
 
+class FunctionLogGroup(TypedDict):
+    """The props every sync function's log group shares (``function_log_group``'s)."""
+
+    key: kms.IKey
+    retention: logs.RetentionDays
+    removal: RemovalPolicy
+
+
 @dataclass(frozen=True)
 class FunctionSettings:
-    """What the three sync functions share: the pipeline's names, their log key and log life, the network."""
+    """What the three sync functions share: the pipeline's names, their log groups' props, the network."""
 
     subject: str
     service_name: str
-    log_key: kms.IKey
-    retention: logs.RetentionDays
-    removal: RemovalPolicy
+    log_group: FunctionLogGroup
     network: SyncNetwork | None = None
 
 
@@ -116,18 +122,12 @@ class SyncFunction(Construct):
         description = f"genba sync verification ({subject}): {purpose}"
         # Stream records and DLQ bodies can carry personal data (an e-mail address as a key):
         # masked like every genba service log group (the handlers log key digests only).
-        self.log_group = function_log_group(
-            self,
-            "LogGroup",
-            key=settings.log_key,
-            retention=settings.retention,
-            removal=settings.removal,
-            masking=logs.DataProtectionPolicy(
-                name=f"{subject}-{id.lower()}-masking",
-                description="Masks sensitive data in genba sync verification logs",
-                identifiers=list(DEFAULT_MASKED_DATA),
-            ),
+        masking = logs.DataProtectionPolicy(
+            name=f"{subject}-{id.lower()}-masking",
+            description="Masks sensitive data in genba sync verification logs",
+            identifiers=list(DEFAULT_MASKED_DATA),
         )
+        self.log_group = function_log_group(self, "LogGroup", **settings.log_group, masking=masking)
         # An explicit role instead of AWSLambdaBasicExecutionRole: logs go to this log group only.
         self.role = function_role(self, "Role", description=description)
         write_own_logs(self.role, self.log_group)
@@ -224,7 +224,8 @@ def build_functions(
     """
     table, timing = sync.source_table, sync.timing
     log_key = log_group_encryption_key(sync, "LogKey", removal_policy=removal)
-    settings = FunctionSettings(sync.subject, sync.service_name, log_key, retention, removal, network)
+    log_group = FunctionLogGroup(key=log_key, retention=retention, removal=removal)
+    settings = FunctionSettings(sync.subject, sync.service_name, log_group, network)
     common_env = {
         ENV["verification_queue_url"]: queues.verification_queue.queue_url,
         ENV["verification_dlq_url"]: queues.dead_letter_queue.queue_url,
