@@ -55,6 +55,12 @@ def fail(construct: str, prop: str, value: Any, problem: str) -> GenbaPropsError
     return GenbaPropsError(f"{construct}: {prop}={value!r} {problem}")
 
 
+def require_no_problems(construct: str, problems: Iterable[tuple[str, Any, str]]) -> None:
+    """The first of the problems a props object lists (its ``problems()``: prop, value, problem), raised."""
+    for prop, value, problem in problems:
+        raise fail(construct, prop, value, problem)
+
+
 def require_range(construct: str, prop: str, value: float | None, *, minimum: float, maximum: float) -> None:
     if value is None or _is_token(value):
         return

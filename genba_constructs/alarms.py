@@ -25,6 +25,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from genba_constructs._names import claim_name
+from genba_constructs._shared_props import grouped
 from genba_constructs._types import checked
 from genba_constructs._validation import GenbaPropsError
 
@@ -225,18 +226,7 @@ class AlarmFactory:
             fire the alarm. Default: all of them.
         :returns: the alarms by severity. Construct ids are ``<Runbook><Severity>Alarm``.
         """
-        spec = AlarmSpec(
-            runbook=runbook,
-            summary=summary,
-            first_check=first_check,
-            metric=metric,
-            thresholds=thresholds,
-            comparison=comparison,
-            missing_data=missing_data,
-            evaluation_periods=evaluation_periods,
-            datapoints_to_alarm=datapoints_to_alarm,
-            subject=subject,
-        )
+        spec = grouped(AlarmSpec, locals())
         return {record.severity: record.alarm for record in self._make(scope, spec, subject, "AlarmFactory.create")}
 
     @checked

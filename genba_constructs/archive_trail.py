@@ -94,7 +94,7 @@ class ArchiveTrail(Construct):
             trail_name=name,
             bucket=archive.bucket,
             s3_key_prefix=catalog.CLOUDTRAIL_PREFIX,
-            encryption_key=archive.encryption_key,
+            encryption_key=key,  # the key whose policy now lets CloudTrail use it
             is_multi_region_trail=True,
             include_global_service_events=include_global_service_events,
             enable_file_validation=True,

@@ -35,9 +35,9 @@ from constructs import Construct
 
 from genba_constructs import cloudwatch_agent_config as agent_config
 from genba_constructs._names import claim_name
-from genba_constructs._shared_props import shared_props
+from genba_constructs._shared_props import grouped, shared_props
 from genba_constructs._types import checked
-from genba_constructs._validation import fail, require_either
+from genba_constructs._validation import fail, require_either, require_no_problems
 from genba_constructs.alarms import AlarmFactory, Thresholds, default_alarm_factory
 from genba_constructs.host_monitoring import _agent
 from genba_constructs.host_monitoring._agent import ASG_TAG, HostLogFile
@@ -166,15 +166,8 @@ class HostMonitoring(Construct):
             log_files=log_files,
             parameter_name=parameter_name,
         )
-        thresholds = HostThresholds(
-            disk_used_percent=disk_used_percent,
-            disk_full_within=disk_full_within,
-            inodes_free=inodes_free,
-            memory_used_percent=memory_used_percent,
-            reapply_every=reapply_every,
-        )
-        for prop, value, problem in thresholds.problems():
-            raise fail(_NAME, prop, value, problem)
+        thresholds = grouped(HostThresholds, locals())
+        require_no_problems(_NAME, thresholds.problems())
         paths = _forecast_paths(disk_forecast_paths)
         require_either(
             _NAME,
@@ -194,28 +187,27 @@ class HostMonitoring(Construct):
         self.thresholds = thresholds
         self.forecast_hours = thresholds.disk_full_within_hours
         self.disk_forecast_paths = paths
-        alarm_factory = alarm_factory or default_alarm_factory(self)
-
-        removal = removal_policy or RemovalPolicy.RETAIN
         self.agent_log_group: logs.ILogGroup = agent_log_group or _agent.agent_log_group(
-            self, retention=retention, encryption_key=encryption_key, removal=removal
+            self, retention=retention, encryption_key=encryption_key, removal=removal_policy or RemovalPolicy.RETAIN
         )
         shipped = [f.log_group for f in log_files]
         self._install_agent(files, ignored_file_system_types, parameter_name, shipped, role, target_tag)
+        self._build_alarms(alarm_factory or default_alarm_factory(self), log_files)
 
+    def _build_alarms(self, alarm_factory: AlarmFactory, log_files: Sequence[HostLogFile]) -> None:
+        """The group's alarms (``_alarms``), "log silence" where nobody watches a shipped log group, and the
+        log shipping rules of the groups every host writes to (``_log_streams``)."""
+        subject, group = self.subject, self.auto_scaling_group_name
         # A log group the agent ships to and nobody watches gets a "log silence" alarm here.
-        groups = list(dict.fromkeys(shipped))
+        groups = list(dict.fromkeys(f.log_group for f in log_files))
         unwatched = [(g.subject, g.log_group.log_group_name) for g in groups if g.silence_alarm is None]
         # One host of many that stops shipping: log streams that wrote against instances in service
         # (only where every host writes each minute: HostLogFile.watch_each_host).
         watched = list(dict.fromkeys(f.log_group for f in log_files if f.watch_each_host))
-        streams, self.log_stream_rules = log_stream_specs(
-            self, subject=subject, group=auto_scaling_group_name, log_groups=watched
-        )
+        streams, self.log_stream_rules = log_stream_specs(self, subject=subject, group=group, log_groups=watched)
+        host_specs = host_alarm_specs(group, self.thresholds, self.disk_forecast_paths)
         self.alarms = alarm_factory.create_all(
-            self,
-            subject=subject,
-            specs=[*host_alarm_specs(auto_scaling_group_name, thresholds, paths), *shipping_specs(unwatched), *streams],
+            self, subject=subject, specs=[*host_specs, *shipping_specs(unwatched), *streams]
         )
         # The alarms name their rule in a string: CloudFormation must create the rule first.
         for record in self.alarms.records:

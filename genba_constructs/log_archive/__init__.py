@@ -31,7 +31,7 @@ from genba_constructs._checks import require_grantable, require_thresholds
 from genba_constructs._names import claim_name
 from genba_constructs._shared_props import shared_props
 from genba_constructs._types import checked, register_coercion
-from genba_constructs._validation import GenbaPropsError, fail, require_either
+from genba_constructs._validation import GenbaPropsError, require_either, require_no_problems
 from genba_constructs.alarms import _SLUG, AlarmFactory, AlarmSet, Thresholds, _upper_camel, default_alarm_factory
 from genba_constructs.log_archive._buckets import ArchiveBuckets
 from genba_constructs.log_archive._catalog import (
@@ -42,7 +42,7 @@ from genba_constructs.log_archive._catalog import (
 )
 from genba_constructs.log_archive._dashboard import archive_widgets
 from genba_constructs.log_archive._delivery import ArchiveDelivery, ArchivedLogGroup, buffer_interval_seconds
-from genba_constructs.log_archive.lifecycle import ArchiveLifecycle, ObjectLockMode
+from genba_constructs.log_archive.lifecycle import LIFECYCLE_PROPS, ArchiveLifecycle, ObjectLockMode
 from genba_constructs.service_log_group import ServiceLogGroup
 
 __all__ = ["ArchiveLifecycle", "ArchivedLogGroup", "LogArchive"]
@@ -100,29 +100,11 @@ class LogArchive(Construct):
         alarm_factory: AlarmFactory | None = None,
     ) -> None:
         name = "LogArchive"
-        # Props for a new bucket, which an existing bucket rules out.
-        require_either(
-            name,
-            ("bucket", bucket),
-            [
-                ("object_lock_mode", object_lock_mode),
-                ("object_lock_days", object_lock_days),
-                ("expire_after_days", expire_after_days),
-                ("infrequent_access_after_days", infrequent_access_after_days),
-                ("glacier_after_days", glacier_after_days),
-                ("noncurrent_versions_expire_after_days", noncurrent_versions_expire_after_days),
-            ],
-        )
-        lifecycle = ArchiveLifecycle.of(
-            object_lock_mode=object_lock_mode,
-            object_lock_days=object_lock_days,
-            expire_after_days=expire_after_days,
-            infrequent_access_after_days=infrequent_access_after_days,
-            glacier_after_days=glacier_after_days,
-            noncurrent_versions_expire_after_days=noncurrent_versions_expire_after_days,
-        )
-        for prop, value, problem in lifecycle.problems():
-            raise fail(name, prop, value, problem)
+        # The life cycle props are for a new bucket, which an existing bucket rules out.
+        given = locals()
+        require_either(name, ("bucket", bucket), [(prop, given[prop]) for prop in LIFECYCLE_PROPS])
+        lifecycle = ArchiveLifecycle.of(given)
+        require_no_problems(name, lifecycle.problems())
         interval = buffer_interval_seconds(name, buffer_interval, buffer_size_mib)
         # Firehose holds a record up to the buffering interval by design: a freshness threshold
         # at or below it fires on every batch.

@@ -9,11 +9,13 @@ config key. The bounds are data here, so the config loader's range checks read t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from aws_cdk import Token
+
+from genba_constructs._shared_props import grouped
 
 ObjectLockMode = Literal["governance", "compliance"]
 
@@ -26,6 +28,8 @@ LIFECYCLE_BOUNDS: dict[str, tuple[int, int]] = {
     "glacier_after_days": (1, 36500),
     "noncurrent_versions_expire_after_days": (1, 36500),
 }
+#: the props of a new bucket's life cycle (which an existing bucket rules out), in the order errors name them.
+LIFECYCLE_PROPS = ("object_lock_mode", *LIFECYCLE_BOUNDS)
 
 #: (minimum, maximum) of the Athena settings LogArchive and the config loader both check.
 QUERY_BOUNDS: dict[str, tuple[int, int]] = {
@@ -42,10 +46,6 @@ def range_problem(value: Any, bounds: tuple[int, int]) -> str | None:
         return "must be a number"
     minimum, maximum = bounds
     return None if minimum <= value <= maximum else f"must be between {minimum:g} and {maximum:g}"
-
-
-def _given(value: int | None, default: int) -> int:
-    return default if value is None else value
 
 
 def _known(*values: int) -> bool:
@@ -73,28 +73,9 @@ class ArchiveLifecycle:
     noncurrent_versions_expire_after_days: int = 30
 
     @classmethod
-    def of(
-        cls,
-        *,
-        expire_after_days: int | None = None,
-        infrequent_access_after_days: int | None = None,
-        glacier_after_days: int | None = None,
-        object_lock_days: int | None = None,
-        object_lock_mode: ObjectLockMode | None = None,
-        noncurrent_versions_expire_after_days: int | None = None,
-    ) -> ArchiveLifecycle:
-        """A life cycle from flat optional props (a construct's keyword props): None means the default."""
-        default = cls()
-        return cls(
-            expire_after_days=_given(expire_after_days, default.expire_after_days),
-            infrequent_access_after_days=_given(infrequent_access_after_days, default.infrequent_access_after_days),
-            glacier_after_days=_given(glacier_after_days, default.glacier_after_days),
-            object_lock_days=_given(object_lock_days, default.object_lock_days),
-            object_lock_mode=object_lock_mode,
-            noncurrent_versions_expire_after_days=_given(
-                noncurrent_versions_expire_after_days, default.noncurrent_versions_expire_after_days
-            ),
-        )
+    def of(cls, props: Mapping[str, Any]) -> ArchiveLifecycle:
+        """A life cycle from a construct's flat optional props (its ``locals()``): None keeps the default."""
+        return grouped(cls, {prop: value for prop, value in props.items() if value is not None})
 
     def lock_mode(self, *, production: bool) -> ObjectLockMode:
         """The object lock mode: the one given, else compliance in production and governance elsewhere."""

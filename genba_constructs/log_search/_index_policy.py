@@ -26,7 +26,6 @@ from aws_cdk import CfnResource, CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -162,17 +161,7 @@ class IndexPolicy(Construct):
             reason="This queue is the dead-letter queue of the ISM policy function, the end of its chain: nothing "
             "consumes it, and its 'DLQ not empty' alarm calls a person.",
         )
-        self.function = self._function(
-            domain_name=domain_name,
-            master_role=search.master_role,
-            encryption_key=encryption_key,
-            log_encryption_key=search.log_encryption_key,
-            log_retention=log_retention,
-            removal=removal,
-            vpc=search.vpc,
-            subnets=search.subnets,
-            domain_security_group=search.security_group,
-        )
+        self.function = self._function(search, log_retention=log_retention, removal=removal)
         self.alarms: AlarmSet = alarm_factory.create_all(
             self,
             subject=f"{search.subject}-index-policy",
@@ -211,21 +200,14 @@ class IndexPolicy(Construct):
         )
 
     def _function(
-        self,
-        *,
-        domain_name: str,
-        master_role: iam.IRole,
-        encryption_key: kms.IKey,
-        log_encryption_key: kms.IKey,
-        log_retention: logs.RetentionDays,
-        removal: RemovalPolicy,
-        vpc: ec2.IVpc | None,
-        subnets: list[ec2.ISubnet],
-        domain_security_group: ec2.ISecurityGroup | None,
+        self, search: LogSearch, *, log_retention: logs.RetentionDays, removal: RemovalPolicy
     ) -> lambda_.Function:
-        """The handler: its own log group and role (no AWSLambdaBasicExecutionRole), the master role to assume."""
+        """The handler: its own log group and role (no AWSLambdaBasicExecutionRole), the master role to assume;
+        in the search's subnets (and a security group its domain admits) when the search is in a VPC."""
+        domain_name, master_role, encryption_key = search.domain_name, search.master_role, search.encryption_key
+        vpc, subnets, domain_security_group = search.vpc, search.subnets, search.security_group
         function_logs = function_log_group(
-            self, "FunctionLogs", key=log_encryption_key, retention=log_retention, removal=removal
+            self, "FunctionLogs", key=search.log_encryption_key, retention=log_retention, removal=removal
         )
         role = function_role(
             self, "FunctionRole", description=f"The ISM policy function of {domain_name}: its own logs, the master role"

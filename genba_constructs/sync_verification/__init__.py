@@ -28,13 +28,12 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genba_constructs._checks import require_period, require_statistic
-from genba_constructs._shared_props import shared_props
+from genba_constructs._shared_props import grouped, shared_props
 from genba_constructs._types import checked
 from genba_constructs._validation import GenbaPropsError, require_either
 from genba_constructs.alarms import AlarmFactory, AlarmSet, default_alarm_factory
@@ -55,7 +54,7 @@ from genba_constructs.sync_verification._contract import (
 )
 from genba_constructs.sync_verification._dashboard import dashboard_widgets
 from genba_constructs.sync_verification._functions import StreamProps, build_functions
-from genba_constructs.sync_verification._network import NetworkProps, build_network
+from genba_constructs.sync_verification._network import build_network
 from genba_constructs.sync_verification._props import validate, validate_min_changes
 from genba_constructs.sync_verification._queues import SyncQueues, grant_send
 from genba_constructs.sync_verification._source import build_source_table, canary_key
@@ -158,27 +157,9 @@ class SyncVerification(Construct):
         alarm_factory: AlarmFactory | None = None,
     ) -> None:
         require_either(NAME, ("source_table", source_table), [("source_table_name", source_table_name)])
-        timing = SyncTiming(
-            max_sync_lag=max_sync_lag,
-            grace_period=grace_period,
-            lag_slo=lag_slo,
-            max_record_age=max_record_age,
-            verifier_batching_window=verifier_batching_window,
-            verifier_timeout=verifier_timeout,
-            verification_visibility_timeout=verification_visibility_timeout,
-            max_receive_count=max_receive_count,
-            canary_interval=canary_interval,
-            canary_silent_for=canary_silent_for,
-        )
-        stream = StreamProps(
-            parallelization_factor=parallelization_factor,
-            forwarder_batch_size=forwarder_batch_size,
-            retry_attempts=retry_attempts,
-            verifier_batch_size=verifier_batch_size,
-            reserved_concurrency=reserved_concurrency,
-            version_attribute=version_attribute,
-            max_concurrency=max_concurrency,
-        )
+        # The timing rules and the stream settings, each its props grouped, are checked together.
+        timing = grouped(SyncTiming, locals())
+        stream = grouped(StreamProps, locals())
         validate(subject=subject, stream_view_type=stream_view_type, stream=stream, timing=timing)
         validate_min_changes(min_source_changes, min_source_changes_window)
         retention = to_retention(NAME, "log_retention_days", log_retention_days)
@@ -204,8 +185,11 @@ class SyncVerification(Construct):
         )
         self.canary_key = canary_key(partition_key, sort_key)
         queues = self._build_queues(removal)
-        network = NetworkProps(vpc=vpc, vpc_subnets=vpc_subnets, security_groups=security_groups)
-        self._build_functions(target, queues, stream, retention, removal, network)
+        network = build_network(self, target=target, vpc=vpc, vpc_subnets=vpc_subnets, security_groups=security_groups)
+        functions = build_functions(
+            self, target=target, queues=queues, props=stream, retention=retention, removal=removal, network=network
+        )
+        self.forwarder, self.replay, self.verifier = functions.forwarder, functions.replay, functions.verifier
         self._build_canary(canary_interval, version_attribute, queues)
         factory = alarm_factory or default_alarm_factory(self)
         #: every alarm of the pipeline: ``alarms.get("sync-lag", Severity.CRITICAL, subject=...)``.
@@ -221,48 +205,13 @@ class SyncVerification(Construct):
         self.stream_failure_dead_letter_queue = queues.stream_failure_dead_letter_queue
         return queues
 
-    def _build_functions(
-        self,
-        target: SyncTarget,
-        queues: SyncQueues,
-        stream: StreamProps,
-        retention: logs.RetentionDays,
-        removal: RemovalPolicy,
-        network: NetworkProps,
-    ) -> None:
-        """The forwarder, replay and verifier functions with their event sources (``_functions``)."""
-        network_config = build_network(self, target=target, **network)
-        functions = build_functions(
-            self,
-            subject=self.subject,
-            service_name=self.service_name,
-            table=self.source_table,
-            target=target,
-            queues=queues,
-            timing=self.timing,
-            props=stream,
-            canary_key=self.canary_key,
-            retention=retention,
-            removal=removal,
-            network=network_config,
-        )
-        self.forwarder, self.replay, self.verifier = functions.forwarder, functions.replay, functions.verifier
-
     def _build_canary(self, interval: Duration | None, version_attribute: str, queues: SyncQueues) -> None:
         """The canary item's schedule and its DLQ (``_canary``); none without ``canary_interval``."""
         self.canary_schedule: scheduler.Schedule | None = None
         self.canary_dead_letter_queue: sqs.Queue | None = None
         if interval is None:
             return
-        canary = build_canary(
-            self,
-            subject=self.subject,
-            table=self.source_table,
-            key=self.canary_key,
-            interval=interval,
-            version_attribute=version_attribute,
-            queues=queues,
-        )
+        canary = build_canary(self, interval=interval, version_attribute=version_attribute, queues=queues)
         self.canary_schedule, self.canary_dead_letter_queue = canary.schedule, canary.dead_letter_queue
 
     @checked

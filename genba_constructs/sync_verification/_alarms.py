@@ -28,14 +28,16 @@ _NOT_SYNCED_YET = "the verifier's 'change not synced yet' log lines (their reaso
 
 def _above(
     name: str,
+    metric: cloudwatch.IMetric,
+    thresholds: Thresholds,
+    *,
     subject: str,
     runbook: str,
     summary: str,
     first_check: str,
-    metric: cloudwatch.IMetric,
-    thresholds: Thresholds,
 ) -> AlarmSpec:
-    """An alarm on a count or an age: above the threshold fires, no data (an idle queue or function) is fine."""
+    """An alarm on ``metric``, a count or an age, in the group ``<name>Alarms``: above the threshold fires,
+    no data (an idle queue or function) is fine."""
     return AlarmSpec(
         runbook=runbook,
         summary=summary,
@@ -57,13 +59,13 @@ def alarm_specs(sync: SyncVerification, timing: SyncTiming) -> list[AlarmSpec]:
     specs = [
         _above(
             "OldestChange",
-            f"{subject}-verification-queue",
-            "sync-lag",
-            f"A change has waited on the sync verification queue longer than the lag objective; "
-            f"at {lag_seconds / 3600:g} h it goes to the DLQ as not synced.",
-            _NOT_SYNCED_YET,
             sync.queue.metric_approximate_age_of_oldest_message(),
             lag,
+            subject=f"{subject}-verification-queue",
+            runbook="sync-lag",
+            summary=f"A change has waited on the sync verification queue longer than the lag objective; "
+            f"at {lag_seconds / 3600:g} h it goes to the DLQ as not synced.",
+            first_check=_NOT_SYNCED_YET,
         ),
         # SQS stops counting a message received 3+ times in ApproximateAgeOfOldestMessage: every
         # verifier invocation publishes the oldest change it knows to be pending (0 if none), and
@@ -118,12 +120,12 @@ def alarm_specs(sync: SyncVerification, timing: SyncTiming) -> list[AlarmSpec]:
     specs.append(
         _above(
             "IteratorAge",
-            f"{subject}-forwarder",
-            "stream-iterator-age",
-            "The forwarder is behind the source table's stream; records expire 24 h after they were written.",
-            "the forwarder's errors and throttles, and its reserved concurrency.",
             sync.forwarder.metric("IteratorAge", statistic="Maximum"),
             Thresholds(warning=600_000, critical=int(timing.max_record_age.to_seconds() * 1000 / 2)),
+            subject=f"{subject}-forwarder",
+            runbook="stream-iterator-age",
+            summary="The forwarder is behind the source table's stream; records expire 24 h after they were written.",
+            first_check="the forwarder's errors and throttles, and its reserved concurrency.",
         )
     )
     # Record-level failures are successful invocations (partial batch responses): Lambda's Errors
@@ -143,13 +145,13 @@ def alarm_specs(sync: SyncVerification, timing: SyncTiming) -> list[AlarmSpec]:
         specs.append(
             _above(
                 f"{name}Errors",
-                f"{subject}-{name.lower()}",
-                "lambda-errors",
-                summary,
-                "the function's ERROR and WARNING log lines (request_id is the key digest and sequence number: "
-                "python -m genba key-digest).",
                 metric,
                 Thresholds(warning=0, critical=10),
+                subject=f"{subject}-{name.lower()}",
+                runbook="lambda-errors",
+                summary=summary,
+                first_check="the function's ERROR and WARNING log lines (request_id is the key digest and sequence "
+                "number: python -m genba key-digest).",
             )
         )
     if sync.canary_schedule is not None:
@@ -190,27 +192,38 @@ def record_failure_specs(sync: SyncVerification) -> list[AlarmSpec]:
     Errors never counts it, so the handlers publish their failed records.
     """
     subject = sync.subject
-    specs = [
-        _above(
+    # (name, subject suffix, metric, critical count, summary, first check)
+    failures = [
+        (
             "ForwarderFailures",
-            f"{subject}-forwarder-records",
-            "sync-record-failures",
+            "forwarder-records",
+            "not_forwarded",
+            100,
             "The forwarder could not send changes to the verification queue; Lambda delivers them again "
             "and after the retry limit their range goes to replay.",
             "the forwarder's 'verification message not sent' log lines and SQS throttling or KMS errors.",
-            sync.metric("not_forwarded"),
-            Thresholds(warning=0, critical=100),
         ),
-        _above(
+        (
             "ReplayFailures",
-            f"{subject}-replay-ranges",
-            "sync-record-failures",
+            "replay-ranges",
+            "replay_failed",
+            5,
             "The replay function could not finish failed stream ranges; they are retried until their "
             "records are about to expire, then set aside in the DLQ.",
             "the replay function's 'stream range not finished' log lines (their reason).",
-            sync.metric("replay_failed"),
-            Thresholds(warning=0, critical=5),
         ),
+    ]
+    specs = [
+        _above(
+            name,
+            sync.metric(metric),
+            Thresholds(warning=0, critical=critical),
+            subject=f"{subject}-{suffix}",
+            runbook="sync-record-failures",
+            summary=summary,
+            first_check=first_check,
+        )
+        for name, suffix, metric, critical, summary, first_check in failures
     ]
     if sync.min_source_changes is not None:
         window = sync.min_source_changes_window

@@ -8,6 +8,7 @@ verified" even when nothing else changes. Its ids (``CanaryDeadLetterQueue``, ``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -15,12 +16,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
 
 from genba_constructs._secure import REASON_INLINE_POLICY
 from genba_constructs.nag import acknowledge
 from genba_constructs.sync_verification._contract import CANARY_SCHEDULED_TIME_ATTRIBUTE
 from genba_constructs.sync_verification._queues import SyncQueues, grant_send
+
+if TYPE_CHECKING:
+    from genba_constructs.sync_verification import SyncVerification
 
 
 @dataclass(frozen=True)
@@ -29,35 +32,27 @@ class Canary:
     dead_letter_queue: sqs.Queue
 
 
-def build_canary(
-    scope: Construct,
-    *,
-    subject: str,
-    table: dynamodb.ITable,
-    key: dict[str, dict[str, str]],
-    interval: Duration,
-    version_attribute: str,
-    queues: SyncQueues,
-) -> Canary:
-    """The canary schedule, its role and its dead-letter queue."""
+def build_canary(sync: SyncVerification, *, interval: Duration, version_attribute: str, queues: SyncQueues) -> Canary:
+    """The canary schedule, its role and its dead-letter queue: it writes ``sync``'s canary item to its source table."""
+    subject, table, key = sync.subject, sync.source_table, sync.canary_key
     dead_letter_queue = queues.dead_letter(
         "CanaryDeadLetterQueue",
         unrecognised_use="This queue is the canary schedule's dead-letter queue (EventBridge Scheduler target DLQ), "
         "which cdk-nag does not recognise as a DLQ use.",
     )
     role = iam.Role(
-        scope,
+        sync,
         "CanaryRole",
         assumed_by=iam.ServicePrincipal(
             "scheduler.amazonaws.com",
-            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}},
+            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(sync).account}},
         ),
         description=f"genba sync canary ({subject}): writes the canary item",
     )
     grant_send(role, dead_letter_queue)
     acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", REASON_INLINE_POLICY)
     schedule = scheduler.Schedule(
-        scope,
+        sync,
         "CanarySchedule",
         description=f"genba sync canary ({subject}): bumps the canary item's version in the source table",
         schedule=scheduler.ScheduleExpression.rate(interval),

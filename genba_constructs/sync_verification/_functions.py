@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -44,7 +45,9 @@ from genba_constructs.sync_verification._queues import (
     SyncQueues,
     grant_send,
 )
-from genba_constructs.sync_verification.timing import SyncTiming
+
+if TYPE_CHECKING:
+    from genba_constructs.sync_verification import SyncVerification
 
 _VPC_REASON = (
     "The sync functions call only AWS APIs (DynamoDB Streams, SQS, the target) over TLS with IAM; "
@@ -81,6 +84,24 @@ def _wildcard_reason(function: str, *, in_vpc: bool) -> str:
     )
 
 
+class FunctionLogGroup(TypedDict):
+    """The props every sync function's log group shares (``function_log_group``'s)."""
+
+    key: kms.IKey
+    retention: logs.RetentionDays
+    removal: RemovalPolicy
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    """What the three sync functions share: the pipeline's names, their log groups' props, the network."""
+
+    subject: str
+    service_name: str
+    log_group: FunctionLogGroup
+    network: SyncNetwork | None = None
+
+
 class SyncFunction(Construct):
     """One sync function (:func:`genba_constructs._secure.genba_function`): ``LogGroup``, ``Role``, ``Resource``."""
 
@@ -91,32 +112,22 @@ class SyncFunction(Construct):
         *,
         code: str,
         purpose: str,
-        subject: str,
-        service_name: str,
         env: dict[str, str],
         timeout: Duration,
         concurrency: int,
-        log_key: kms.IKey,
-        retention: logs.RetentionDays,
-        removal: RemovalPolicy,
-        network: SyncNetwork | None = None,
+        settings: FunctionSettings,
     ) -> None:
         super().__init__(scope, id)
+        subject, network = settings.subject, settings.network
         description = f"genba sync verification ({subject}): {purpose}"
         # Stream records and DLQ bodies can carry personal data (an e-mail address as a key):
         # masked like every genba service log group (the handlers log key digests only).
-        self.log_group = function_log_group(
-            self,
-            "LogGroup",
-            key=log_key,
-            retention=retention,
-            removal=removal,
-            masking=logs.DataProtectionPolicy(
-                name=f"{subject}-{id.lower()}-masking",
-                description="Masks sensitive data in genba sync verification logs",
-                identifiers=list(DEFAULT_MASKED_DATA),
-            ),
+        masking = logs.DataProtectionPolicy(
+            name=f"{subject}-{id.lower()}-masking",
+            description="Masks sensitive data in genba sync verification logs",
+            identifiers=list(DEFAULT_MASKED_DATA),
         )
+        self.log_group = function_log_group(self, "LogGroup", **settings.log_group, masking=masking)
         # An explicit role instead of AWSLambdaBasicExecutionRole: logs go to this log group only.
         self.role = function_role(self, "Role", description=description)
         write_own_logs(self.role, self.log_group)
@@ -134,7 +145,7 @@ class SyncFunction(Construct):
             security_groups=network.security_groups if network is not None else None,
             environment={
                 **env,
-                POWERTOOLS_SERVICE_NAME: service_name,
+                POWERTOOLS_SERVICE_NAME: settings.service_name,
                 POWERTOOLS_METRICS_NAMESPACE: SYNC_METRICS_NAMESPACE,
                 POWERTOOLS_LOG_LEVEL: "INFO",
             },
@@ -197,29 +208,31 @@ class SyncFunctions:
 
 
 def build_functions(
-    scope: Construct,
+    sync: SyncVerification,
     *,
-    subject: str,
-    service_name: str,
-    table: dynamodb.ITable,
     target: SyncTarget,
     queues: SyncQueues,
-    timing: SyncTiming,
     props: StreamProps,
-    canary_key: dict[str, dict[str, str]],
     retention: logs.RetentionDays,
     removal: RemovalPolicy,
     network: SyncNetwork | None = None,
 ) -> SyncFunctions:
-    """Forwarder, replay and verifier with their event sources and grants, in the order their policies list them."""
-    log_key = log_group_encryption_key(scope, "LogKey", removal_policy=removal)
+    """Forwarder, replay and verifier with their event sources and grants, in the order their policies list them.
+
+    The pipeline's own parts come from ``sync`` (its subject, service name, source table, timing
+    and canary key), as for its alarms and dashboard.
+    """
+    table, timing = sync.source_table, sync.timing
+    log_key = log_group_encryption_key(sync, "LogKey", removal_policy=removal)
+    log_group = FunctionLogGroup(key=log_key, retention=retention, removal=removal)
+    settings = FunctionSettings(sync.subject, sync.service_name, log_group, network)
     common_env = {
         ENV["verification_queue_url"]: queues.verification_queue.queue_url,
         ENV["verification_dlq_url"]: queues.dead_letter_queue.queue_url,
         ENV["grace_period_seconds"]: str(timing.grace_seconds),
         ENV["max_sync_lag_seconds"]: str(int(timing.max_sync_lag.to_seconds())),
         ENV["version_attribute"]: props.version_attribute,
-        ENV["canary_key"]: json.dumps(canary_key),
+        ENV["canary_key"]: json.dumps(sync.canary_key),
     }
     forwarder_concurrency, verifier_concurrency, replay_concurrency = props.reserved_concurrency
     verifier_queue_concurrency, replay_queue_concurrency = props.queue_concurrency()
@@ -228,19 +241,7 @@ def build_functions(
         id: str, code: str, purpose: str, env: dict[str, str], timeout: Duration, concurrency: int
     ) -> SyncFunction:
         return SyncFunction(
-            scope,
-            id,
-            code=code,
-            purpose=purpose,
-            env=env,
-            timeout=timeout,
-            concurrency=concurrency,
-            removal=removal,
-            subject=subject,
-            service_name=service_name,
-            log_key=log_key,
-            retention=retention,
-            network=network,
+            sync, id, code=code, purpose=purpose, env=env, timeout=timeout, concurrency=concurrency, settings=settings
         )
 
     forwarder = function(
@@ -305,7 +306,7 @@ def build_functions(
     )
     verifier.function.add_environment(
         ENV["target_config"],
-        Stack.of(scope).to_json_string(target.bind(verifier.function, version_attribute=props.version_attribute)),
+        Stack.of(sync).to_json_string(target.bind(verifier.function, version_attribute=props.version_attribute)),
     )
     table.grant(verifier.function, "dynamodb:BatchGetItem")
     _grant_table_key(table, verifier.function)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any
 from urllib.parse import urlsplit
 
 import jsii
@@ -70,14 +70,6 @@ class SyncNetwork:
     vpc: ec2.IVpc
     subnets: list[ec2.ISubnet]
     security_groups: list[ec2.ISecurityGroup]
-
-
-class NetworkProps(TypedDict):
-    """SyncVerification's network props, as given (all None: outside a VPC)."""
-
-    vpc: ec2.IVpc | None
-    vpc_subnets: ec2.SubnetSelection | None
-    security_groups: Sequence[ec2.ISecurityGroup] | None
 
 
 def build_network(
