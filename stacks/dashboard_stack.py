@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from aws_cdk import Stack
 from constructs import Construct
 
 from genba_constructs import AlarmFactory
 from genba_constructs.operations_dashboard import DashboardSource, OperationsDashboard
+from stacks._base import GenbaStack
 from stacks.config import EnvironmentConfig
 
 
-class DashboardStack(Stack):
+class DashboardStack(GenbaStack):
     def __init__(
         self,
         scope: Construct,
-        id: str,
+        concern: str,
         *,
         config: EnvironmentConfig,
         alarm_factory: AlarmFactory,
         sections: Sequence[tuple[str, DashboardSource]],
-        **kwargs: Any,
     ) -> None:
-        super().__init__(scope, id, **kwargs)
+        super().__init__(scope, concern, config=config)
         self.dashboard = OperationsDashboard(
             self,
             "OperationsDashboard",
