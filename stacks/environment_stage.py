@@ -54,7 +54,6 @@ class EnvironmentStage(Stage):
             self,
             "dashboard",
             config=config,
-            alarm_factory=alarm_factory,
             sections=[
                 *(
                     [("Web tier (load balancer, targets, Elastic Beanstalk health)", self.web.web_tier)]
@@ -72,6 +71,7 @@ class EnvironmentStage(Stage):
                 ("Log search (audit logs in OpenSearch)", self.search.log_search),
                 *([("Sync verification (user table -> replica)", self.sync.sync)] if config.sync else []),
             ],
+            alarms=alarm_factory.alarms,
         )
 
     @property
