@@ -3,32 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from genba_constructs import AlarmFactory
 from genba_constructs.operations_dashboard import DashboardSource, OperationsDashboard
+from stacks._base import GenbaStack
 from stacks.config import EnvironmentConfig
 
 
-class DashboardStack(Stack):
+class DashboardStack(GenbaStack):
+    """Shows the stacks' signals and alarms; it makes no alarm itself, so it takes the alarms, not the factory.
+
+    :param alarms: every alarm of the environment (the factory's list, once every other stack is built).
+    """
+
     def __init__(
         self,
         scope: Construct,
-        id: str,
+        concern: str,
         *,
         config: EnvironmentConfig,
-        alarm_factory: AlarmFactory,
         sections: Sequence[tuple[str, DashboardSource]],
-        **kwargs: Any,
+        alarms: Sequence[cloudwatch.IAlarm],
     ) -> None:
-        super().__init__(scope, id, **kwargs)
+        super().__init__(scope, concern, config=config)
         self.dashboard = OperationsDashboard(
             self,
             "OperationsDashboard",
             dashboard_name=f"{config.stack_prefix}-operations",
             sections=sections,
-            alarms=alarm_factory.alarms,
+            alarms=alarms,
         )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_cdk import Environment, Stack, Stage, Tags
 from constructs import Construct
 
@@ -26,36 +24,36 @@ class EnvironmentStage(Stage):
         for key, value in (("project", "genba"), ("environment", config.name), ("owner", config.owner)):
             Tags.of(self).add(key, value)
 
-        self.notifications = NotificationsStack(self, "notifications", **self._stack_props("notifications"))
+        self.notifications = NotificationsStack(self, "notifications", config=config)
         alarm_factory = self.notifications.alarm_factory
-        self.logging = LoggingStack(self, "logging", alarm_factory=alarm_factory, **self._stack_props("logging"))
+        self.logging = LoggingStack(self, "logging", config=config, alarm_factory=alarm_factory)
         if config.hosts is not None:
             self.hosts = HostsStack(
                 self,
                 "hosts",
+                config=config,
                 hosts=config.hosts,
                 log_groups={"application": self.logging.application_logs, "audit": self.logging.audit_logs},
                 alarm_factory=alarm_factory,
-                **self._stack_props("hosts"),
             )
         self.search = SearchStack(
             self,
             "search",
+            config=config,
             alarm_factory=alarm_factory,
             searchable_log_groups=[self.logging.audit_logs.log_group],  # application logs are not searched
             archive=self.logging,
-            **self._stack_props("search"),
         )
         if config.sync is not None:
-            self.sync = SyncStack(self, "sync", alarm_factory=alarm_factory, **self._stack_props("sync"))
+            self.sync = SyncStack(self, "sync", config=config, alarm_factory=alarm_factory)
         if config.web is not None:
-            self.web = WebStack(self, "web", web=config.web, alarm_factory=alarm_factory, **self._stack_props("web"))
+            self.web = WebStack(self, "web", config=config, web=config.web, alarm_factory=alarm_factory)
 
         # Last: the dashboard shows every stack's signals and every alarm made above.
         self.dashboard = DashboardStack(
             self,
             "dashboard",
-            alarm_factory=alarm_factory,
+            config=config,
             sections=[
                 *(
                     [("Web tier (load balancer, targets, Elastic Beanstalk health)", self.web.web_tier)]
@@ -73,16 +71,8 @@ class EnvironmentStage(Stage):
                 ("Log search (audit logs in OpenSearch)", self.search.log_search),
                 *([("Sync verification (user table -> replica)", self.sync.sync)] if config.sync else []),
             ],
-            **self._stack_props("dashboard"),
+            alarms=alarm_factory.alarms,
         )
-
-    def _stack_props(self, concern: str) -> dict[str, Any]:
-        return {
-            "config": self.config,
-            "stack_name": f"{self.config.stack_prefix}-{concern}",
-            "description": f"genba {concern} baseline for the {self.config.name} environment",
-            "termination_protection": self.config.production,
-        }
 
     @property
     def stacks(self) -> list[Stack]:

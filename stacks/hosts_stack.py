@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from genba_constructs import AlarmFactory, HostLogFile, HostMonitoring, ServiceLogGroup
+from stacks._base import GenbaStack
 from stacks.config import EnvironmentConfig, HostsConfig
 
 
-class HostsStack(Stack):
+class HostsStack(GenbaStack):
     """The reference service's hosts (an Elastic Beanstalk environment's Auto Scaling group).
 
     The group's name comes from config: synth never looks it up. ``log_groups`` maps the
@@ -23,15 +23,14 @@ class HostsStack(Stack):
     def __init__(
         self,
         scope: Construct,
-        id: str,
+        concern: str,
         *,
         config: EnvironmentConfig,
         hosts: HostsConfig,
         log_groups: Mapping[str, ServiceLogGroup],
         alarm_factory: AlarmFactory,
-        **kwargs: Any,
     ) -> None:
-        super().__init__(scope, id, **kwargs)
+        super().__init__(scope, concern, config=config)
         role = (
             iam.Role.from_role_name(self, "InstanceRole", hosts.instance_role_name)
             if hosts.instance_role_name

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_cdk import CfnOutput, Fn, Stack
+from aws_cdk import CfnOutput, Fn
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genba_constructs import AlarmFactory, ArchiveTrail, LogArchive, Thresholds
 from genba_constructs.service_log_group import ServiceLogGroup, log_group_encryption_key
+from stacks._base import GenbaStack
 from stacks.config import EnvironmentConfig
 
 
-class LoggingStack(Stack):
+class LoggingStack(GenbaStack):
     def __init__(
-        self, scope: Construct, id: str, *, config: EnvironmentConfig, alarm_factory: AlarmFactory, **kwargs: Any
+        self, scope: Construct, concern: str, *, config: EnvironmentConfig, alarm_factory: AlarmFactory
     ) -> None:
-        super().__init__(scope, id, **kwargs)
+        super().__init__(scope, concern, config=config)
         logging = config.logging
         removal = config.removal_policy
         self.archive = LogArchive(

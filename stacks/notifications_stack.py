@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_cdk import Stack
 from constructs import Construct
 
 from genba_constructs import AlarmFactory, AlarmTopic
+from stacks._base import GenbaStack
 from stacks.config import EnvironmentConfig
 
 
-class NotificationsStack(Stack):
-    def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
-        super().__init__(scope, id, **kwargs)
+class NotificationsStack(GenbaStack):
+    def __init__(self, scope: Construct, concern: str, *, config: EnvironmentConfig) -> None:
+        super().__init__(scope, concern, config=config)
         self.alarm_topic = AlarmTopic(
             self,
             "AlarmTopic",

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_cdk import Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from genba_constructs import AlarmFactory, LogSearch, LogSearchAlarmSettings, acknowledge
 from genba_constructs.log_search._ingestion import prefix_reasons
+from stacks._base import GenbaStack
 from stacks.config import EnvironmentConfig
 from stacks.logging_stack import LoggingStack
 
 
-class SearchStack(Stack):
+class SearchStack(GenbaStack):
     """The audit log group (login history, mail template operations) is searchable; application logs are not.
 
     :param searchable_log_groups: log groups subscribed to the domain (each takes one of its
@@ -25,15 +23,14 @@ class SearchStack(Stack):
     def __init__(
         self,
         scope: Construct,
-        id: str,
+        concern: str,
         *,
         config: EnvironmentConfig,
         alarm_factory: AlarmFactory,
         searchable_log_groups: list[logs.ILogGroup],
         archive: LoggingStack,
-        **kwargs: Any,
     ) -> None:
-        super().__init__(scope, id, **kwargs)
+        super().__init__(scope, concern, config=config)
         search = config.search
         backup_bucket = archive.import_archive_bucket(self)
         self.log_search = LogSearch(

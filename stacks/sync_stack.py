@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_cdk import Aws, Duration, Stack
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
@@ -12,16 +10,17 @@ from genba_constructs import AlarmFactory
 from genba_constructs._secure import recoverable_table
 from genba_constructs.sync_targets import DynamoDbReplicaTarget
 from genba_constructs.sync_verification import SyncVerification
+from stacks._base import GenbaStack
 from stacks.config import EnvironmentConfig, SyncConfig
 
 USER_KEY = dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
 
 
-class SyncStack(Stack):
+class SyncStack(GenbaStack):
     def __init__(
-        self, scope: Construct, id: str, *, config: EnvironmentConfig, alarm_factory: AlarmFactory, **kwargs: Any
+        self, scope: Construct, concern: str, *, config: EnvironmentConfig, alarm_factory: AlarmFactory
     ) -> None:
-        super().__init__(scope, id, **kwargs)
+        super().__init__(scope, concern, config=config)
         sync: SyncConfig | None = config.sync
         if sync is None:
             raise ValueError(f"{config.name}: SyncStack needs the 'sync' configuration section")

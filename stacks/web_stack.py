@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_cdk import Stack
 from constructs import Construct
 
 from genba_constructs import AlarmFactory, WebTierMonitoring
+from stacks._base import GenbaStack
 from stacks.config import EnvironmentConfig, WebConfig
 
 
-class WebStack(Stack):
+class WebStack(GenbaStack):
     """Alarms on the reference service's existing load balancer; names come from config, synth looks nothing up."""
 
     def __init__(
         self,
         scope: Construct,
-        id: str,
+        concern: str,
         *,
         config: EnvironmentConfig,
         web: WebConfig,
         alarm_factory: AlarmFactory,
-        **kwargs: Any,
     ) -> None:
-        super().__init__(scope, id, **kwargs)
+        super().__init__(scope, concern, config=config)
         self.web_tier = WebTierMonitoring(
             self,
             "WebTier",
