@@ -181,3 +181,79 @@ def test_the_main_job_reuses_its_clean_synth_when_nothing_changed(
     assert "reused the clean synth" in second
     assert second.splitlines()[:-1] == first.splitlines()[:-1]  # the same summary but its last line
     assert synth_reuse._tree_digests(tmp_path / "first") == written
+
+
+# --- review: reproductions of wrong reuses and of a clean synth reported as a failure ---------
+
+
+def _clean_assembly(outdir: Path, marker: str) -> None:
+    """An assembly the main job reads as clean (no stacks, no findings), marked with what the synth read."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    (outdir / "manifest.json").write_text(json.dumps({"artifacts": {}}))
+    (outdir / "read.txt").write_text(marker)
+
+
+_LINT = {"linted": 0, "cached": 0, "ignored": []}
+
+
+def test_a_synth_that_read_an_input_edited_after_the_digest_is_not_kept_under_the_old_digest(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editor saves (or a `git checkout` lands) while the synth runs: the synth read the new file, the
+    digest was made of the old one. Kept under the old digest, a later run with the old file back
+    (the edit undone) reused the synth of the new file."""
+    monkeypatch.setenv("GENBA_SYNTH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(synth_all, "input_digest", lambda outdir: input_digest(outdir, root=project))
+    source = project / "genba_constructs" / "alarms.py"
+
+    def synth_during_an_edit(outdir: Path) -> tuple[int, dict[str, object]]:
+        source.write_text("THRESHOLD = 2\n")
+        _clean_assembly(outdir, source.read_text())
+        return 0, _LINT
+
+    monkeypatch.setattr(synth_all, "_synthesize", synth_during_an_edit)
+    assert synth_all.main(tmp_path / "cdk.out") == 0
+    source.write_text("THRESHOLD = 1\n")  # the edit undone
+
+    def synth(outdir: Path) -> tuple[int, dict[str, object]]:
+        _clean_assembly(outdir, source.read_text())
+        return 0, _LINT
+
+    monkeypatch.setattr(synth_all, "_synthesize", synth)
+    assert synth_all.main(tmp_path / "cdk.out") == 0
+    assert (tmp_path / "cdk.out" / "read.txt").read_text() == "THRESHOLD = 1\n"
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_a_file_behind_a_link_out_of_the_project_counts_by_content(project: Path, tmp_path: Path, kind: str) -> None:
+    """CDK's asset copies what a link in a handler folder points at when it points out of the folder
+    (SymlinkFollowMode.EXTERNAL, its default), and Python imports through a link."""
+    outside = tmp_path / "vendored"
+    outside.mkdir()
+    (outside / "lib.py").write_text("VERSION = 1\n")
+    if kind == "file":
+        (project / "lambda" / "fn" / "lib.py").symlink_to(outside / "lib.py")
+    else:
+        (project / "lambda" / "fn" / "vendor").symlink_to(outside, target_is_directory=True)
+    before = _digest(project)
+    (outside / "lib.py").write_text("VERSION = 2\n")
+    assert _digest(project) != before
+
+
+def test_a_clean_synth_whose_keeping_fails_is_still_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk or an unwritable cache folder is no finding of the synth: exit 0, a warning."""
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    monkeypatch.setenv("GENBA_SYNTH_CACHE", str(blocker / "cache"))
+    monkeypatch.setattr(synth_all, "_synthesize", lambda outdir: (_clean_assembly(outdir, "x"), (0, _LINT))[1])
+    assert synth_all.main(tmp_path / "cdk.out") == 0
+
+
+def test_a_kept_synth_is_restored_into_an_output_folder_that_is_a_link(tmp_path: Path) -> None:
+    _clean_assembly(tmp_path / "made", "one")
+    SynthReuse(tmp_path / "cache", "k1").store(tmp_path / "made", _LINT)
+    (tmp_path / "real-out").mkdir()
+    (tmp_path / "real-out" / "stale.txt").write_text("from an older synth")
+    (tmp_path / "out").symlink_to(tmp_path / "real-out", target_is_directory=True)
+    assert SynthReuse(tmp_path / "cache", "k1").restore(tmp_path / "out") is not None
+    assert synth_reuse._tree_digests(tmp_path / "out") == synth_reuse._tree_digests(tmp_path / "made")

@@ -45,6 +45,20 @@ def _synthesize(outdir: Path) -> tuple[int, dict[str, Any]]:
     return code, {"linted": run["linted"], "cached": run["cached"], "ignored": list(IGNORED_RULES)}
 
 
+def _keep(reuse: SynthReuse, outdir: Path, lint_run: dict[str, Any]) -> None:
+    """Keep the clean synth for a re-run, if its inputs are still those the digest was made of."""
+    # An input edited while the synth ran (an editor's save, a `git checkout`) may or may not be
+    # what the synth read: kept under the digest of before, a later run with the edit undone
+    # would reuse a synth of the edited file.
+    if input_digest(outdir) != reuse.key:
+        print("genba: an input changed during the synth; not kept for reuse", file=sys.stderr)
+        return
+    try:
+        reuse.store(outdir, lint_run)
+    except OSError as error:  # a full disk or an unwritable cache folder is no finding of the synth
+        print(f"genba: the clean synth was not kept for reuse: {error}", file=sys.stderr)
+
+
 def main(outdir: Path = ROOT / "cdk.out") -> int:
     started = time.monotonic()
     kept = cache_root()
@@ -94,7 +108,7 @@ def main(outdir: Path = ROOT / "cdk.out") -> int:
     else:
         print(f"synth with every gate took {elapsed:.1f} s")
         if clean and reuse is not None:
-            reuse.store(outdir, lint_run)
+            _keep(reuse, outdir, lint_run)
     return 0 if clean else 1
 
 

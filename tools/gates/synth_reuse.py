@@ -100,15 +100,29 @@ def _project_files(root: Path) -> list[str]:
 def _walk(root: Path) -> Iterator[str]:
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if d not in _IGNORED_DIRS and not d.endswith(_IGNORED_DIR_SUFFIXES)]
-        for name in files:
+        # A linked folder is not walked into (os.walk), so it is one entry, counted by what it holds.
+        linked = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        for name in files + linked:
             yield os.path.relpath(os.path.join(folder, name), root)
 
 
 def _file_material(path: Path) -> bytes:
-    # A link counts by where it points (a worktree's .venv link is not followed); a file listed by
-    # git but deleted counts as gone.
+    # A link counts by where it points and by what it points at: Python imports through a link, and
+    # CDK's asset copies what a link in a handler folder points at outside the folder (its default
+    # SymlinkFollowMode.EXTERNAL), so a link to a file or folder out of the project is followed
+    # (the worktree's .venv and node_modules links are ignored by git, never listed). A file listed
+    # by git but deleted counts as gone.
     if path.is_symlink():
-        return b"link:" + os.readlink(path).encode()
+        material = b"link:" + os.readlink(path).encode()
+        if path.is_dir():
+            tree = hashlib.sha256()
+            for name in sorted(_asset_files(path)):
+                data = _file_material(path / name)
+                tree.update(f"{name}\0{len(data)}\0".encode() + data)
+            return material + b"\0tree:" + tree.digest()
+        if path.is_file():
+            return material + b"\0file:" + hashlib.sha256(path.read_bytes()).digest()
+        return material
     try:
         return hashlib.sha256(path.read_bytes()).digest()
     except FileNotFoundError:
@@ -170,7 +184,15 @@ def input_digest(outdir: Path, root: Path = ROOT) -> str:
 
 def _asset_files(folder: Path) -> Iterator[str]:
     # Bytecode is written by every run and left out of every asset (genba_constructs/handler_code.py).
-    for current, dirs, files in os.walk(folder):
+    # Linked folders are walked into, as CDK's asset copies them; each real folder once (a link
+    # back up the tree is no endless walk).
+    seen: set[str] = set()
+    for current, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(current)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
         dirs[:] = [d for d in dirs if d != "__pycache__"]
         for name in files:
             if not name.endswith((".pyc", ".pyo")):
@@ -212,8 +234,15 @@ class SynthReuse:
         if result.get("format") != FORMAT or _tree_digests(kept) != result.get("files"):
             shutil.rmtree(self.entry, ignore_errors=True)  # altered or partial: synthesize anew
             return None
-        shutil.rmtree(outdir, ignore_errors=True)
-        shutil.copytree(kept, outdir)
+        # Into the folder a linked output folder points at (rmtree leaves a link and what it points
+        # at alone, and copytree will not write over it); a copy that fails (a full disk) is a synth.
+        target = outdir.resolve()
+        try:
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(kept, target)
+        except OSError:
+            shutil.rmtree(target, ignore_errors=True)
+            return None
         os.utime(self.entry)  # most recently used: kept longest
         return Reused(made=str(result["made"]), key=self.key, lint=dict(result["lint"]))
 
@@ -222,14 +251,18 @@ class SynthReuse:
         self.root.mkdir(parents=True, exist_ok=True)
         partial = self.root / f".{self.key}.{os.getpid()}.partial"
         shutil.rmtree(partial, ignore_errors=True)
-        shutil.copytree(outdir, partial / "assembly")
-        result = {
-            "format": FORMAT,
-            "made": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-            "lint": lint,
-            "files": _tree_digests(partial / "assembly"),
-        }
-        (partial / _RESULT).write_text(json.dumps(result))
+        try:
+            shutil.copytree(outdir, partial / "assembly")
+            result = {
+                "format": FORMAT,
+                "made": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                "lint": lint,
+                "files": _tree_digests(partial / "assembly"),
+            }
+            (partial / _RESULT).write_text(json.dumps(result))
+        except OSError:  # a full disk: no half-written entry is left behind
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
         shutil.rmtree(self.entry, ignore_errors=True)
         try:
             partial.rename(self.entry)
