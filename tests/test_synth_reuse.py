@@ -104,7 +104,9 @@ def test_installed_packages_count_by_their_record(project: Path, monkeypatch: py
     real = synth_reuse._distributions()
     assert any(name == "aws-cdk-lib" for name, *_ in real)
     before = _digest(project)
-    changed = [[name, version, "0" * 64 if name == "aws-cdk-lib" else record, at] for name, version, record, at in real]
+    changed = [
+        [name, version, "0" * 64 if name == "aws-cdk-lib" else record, *rest] for name, version, record, *rest in real
+    ]
     monkeypatch.setattr(synth_reuse, "_distributions", lambda: changed)
     assert _digest(project) != before
 
@@ -257,3 +259,23 @@ def test_a_kept_synth_is_restored_into_an_output_folder_that_is_a_link(tmp_path:
     (tmp_path / "out").symlink_to(tmp_path / "real-out", target_is_directory=True)
     assert SynthReuse(tmp_path / "cache", "k1").restore(tmp_path / "out") is not None
     assert synth_reuse._tree_digests(tmp_path / "out") == synth_reuse._tree_digests(tmp_path / "made")
+
+
+def test_an_installed_file_edited_in_place_counts(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file of an installed distribution edited where pip put it (a cdk-nag rule patched while
+    debugging) leaves its RECORD as it was: the files RECORD lists count by size and time too."""
+    site = tmp_path / "site"
+    (site / "fakenag").mkdir(parents=True)
+    (site / "fakenag" / "__init__.py").write_text("RULES = 1\n")
+    info = site / "fakenag-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakenag\nVersion: 1.0\n")
+    (info / "RECORD").write_text(
+        "fakenag/__init__.py,,\nfakenag-1.0.dist-info/METADATA,,\nfakenag-1.0.dist-info/RECORD,,\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    before = _digest(project)
+    (site / "fakenag" / "__init__.py").write_text("RULES = 22\n")
+    assert _digest(project) != before

@@ -12,7 +12,9 @@ target newer than its sources, the main job reuses the cloud assembly of the las
   content, so any edit of a construct, a stack, a handler, cdk.json or a test is a new synth;
   and, ignored or not, every file below ``lambda/`` an asset may take, and cdk.context.json;
 - every installed Python distribution, by name, version and its RECORD (the hash of each of
-  its files as pip installed them): aws-cdk-lib, cdk-nag, constructs, jsii, cfn-lint, ...;
+  its files as pip installed them), and each file RECORD lists by size and modification time
+  (a file edited in place): aws-cdk-lib, cdk-nag, constructs, jsii, cfn-lint, ... (an editable
+  install's own source folder is not among them);
 - the Node.js binary jsii runs (path, size, modification time) and node_modules' lock file;
 - the interpreter, the working directory, the output folder, the context overflow file if one
   is set, and the whole environment but the shell's own book-keeping (``PWD``, ``SHLVL``,
@@ -28,6 +30,7 @@ value is the cache folder (default ``.cache/synth`` under the working directory)
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import importlib.metadata
 import json
@@ -134,10 +137,27 @@ def _file_material(path: Path) -> bytes:
 def _distributions() -> list[list[str]]:
     found = []
     for dist in importlib.metadata.distributions():
-        record = hashlib.sha256((dist.read_text("RECORD") or "").encode()).hexdigest()
+        listed = dist.read_text("RECORD") or ""
+        record = hashlib.sha256(listed.encode()).hexdigest()
         where = str(getattr(dist, "_path", ""))  # the folder it is installed in, where known
-        found.append([str(dist.metadata["Name"]), str(dist.version), record, where])
+        found.append([str(dist.metadata["Name"]), str(dist.version), record, where, _installed_files(listed, where)])
     return sorted(found)
+
+
+def _installed_files(record: str, where: str) -> str:
+    # RECORD holds each file's hash as pip wrote it, not as it is now: a file edited in place (a
+    # rule patched while debugging) counts by its size and modification time (24,000 stats, 0.1 s).
+    base = os.path.dirname(where)
+    digest = hashlib.sha256()
+    for row in csv.reader(record.splitlines()):
+        if not row or not row[0]:
+            continue
+        try:
+            stat = os.stat(os.path.join(base, row[0]))
+            digest.update(f"{row[0]}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+        except OSError:
+            digest.update(f"{row[0]}\0gone\0".encode())
+    return digest.hexdigest()
 
 
 def _node() -> list[str]:
