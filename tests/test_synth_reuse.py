@@ -279,3 +279,17 @@ def test_an_installed_file_edited_in_place_counts(
     before = _digest(project)
     (site / "fakenag" / "__init__.py").write_text("RULES = 22\n")
     assert _digest(project) != before
+
+
+def test_a_file_only_a_personal_git_exclude_hides_counts(project: Path) -> None:
+    """A work-in-progress module kept out of commits with .git/info/exclude is still imported by the app."""
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    (project / ".gitignore").write_text(".venv\n")
+    (project / ".git" / "info").mkdir(parents=True, exist_ok=True)
+    (project / ".git" / "info" / "exclude").write_text("stacks/wip_stack.py\n")
+    _write(project / "stacks" / "wip_stack.py", "BUCKETS = 1\n")
+    before = _digest(project)
+    (project / "stacks" / "wip_stack.py").write_text("BUCKETS = 2\n")
+    assert _digest(project) != before

@@ -7,8 +7,9 @@ genba nor CDK reads the clock or a random source at synth - so, as ``make`` itse
 target newer than its sources, the main job reuses the cloud assembly of the last *clean* synth
 (every gate passed) when a digest of everything that can change the output is the same:
 
-- every file of the repository that git tracks or would track (``git ls-files -co
-  --exclude-standard``; without git, every file below the root but the ignored folders), by
+- every file of the repository that git tracks or that the project's .gitignore files do not
+  ignore (``git ls-files -co --exclude-per-directory=.gitignore``: a personal exclude hides no
+  input; without git, every file below the root but the ignored folders), by
   content, so any edit of a construct, a stack, a handler, cdk.json or a test is a new synth;
   and, ignored or not, every file below ``lambda/`` an asset may take, and cdk.context.json;
 - every installed Python distribution, by name, version and its RECORD (the hash of each of
@@ -90,7 +91,9 @@ def cache_root() -> Path | None:
 def _project_files(root: Path) -> list[str]:
     try:
         listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            # The project's own .gitignore files only: a personal exclude (.git/info/exclude,
+            # core.excludesFile) can hide a module the app imports all the same.
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-per-directory=.gitignore"],
             cwd=root,
             capture_output=True,
             check=True,
