@@ -293,3 +293,18 @@ def test_a_file_only_a_personal_git_exclude_hides_counts(project: Path) -> None:
     before = _digest(project)
     (project / "stacks" / "wip_stack.py").write_text("BUCKETS = 2\n")
     assert _digest(project) != before
+
+
+@pytest.mark.parametrize("git", [False, True], ids=["walk", "git"])
+def test_a_file_name_that_is_no_utf8_counts_and_is_no_crash(project: Path, git: bool) -> None:
+    """A Latin-1 name from an old archive ended `make synth` with a UnicodeError before it synthesized."""
+    import os
+    import subprocess
+
+    if git:
+        subprocess.run(["git", "init", "-q", str(project)], check=True)
+    named = project / os.fsdecode(b"caf\xe9.txt")
+    named.write_text("one")
+    before = _digest(project)
+    named.write_text("two")
+    assert _digest(project) != before

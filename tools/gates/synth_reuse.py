@@ -98,7 +98,8 @@ def _project_files(root: Path) -> list[str]:
             capture_output=True,
             check=True,
         ).stdout
-        return sorted({name for name in listed.decode().split("\0") if name})
+        # Names as the file system has them (a name that is no UTF-8 is no crash).
+        return sorted({os.fsdecode(name) for name in listed.split(b"\0") if name})
     except (OSError, subprocess.CalledProcessError):
         return sorted(_walk(root))
 
@@ -124,7 +125,7 @@ def _file_material(path: Path) -> bytes:
             tree = hashlib.sha256()
             for name in sorted(_asset_files(path)):
                 data = _file_material(path / name)
-                tree.update(f"{name}\0{len(data)}\0".encode() + data)
+                tree.update(f"{name}\0{len(data)}\0".encode(errors="surrogateescape") + data)
             return material + b"\0tree:" + tree.digest()
         if path.is_file():
             return material + b"\0file:" + hashlib.sha256(path.read_bytes()).digest()
@@ -180,8 +181,8 @@ def input_digest(outdir: Path, root: Path = ROOT) -> str:
     digest = hashlib.sha256()
 
     def add(label: str, material: bytes | str) -> None:
-        data = material.encode() if isinstance(material, str) else material
-        digest.update(f"{label}\0{len(data)}\0".encode() + data)
+        data = material.encode(errors="surrogateescape") if isinstance(material, str) else material
+        digest.update(f"{label}\0{len(data)}\0".encode(errors="surrogateescape") + data)
 
     add("format", str(FORMAT))
     add("python", json.dumps([sys.version, os.path.realpath(sys.executable), sys.flags.optimize]))
