@@ -153,7 +153,7 @@ def test_a_synth_with_findings_is_not_kept(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("GENBA_SYNTH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(synth_all, "_synthesize", lambda outdir: (1, {"linted": 0, "cached": 0, "ignored": []}))
     assert synth_all.main(tmp_path / "cdk.out") == 1
-    assert not (tmp_path / "cache").exists()
+    assert not [entry for entry in (tmp_path / "cache").iterdir() if not entry.name.startswith(".")]
 
 
 def test_the_assembly_reader_names_the_cfn_lint_plugin_as_the_plugin_does() -> None:
@@ -308,3 +308,48 @@ def test_a_file_name_that_is_no_utf8_counts_and_is_no_crash(project: Path, git: 
     before = _digest(project)
     named.write_text("two")
     assert _digest(project) != before
+
+
+def test_two_main_jobs_at_once_into_one_folder_keep_no_mixed_synth(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make synth` started again (another terminal, an editor's task) while one runs, after an edit:
+    both write cdk.out. The second kept the folder as the synth of its inputs with the first's
+    template in it, and served it to every later run of those inputs."""
+    import threading
+
+    monkeypatch.setenv("GENBA_SYNTH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(synth_all, "input_digest", lambda outdir: input_digest(outdir, root=project))
+    source = project / "genba_constructs" / "alarms.py"
+    first_started, second_wrote, first_wrote = threading.Event(), threading.Event(), threading.Event()
+
+    def synth(outdir: Path) -> tuple[int, dict[str, object]]:
+        read = source.read_text()
+        if threading.current_thread().name == "first":
+            first_started.set()
+            second_wrote.wait(2)  # the slower synth: it writes last
+            _clean_assembly(outdir, read)
+            first_wrote.set()
+        else:
+            _clean_assembly(outdir, read)
+            second_wrote.set()
+            first_wrote.wait(2)
+        return 0, _LINT
+
+    monkeypatch.setattr(synth_all, "_synthesize", synth)
+    codes: dict[str, int] = {}
+    first = threading.Thread(name="first", target=lambda: codes.update(first=synth_all.main(tmp_path / "cdk.out")))
+    first.start()
+    first_started.wait(5)
+    source.write_text("THRESHOLD = 2\n")  # the edit, then the second run
+    second = threading.Thread(name="second", target=lambda: codes.update(second=synth_all.main(tmp_path / "cdk.out")))
+    second.start()
+    first.join(10)
+    second.join(10)
+    assert codes == {"first": 0, "second": 0}
+
+    monkeypatch.setattr(
+        synth_all, "_synthesize", lambda outdir: (_clean_assembly(outdir, source.read_text()), (0, _LINT))[1]
+    )
+    assert synth_all.main(tmp_path / "cdk.out") == 0
+    assert (tmp_path / "cdk.out" / "read.txt").read_text() == "THRESHOLD = 2\n"

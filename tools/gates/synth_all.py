@@ -7,10 +7,13 @@ A re-run whose inputs are all unchanged reuses the last clean synth (tools/gates
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import shutil
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +62,36 @@ def _keep(reuse: SynthReuse, outdir: Path, lint_run: dict[str, Any]) -> None:
         print(f"genba: the clean synth was not kept for reuse: {error}", file=sys.stderr)
 
 
+@contextlib.contextmanager
+def _one_at_a_time(kept: Path | None) -> Iterator[None]:
+    """Hold the cache folder's lock: one main job at a time keeps and reuses synths there.
+
+    Two at once into one folder (`make synth` again in another terminal after an edit) write
+    over each other's assembly; the one that ends last would keep the mix as the synth of its
+    inputs. The second now waits, then reuses or synthesizes on its own.
+    """
+    if kept is None:
+        yield
+        return
+    try:
+        kept.mkdir(parents=True, exist_ok=True)
+        lock = (kept / ".lock").open("a")
+    except OSError:  # an unwritable cache folder: nothing will be kept there either
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def main(outdir: Path = ROOT / "cdk.out") -> int:
-    started = time.monotonic()
     kept = cache_root()
+    with _one_at_a_time(kept):
+        return _main(outdir, kept)
+
+
+def _main(outdir: Path, kept: Path | None) -> int:
+    started = time.monotonic()
     reuse = SynthReuse(kept, input_digest(outdir)) if kept is not None else None
     reused = reuse.restore(outdir) if reuse is not None else None
     if reused is not None:
