@@ -353,3 +353,11 @@ def test_two_main_jobs_at_once_into_one_folder_keep_no_mixed_synth(
     )
     assert synth_all.main(tmp_path / "cdk.out") == 0
     assert (tmp_path / "cdk.out" / "read.txt").read_text() == "THRESHOLD = 2\n"
+
+
+def test_a_named_pipe_in_a_handler_folder_is_no_endless_wait(project: Path) -> None:
+    """Reading a named pipe waits for a writer: the digest read one in lambda/ and `make synth` hung."""
+    import os
+
+    os.mkfifo(project / "lambda" / "fn" / "pipe")
+    assert _digest(project)

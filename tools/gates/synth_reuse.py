@@ -37,6 +37,7 @@ import importlib.metadata
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -131,11 +132,11 @@ def _file_material(path: Path) -> bytes:
             return material + b"\0file:" + hashlib.sha256(path.read_bytes()).digest()
         return material
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a folder, a named pipe (reading one waits forever)
+            return b"directory" if path.is_dir() else b"special"
         return hashlib.sha256(path.read_bytes()).digest()
     except FileNotFoundError:
         return b"missing"
-    except IsADirectoryError:
-        return b"directory"
 
 
 def _distributions() -> list[list[str]]:
@@ -157,8 +158,8 @@ def _installed_files(record: str, where: str) -> str:
         if not row or not row[0]:
             continue
         try:
-            stat = os.stat(os.path.join(base, row[0]))
-            digest.update(f"{row[0]}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+            info = os.stat(os.path.join(base, row[0]))
+            digest.update(f"{row[0]}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
         except OSError:
             digest.update(f"{row[0]}\0gone\0".encode())
     return digest.hexdigest()
@@ -169,8 +170,8 @@ def _node() -> list[str]:
     facts = [node]
     if node and os.path.exists(node):
         real = os.path.realpath(node)
-        stat = os.stat(real)
-        facts += [real, str(stat.st_size), str(stat.st_mtime_ns)]
+        info = os.stat(real)
+        facts += [real, str(info.st_size), str(info.st_mtime_ns)]
     lock = ROOT / "node_modules" / ".package-lock.json"
     facts.append(hashlib.sha256(lock.read_bytes()).hexdigest() if lock.exists() else "no node_modules lock")
     return facts
