@@ -104,7 +104,9 @@ def test_installed_packages_count_by_their_record(project: Path, monkeypatch: py
     real = synth_reuse._distributions()
     assert any(name == "aws-cdk-lib" for name, *_ in real)
     before = _digest(project)
-    changed = [[name, version, "0" * 64 if name == "aws-cdk-lib" else record, at] for name, version, record, at in real]
+    changed = [
+        [name, version, "0" * 64 if name == "aws-cdk-lib" else record, *rest] for name, version, record, *rest in real
+    ]
     monkeypatch.setattr(synth_reuse, "_distributions", lambda: changed)
     assert _digest(project) != before
 
@@ -151,7 +153,7 @@ def test_a_synth_with_findings_is_not_kept(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("GENBA_SYNTH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(synth_all, "_synthesize", lambda outdir: (1, {"linted": 0, "cached": 0, "ignored": []}))
     assert synth_all.main(tmp_path / "cdk.out") == 1
-    assert not (tmp_path / "cache").exists()
+    assert not [entry for entry in (tmp_path / "cache").iterdir() if not entry.name.startswith(".")]
 
 
 def test_the_assembly_reader_names_the_cfn_lint_plugin_as_the_plugin_does() -> None:
@@ -181,3 +183,181 @@ def test_the_main_job_reuses_its_clean_synth_when_nothing_changed(
     assert "reused the clean synth" in second
     assert second.splitlines()[:-1] == first.splitlines()[:-1]  # the same summary but its last line
     assert synth_reuse._tree_digests(tmp_path / "first") == written
+
+
+# --- review: reproductions of wrong reuses and of a clean synth reported as a failure ---------
+
+
+def _clean_assembly(outdir: Path, marker: str) -> None:
+    """An assembly the main job reads as clean (no stacks, no findings), marked with what the synth read."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    (outdir / "manifest.json").write_text(json.dumps({"artifacts": {}}))
+    (outdir / "read.txt").write_text(marker)
+
+
+_LINT = {"linted": 0, "cached": 0, "ignored": []}
+
+
+def test_a_synth_that_read_an_input_edited_after_the_digest_is_not_kept_under_the_old_digest(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editor saves (or a `git checkout` lands) while the synth runs: the synth read the new file, the
+    digest was made of the old one. Kept under the old digest, a later run with the old file back
+    (the edit undone) reused the synth of the new file."""
+    monkeypatch.setenv("GENBA_SYNTH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(synth_all, "input_digest", lambda outdir: input_digest(outdir, root=project))
+    source = project / "genba_constructs" / "alarms.py"
+
+    def synth_during_an_edit(outdir: Path) -> tuple[int, dict[str, object]]:
+        source.write_text("THRESHOLD = 2\n")
+        _clean_assembly(outdir, source.read_text())
+        return 0, _LINT
+
+    monkeypatch.setattr(synth_all, "_synthesize", synth_during_an_edit)
+    assert synth_all.main(tmp_path / "cdk.out") == 0
+    source.write_text("THRESHOLD = 1\n")  # the edit undone
+
+    def synth(outdir: Path) -> tuple[int, dict[str, object]]:
+        _clean_assembly(outdir, source.read_text())
+        return 0, _LINT
+
+    monkeypatch.setattr(synth_all, "_synthesize", synth)
+    assert synth_all.main(tmp_path / "cdk.out") == 0
+    assert (tmp_path / "cdk.out" / "read.txt").read_text() == "THRESHOLD = 1\n"
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_a_file_behind_a_link_out_of_the_project_counts_by_content(project: Path, tmp_path: Path, kind: str) -> None:
+    """CDK's asset copies what a link in a handler folder points at when it points out of the folder
+    (SymlinkFollowMode.EXTERNAL, its default), and Python imports through a link."""
+    outside = tmp_path / "vendored"
+    outside.mkdir()
+    (outside / "lib.py").write_text("VERSION = 1\n")
+    if kind == "file":
+        (project / "lambda" / "fn" / "lib.py").symlink_to(outside / "lib.py")
+    else:
+        (project / "lambda" / "fn" / "vendor").symlink_to(outside, target_is_directory=True)
+    before = _digest(project)
+    (outside / "lib.py").write_text("VERSION = 2\n")
+    assert _digest(project) != before
+
+
+def test_a_clean_synth_whose_keeping_fails_is_still_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk or an unwritable cache folder is no finding of the synth: exit 0, a warning."""
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    monkeypatch.setenv("GENBA_SYNTH_CACHE", str(blocker / "cache"))
+    monkeypatch.setattr(synth_all, "_synthesize", lambda outdir: (_clean_assembly(outdir, "x"), (0, _LINT))[1])
+    assert synth_all.main(tmp_path / "cdk.out") == 0
+
+
+def test_a_kept_synth_is_restored_into_an_output_folder_that_is_a_link(tmp_path: Path) -> None:
+    _clean_assembly(tmp_path / "made", "one")
+    SynthReuse(tmp_path / "cache", "k1").store(tmp_path / "made", _LINT)
+    (tmp_path / "real-out").mkdir()
+    (tmp_path / "real-out" / "stale.txt").write_text("from an older synth")
+    (tmp_path / "out").symlink_to(tmp_path / "real-out", target_is_directory=True)
+    assert SynthReuse(tmp_path / "cache", "k1").restore(tmp_path / "out") is not None
+    assert synth_reuse._tree_digests(tmp_path / "out") == synth_reuse._tree_digests(tmp_path / "made")
+
+
+def test_an_installed_file_edited_in_place_counts(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file of an installed distribution edited where pip put it (a cdk-nag rule patched while
+    debugging) leaves its RECORD as it was: the files RECORD lists count by size and time too."""
+    site = tmp_path / "site"
+    (site / "fakenag").mkdir(parents=True)
+    (site / "fakenag" / "__init__.py").write_text("RULES = 1\n")
+    info = site / "fakenag-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakenag\nVersion: 1.0\n")
+    (info / "RECORD").write_text(
+        "fakenag/__init__.py,,\nfakenag-1.0.dist-info/METADATA,,\nfakenag-1.0.dist-info/RECORD,,\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    before = _digest(project)
+    (site / "fakenag" / "__init__.py").write_text("RULES = 22\n")
+    assert _digest(project) != before
+
+
+def test_a_file_only_a_personal_git_exclude_hides_counts(project: Path) -> None:
+    """A work-in-progress module kept out of commits with .git/info/exclude is still imported by the app."""
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    (project / ".gitignore").write_text(".venv\n")
+    (project / ".git" / "info").mkdir(parents=True, exist_ok=True)
+    (project / ".git" / "info" / "exclude").write_text("stacks/wip_stack.py\n")
+    _write(project / "stacks" / "wip_stack.py", "BUCKETS = 1\n")
+    before = _digest(project)
+    (project / "stacks" / "wip_stack.py").write_text("BUCKETS = 2\n")
+    assert _digest(project) != before
+
+
+@pytest.mark.parametrize("git", [False, True], ids=["walk", "git"])
+def test_a_file_name_that_is_no_utf8_counts_and_is_no_crash(project: Path, git: bool) -> None:
+    """A Latin-1 name from an old archive ended `make synth` with a UnicodeError before it synthesized."""
+    import os
+    import subprocess
+
+    if git:
+        subprocess.run(["git", "init", "-q", str(project)], check=True)
+    named = project / os.fsdecode(b"caf\xe9.txt")
+    named.write_text("one")
+    before = _digest(project)
+    named.write_text("two")
+    assert _digest(project) != before
+
+
+def test_two_main_jobs_at_once_into_one_folder_keep_no_mixed_synth(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make synth` started again (another terminal, an editor's task) while one runs, after an edit:
+    both write cdk.out. The second kept the folder as the synth of its inputs with the first's
+    template in it, and served it to every later run of those inputs."""
+    import threading
+
+    monkeypatch.setenv("GENBA_SYNTH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(synth_all, "input_digest", lambda outdir: input_digest(outdir, root=project))
+    source = project / "genba_constructs" / "alarms.py"
+    first_started, second_wrote, first_wrote = threading.Event(), threading.Event(), threading.Event()
+
+    def synth(outdir: Path) -> tuple[int, dict[str, object]]:
+        read = source.read_text()
+        if threading.current_thread().name == "first":
+            first_started.set()
+            second_wrote.wait(2)  # the slower synth: it writes last
+            _clean_assembly(outdir, read)
+            first_wrote.set()
+        else:
+            _clean_assembly(outdir, read)
+            second_wrote.set()
+            first_wrote.wait(2)
+        return 0, _LINT
+
+    monkeypatch.setattr(synth_all, "_synthesize", synth)
+    codes: dict[str, int] = {}
+    first = threading.Thread(name="first", target=lambda: codes.update(first=synth_all.main(tmp_path / "cdk.out")))
+    first.start()
+    first_started.wait(5)
+    source.write_text("THRESHOLD = 2\n")  # the edit, then the second run
+    second = threading.Thread(name="second", target=lambda: codes.update(second=synth_all.main(tmp_path / "cdk.out")))
+    second.start()
+    first.join(10)
+    second.join(10)
+    assert codes == {"first": 0, "second": 0}
+
+    monkeypatch.setattr(
+        synth_all, "_synthesize", lambda outdir: (_clean_assembly(outdir, source.read_text()), (0, _LINT))[1]
+    )
+    assert synth_all.main(tmp_path / "cdk.out") == 0
+    assert (tmp_path / "cdk.out" / "read.txt").read_text() == "THRESHOLD = 2\n"
+
+
+def test_a_named_pipe_in_a_handler_folder_is_no_endless_wait(project: Path) -> None:
+    """Reading a named pipe waits for a writer: the digest read one in lambda/ and `make synth` hung."""
+    import os
+
+    os.mkfifo(project / "lambda" / "fn" / "pipe")
+    assert _digest(project)

@@ -7,10 +7,13 @@ A re-run whose inputs are all unchanged reuses the last clean synth (tools/gates
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import shutil
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +48,50 @@ def _synthesize(outdir: Path) -> tuple[int, dict[str, Any]]:
     return code, {"linted": run["linted"], "cached": run["cached"], "ignored": list(IGNORED_RULES)}
 
 
+def _keep(reuse: SynthReuse, outdir: Path, lint_run: dict[str, Any]) -> None:
+    """Keep the clean synth for a re-run, if its inputs are still those the digest was made of."""
+    # An input edited while the synth ran (an editor's save, a `git checkout`) may or may not be
+    # what the synth read: kept under the digest of before, a later run with the edit undone
+    # would reuse a synth of the edited file.
+    if input_digest(outdir) != reuse.key:
+        print("genba: an input changed during the synth; not kept for reuse", file=sys.stderr)
+        return
+    try:
+        reuse.store(outdir, lint_run)
+    except OSError as error:  # a full disk or an unwritable cache folder is no finding of the synth
+        print(f"genba: the clean synth was not kept for reuse: {error}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _one_at_a_time(kept: Path | None) -> Iterator[None]:
+    """Hold the cache folder's lock: one main job at a time keeps and reuses synths there.
+
+    Two at once into one folder (`make synth` again in another terminal after an edit) write
+    over each other's assembly; the one that ends last would keep the mix as the synth of its
+    inputs. The second now waits, then reuses or synthesizes on its own.
+    """
+    if kept is None:
+        yield
+        return
+    try:
+        kept.mkdir(parents=True, exist_ok=True)
+        lock = (kept / ".lock").open("a")
+    except OSError:  # an unwritable cache folder: nothing will be kept there either
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def main(outdir: Path = ROOT / "cdk.out") -> int:
-    started = time.monotonic()
     kept = cache_root()
+    with _one_at_a_time(kept):
+        return _main(outdir, kept)
+
+
+def _main(outdir: Path, kept: Path | None) -> int:
+    started = time.monotonic()
     reuse = SynthReuse(kept, input_digest(outdir)) if kept is not None else None
     reused = reuse.restore(outdir) if reuse is not None else None
     if reused is not None:
@@ -94,7 +138,7 @@ def main(outdir: Path = ROOT / "cdk.out") -> int:
     else:
         print(f"synth with every gate took {elapsed:.1f} s")
         if clean and reuse is not None:
-            reuse.store(outdir, lint_run)
+            _keep(reuse, outdir, lint_run)
     return 0 if clean else 1
 
 

@@ -7,12 +7,15 @@ genba nor CDK reads the clock or a random source at synth - so, as ``make`` itse
 target newer than its sources, the main job reuses the cloud assembly of the last *clean* synth
 (every gate passed) when a digest of everything that can change the output is the same:
 
-- every file of the repository that git tracks or would track (``git ls-files -co
-  --exclude-standard``; without git, every file below the root but the ignored folders), by
+- every file of the repository that git tracks or that the project's .gitignore files do not
+  ignore (``git ls-files -co --exclude-per-directory=.gitignore``: a personal exclude hides no
+  input; without git, every file below the root but the ignored folders), by
   content, so any edit of a construct, a stack, a handler, cdk.json or a test is a new synth;
   and, ignored or not, every file below ``lambda/`` an asset may take, and cdk.context.json;
 - every installed Python distribution, by name, version and its RECORD (the hash of each of
-  its files as pip installed them): aws-cdk-lib, cdk-nag, constructs, jsii, cfn-lint, ...;
+  its files as pip installed them), and each file RECORD lists by size and modification time
+  (a file edited in place): aws-cdk-lib, cdk-nag, constructs, jsii, cfn-lint, ... (an editable
+  install's own source folder is not among them);
 - the Node.js binary jsii runs (path, size, modification time) and node_modules' lock file;
 - the interpreter, the working directory, the output folder, the context overflow file if one
   is set, and the whole environment but the shell's own book-keeping (``PWD``, ``SHLVL``,
@@ -28,11 +31,13 @@ value is the cache folder (default ``.cache/synth`` under the working directory)
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import importlib.metadata
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -87,12 +92,15 @@ def cache_root() -> Path | None:
 def _project_files(root: Path) -> list[str]:
     try:
         listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            # The project's own .gitignore files only: a personal exclude (.git/info/exclude,
+            # core.excludesFile) can hide a module the app imports all the same.
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-per-directory=.gitignore"],
             cwd=root,
             capture_output=True,
             check=True,
         ).stdout
-        return sorted({name for name in listed.decode().split("\0") if name})
+        # Names as the file system has them (a name that is no UTF-8 is no crash).
+        return sorted({os.fsdecode(name) for name in listed.split(b"\0") if name})
     except (OSError, subprocess.CalledProcessError):
         return sorted(_walk(root))
 
@@ -100,30 +108,61 @@ def _project_files(root: Path) -> list[str]:
 def _walk(root: Path) -> Iterator[str]:
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if d not in _IGNORED_DIRS and not d.endswith(_IGNORED_DIR_SUFFIXES)]
-        for name in files:
+        # A linked folder is not walked into (os.walk), so it is one entry, counted by what it holds.
+        linked = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        for name in files + linked:
             yield os.path.relpath(os.path.join(folder, name), root)
 
 
 def _file_material(path: Path) -> bytes:
-    # A link counts by where it points (a worktree's .venv link is not followed); a file listed by
-    # git but deleted counts as gone.
+    # A link counts by where it points and by what it points at: Python imports through a link, and
+    # CDK's asset copies what a link in a handler folder points at outside the folder (its default
+    # SymlinkFollowMode.EXTERNAL), so a link to a file or folder out of the project is followed
+    # (the worktree's .venv and node_modules links are ignored by git, never listed). A file listed
+    # by git but deleted counts as gone.
     if path.is_symlink():
-        return b"link:" + os.readlink(path).encode()
+        material = b"link:" + os.readlink(path).encode()
+        if path.is_dir():
+            tree = hashlib.sha256()
+            for name in sorted(_asset_files(path)):
+                data = _file_material(path / name)
+                tree.update(f"{name}\0{len(data)}\0".encode(errors="surrogateescape") + data)
+            return material + b"\0tree:" + tree.digest()
+        if path.is_file():
+            return material + b"\0file:" + hashlib.sha256(path.read_bytes()).digest()
+        return material
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a folder, a named pipe (reading one waits forever)
+            return b"directory" if path.is_dir() else b"special"
         return hashlib.sha256(path.read_bytes()).digest()
     except FileNotFoundError:
         return b"missing"
-    except IsADirectoryError:
-        return b"directory"
 
 
 def _distributions() -> list[list[str]]:
     found = []
     for dist in importlib.metadata.distributions():
-        record = hashlib.sha256((dist.read_text("RECORD") or "").encode()).hexdigest()
+        listed = dist.read_text("RECORD") or ""
+        record = hashlib.sha256(listed.encode()).hexdigest()
         where = str(getattr(dist, "_path", ""))  # the folder it is installed in, where known
-        found.append([str(dist.metadata["Name"]), str(dist.version), record, where])
+        found.append([str(dist.metadata["Name"]), str(dist.version), record, where, _installed_files(listed, where)])
     return sorted(found)
+
+
+def _installed_files(record: str, where: str) -> str:
+    # RECORD holds each file's hash as pip wrote it, not as it is now: a file edited in place (a
+    # rule patched while debugging) counts by its size and modification time (24,000 stats, 0.1 s).
+    base = os.path.dirname(where)
+    digest = hashlib.sha256()
+    for row in csv.reader(record.splitlines()):
+        if not row or not row[0]:
+            continue
+        try:
+            info = os.stat(os.path.join(base, row[0]))
+            digest.update(f"{row[0]}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+        except OSError:
+            digest.update(f"{row[0]}\0gone\0".encode())
+    return digest.hexdigest()
 
 
 def _node() -> list[str]:
@@ -131,8 +170,8 @@ def _node() -> list[str]:
     facts = [node]
     if node and os.path.exists(node):
         real = os.path.realpath(node)
-        stat = os.stat(real)
-        facts += [real, str(stat.st_size), str(stat.st_mtime_ns)]
+        info = os.stat(real)
+        facts += [real, str(info.st_size), str(info.st_mtime_ns)]
     lock = ROOT / "node_modules" / ".package-lock.json"
     facts.append(hashlib.sha256(lock.read_bytes()).hexdigest() if lock.exists() else "no node_modules lock")
     return facts
@@ -143,8 +182,8 @@ def input_digest(outdir: Path, root: Path = ROOT) -> str:
     digest = hashlib.sha256()
 
     def add(label: str, material: bytes | str) -> None:
-        data = material.encode() if isinstance(material, str) else material
-        digest.update(f"{label}\0{len(data)}\0".encode() + data)
+        data = material.encode(errors="surrogateescape") if isinstance(material, str) else material
+        digest.update(f"{label}\0{len(data)}\0".encode(errors="surrogateescape") + data)
 
     add("format", str(FORMAT))
     add("python", json.dumps([sys.version, os.path.realpath(sys.executable), sys.flags.optimize]))
@@ -170,7 +209,15 @@ def input_digest(outdir: Path, root: Path = ROOT) -> str:
 
 def _asset_files(folder: Path) -> Iterator[str]:
     # Bytecode is written by every run and left out of every asset (genba_constructs/handler_code.py).
-    for current, dirs, files in os.walk(folder):
+    # Linked folders are walked into, as CDK's asset copies them; each real folder once (a link
+    # back up the tree is no endless walk).
+    seen: set[str] = set()
+    for current, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(current)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
         dirs[:] = [d for d in dirs if d != "__pycache__"]
         for name in files:
             if not name.endswith((".pyc", ".pyo")):
@@ -212,8 +259,15 @@ class SynthReuse:
         if result.get("format") != FORMAT or _tree_digests(kept) != result.get("files"):
             shutil.rmtree(self.entry, ignore_errors=True)  # altered or partial: synthesize anew
             return None
-        shutil.rmtree(outdir, ignore_errors=True)
-        shutil.copytree(kept, outdir)
+        # Into the folder a linked output folder points at (rmtree leaves a link and what it points
+        # at alone, and copytree will not write over it); a copy that fails (a full disk) is a synth.
+        target = outdir.resolve()
+        try:
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(kept, target)
+        except OSError:
+            shutil.rmtree(target, ignore_errors=True)
+            return None
         os.utime(self.entry)  # most recently used: kept longest
         return Reused(made=str(result["made"]), key=self.key, lint=dict(result["lint"]))
 
@@ -222,14 +276,18 @@ class SynthReuse:
         self.root.mkdir(parents=True, exist_ok=True)
         partial = self.root / f".{self.key}.{os.getpid()}.partial"
         shutil.rmtree(partial, ignore_errors=True)
-        shutil.copytree(outdir, partial / "assembly")
-        result = {
-            "format": FORMAT,
-            "made": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-            "lint": lint,
-            "files": _tree_digests(partial / "assembly"),
-        }
-        (partial / _RESULT).write_text(json.dumps(result))
+        try:
+            shutil.copytree(outdir, partial / "assembly")
+            result = {
+                "format": FORMAT,
+                "made": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                "lint": lint,
+                "files": _tree_digests(partial / "assembly"),
+            }
+            (partial / _RESULT).write_text(json.dumps(result))
+        except OSError:  # a full disk: no half-written entry is left behind
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
         shutil.rmtree(self.entry, ignore_errors=True)
         try:
             partial.rename(self.entry)
