@@ -181,7 +181,11 @@ def test_the_main_job_reuses_its_clean_synth_when_nothing_changed(
     assert synth_all.main(tmp_path / "first") == 0
     second = capsys.readouterr().out
     assert "reused the clean synth" in second
-    assert second.splitlines()[:-1] == first.splitlines()[:-1]  # the same summary but its last line
+    # The same summary, but the lint counts are said to be the kept synth's, and the last line.
+    assert second.splitlines()[:-1] == [
+        line.replace("templates (", "templates (by the kept synth: ") if line.startswith("cfn-lint:") else line
+        for line in first.splitlines()[:-1]
+    ]
     assert synth_reuse._tree_digests(tmp_path / "first") == written
 
 
@@ -361,3 +365,10 @@ def test_a_named_pipe_in_a_handler_folder_is_no_endless_wait(project: Path) -> N
 
     os.mkfifo(project / "lambda" / "fn" / "pipe")
     assert _digest(project)
+
+
+def test_what_a_killed_run_left_half_kept_is_removed(tmp_path: Path) -> None:
+    left = tmp_path / "cache" / ".k0.4242.partial" / "assembly"
+    left.mkdir(parents=True)
+    SynthReuse(tmp_path / "cache", "k1").store(_assembly(tmp_path / "made", "one"), {"ignored": []})
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["k1"]

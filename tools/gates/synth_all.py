@@ -125,7 +125,8 @@ def _main(outdir: Path, kept: Path | None) -> int:
     ignored = f" (ignoring {', '.join(lint_run['ignored'])})" if lint_run["ignored"] else ""
     print(
         f"cfn-lint: {len(lint_problems)} findings in {len(stacks)} templates{ignored} "
-        f"({lint_run['linted']} linted, {lint_run['cached']} unchanged since their last lint)"
+        f"({'by the kept synth: ' if reused is not None else ''}"
+        f"{lint_run['linted']} linted, {lint_run['cached']} unchanged since their last lint)"
     )
     for line in lint_problems:
         print(f"  {line}")

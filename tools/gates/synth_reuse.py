@@ -300,3 +300,6 @@ class SynthReuse:
         )
         for old in entries[KEPT:]:
             shutil.rmtree(old, ignore_errors=True)
+        # What a killed run left half-kept (the main job holds the folder's lock while it keeps).
+        for left in self.root.glob(".*.partial"):
+            shutil.rmtree(left, ignore_errors=True)
