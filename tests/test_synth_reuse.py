@@ -10,6 +10,7 @@ from __future__ import annotations
 import filecmp
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -202,6 +203,12 @@ def _clean_assembly(outdir: Path, marker: str) -> None:
 _LINT = {"linted": 0, "cached": 0, "ignored": []}
 
 
+def _synthesized_clean(outdir: Path, marker: str) -> tuple[int, dict[str, Any]]:
+    """A stand-in for synth_all._synthesize: a clean assembly, exit 0."""
+    _clean_assembly(outdir, marker)
+    return 0, _LINT
+
+
 def test_a_synth_that_read_an_input_edited_after_the_digest_is_not_kept_under_the_old_digest(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -251,7 +258,7 @@ def test_a_clean_synth_whose_keeping_fails_is_still_clean(tmp_path: Path, monkey
     blocker = tmp_path / "a file"
     blocker.write_text("")
     monkeypatch.setenv("GENBA_SYNTH_CACHE", str(blocker / "cache"))
-    monkeypatch.setattr(synth_all, "_synthesize", lambda outdir: (_clean_assembly(outdir, "x"), (0, _LINT))[1])
+    monkeypatch.setattr(synth_all, "_synthesize", lambda outdir: _synthesized_clean(outdir, "x"))
     assert synth_all.main(tmp_path / "cdk.out") == 0
 
 
@@ -352,9 +359,7 @@ def test_two_main_jobs_at_once_into_one_folder_keep_no_mixed_synth(
     second.join(10)
     assert codes == {"first": 0, "second": 0}
 
-    monkeypatch.setattr(
-        synth_all, "_synthesize", lambda outdir: (_clean_assembly(outdir, source.read_text()), (0, _LINT))[1]
-    )
+    monkeypatch.setattr(synth_all, "_synthesize", lambda outdir: _synthesized_clean(outdir, source.read_text()))
     assert synth_all.main(tmp_path / "cdk.out") == 0
     assert (tmp_path / "cdk.out" / "read.txt").read_text() == "THRESHOLD = 2\n"
 
