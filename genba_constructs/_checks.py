@@ -14,9 +14,9 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Duration, Token
+from aws_cdk import Duration
 
-from genba_constructs._validation import GenbaPropsError, fail
+from genba_constructs._validation import GenbaPropsError, fail, is_unresolved
 
 if TYPE_CHECKING:
     from genba_constructs.alarms import Thresholds
@@ -73,7 +73,7 @@ def require_thresholds(owner: str, prop: str, thresholds: Thresholds, *, above: 
 
 def check_log_group_name(owner: str, prop: str, name: str | None) -> None:
     """A name CloudWatch Logs' CreateLogGroup accepts: 1-512 of ``[.-_/#A-Za-z0-9]``, not ``aws/...``."""
-    if name is None or Token.is_unresolved(name):
+    if name is None or is_unresolved(name):
         return
     if not re.fullmatch(r"[.\-_/#A-Za-z0-9]{1,512}", name):
         raise GenbaPropsError(f"{owner}: {prop}={name!r} must be 1-512 letters, digits, '.', '-', '_', '/' or '#'")

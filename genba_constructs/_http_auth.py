@@ -25,13 +25,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Arn, ArnFormat, Stack, Token
+from aws_cdk import Arn, ArnFormat, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 
-from genba_constructs._validation import fail
+from genba_constructs._validation import fail, is_unresolved
 
 NAME = "HttpEndpointTarget"
 _PARTITION = r"arn:aws(?:-[a-z]+)*"
@@ -88,7 +88,7 @@ class HttpAuth:
 
 def _region(scope: lambda_.IFunction, arn: str) -> str:
     """The region to sign for: the ARN's (a token-safe Fn::Select where the ARN is a token)."""
-    if not Token.is_unresolved(arn):
+    if not is_unresolved(arn):
         return arn.split(":")[3]
     return Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME).region or Stack.of(scope).region
 
@@ -132,7 +132,7 @@ def resolve_auth(
 def _check_header(header: str, with_secret: bool) -> None:
     if header != "Authorization" and not with_secret:
         raise fail(NAME, "authorization_header", header, "is only for authorization_secret")
-    if Token.is_unresolved(header):
+    if is_unresolved(header):
         return
     if not re.fullmatch(_HEADER, header) or header.lower() in _RESERVED_HEADERS or header.lower().startswith("x-amz-"):
         raise fail(NAME, "authorization_header", header, "must be an HTTP header name the verifier does not set itself")
@@ -144,7 +144,7 @@ def _method_arn(api: apigateway.IRestApi | apigateway.Method | str, stage: str |
             raise fail(
                 NAME, "execute_api_stage" if stage else "execute_api_path", stage or path, "comes from the Method"
             )
-        if not Token.is_unresolved(api.http_method) and api.http_method not in ("POST", "ANY"):
+        if not is_unresolved(api.http_method) and api.http_method not in ("POST", "ANY"):
             raise fail(
                 NAME, "execute_api", f"{api.http_method} method", "must be a POST (or ANY) method: the verifier POSTs"
             )
@@ -152,7 +152,7 @@ def _method_arn(api: apigateway.IRestApi | apigateway.Method | str, stage: str |
     if isinstance(api, str):
         if stage is not None or path is not None:
             raise fail(NAME, "execute_api_stage" if stage else "execute_api_path", stage or path, "comes from the ARN")
-        if not Token.is_unresolved(api) and not re.fullmatch(EXECUTE_API_ARN, api):
+        if not is_unresolved(api) and not re.fullmatch(EXECUTE_API_ARN, api):
             raise fail(
                 NAME,
                 "execute_api",
@@ -166,16 +166,16 @@ def _method_arn(api: apigateway.IRestApi | apigateway.Method | str, stage: str |
         raise fail(
             NAME, missing, None, "is needed with a RestApi: the one stage and resource path the verifier POSTs to"
         )
-    if not Token.is_unresolved(stage) and not re.fullmatch(_STAGE, stage):
+    if not is_unresolved(stage) and not re.fullmatch(_STAGE, stage):
         raise fail(NAME, "execute_api_stage", stage, "is not an API Gateway stage name")
-    if not Token.is_unresolved(path) and (not path.startswith("/") or "*" in path or " " in path):
+    if not is_unresolved(path) and (not path.startswith("/") or "*" in path or " " in path):
         raise fail(NAME, "execute_api_path", path, "must be the resource path, starting with '/', without wildcards")
     return api.arn_for_execute_api("POST", path, stage)
 
 
 def _function_arn(target: lambda_.IFunctionUrl | lambda_.IFunction | str) -> str:
     if isinstance(target, str):
-        if not Token.is_unresolved(target) and not re.fullmatch(FUNCTION_ARN, target):
+        if not is_unresolved(target) and not re.fullmatch(FUNCTION_ARN, target):
             raise fail(
                 NAME,
                 "function_url",

@@ -12,9 +12,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from aws_cdk import Annotations, ArnFormat, Stack, Token
+from aws_cdk import Annotations, ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
+
+from genba_constructs._validation import is_unresolved
 
 
 class TakesResourcePolicy(Protocol):
@@ -82,11 +84,11 @@ def _plain(stack: Stack, value: Any) -> Any:
     if set(value) == {"Ref"}:
         known = {"AWS::AccountId": stack.account, "AWS::Region": stack.region, "AWS::Partition": None}
         concrete = known.get(value["Ref"])
-        if value["Ref"] == "AWS::Partition" and not Token.is_unresolved(stack.region):
+        if value["Ref"] == "AWS::Partition" and not is_unresolved(stack.region):
             concrete = {"cn-": "aws-cn", "us-gov-": "aws-us-gov"}.get(stack.region.split("-")[0] + "-", "aws")
             if stack.region.startswith("us-gov-"):
                 concrete = "aws-us-gov"
-        if concrete is not None and not Token.is_unresolved(concrete):
+        if concrete is not None and not is_unresolved(concrete):
             return concrete
         return "${" + str(value["Ref"]) + "}"
     if set(value) == {"Fn::Join"}:

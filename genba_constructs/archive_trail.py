@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import jsii
-from aws_cdk import Aws, IStableAnyProducer, Lazy, RemovalPolicy, Stack, Token
+from aws_cdk import Aws, IStableAnyProducer, Lazy, RemovalPolicy, Stack
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -20,7 +20,7 @@ from genba_constructs import archive_catalog as catalog
 from genba_constructs._names import claim_name
 from genba_constructs._policies import add_or_warn, service_statement
 from genba_constructs._types import checked
-from genba_constructs._validation import GenbaPropsError
+from genba_constructs._validation import GenbaPropsError, is_unresolved
 from genba_constructs.alarms import AlarmFactory, AlarmSet
 from genba_constructs.log_archive import LogArchive
 from genba_constructs.nag import acknowledge
@@ -147,7 +147,7 @@ def warn_cloudtrail_bucket_statements(trail: Construct, bucket: s3.IBucket, trai
 def _check_trail_name(name: str) -> None:
     # CreateTrail's Name: 3-128 characters, letters, digits, '.', '_' and '-', beginning and ending
     # with a letter or digit, no '..', '._', '_.', '-_' or '_-' (CloudFormation accepts the template).
-    if Token.is_unresolved(name):
+    if is_unresolved(name):
         return
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]", name) or re.search(
         r"\.\.|\._|_\.|-_|_-|\.-|-\.", name

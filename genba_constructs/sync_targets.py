@@ -9,7 +9,6 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from aws_cdk import Token
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -20,7 +19,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from genba_constructs._http_auth import resolve_auth
 from genba_constructs._search_reader import map_reader
 from genba_constructs._types import checked
-from genba_constructs._validation import GenbaPropsError, require_range
+from genba_constructs._validation import GenbaPropsError, is_unresolved, require_range
 
 
 class SyncTarget(abc.ABC):
@@ -75,7 +74,7 @@ class OpenSearchIndexTarget(SyncTarget):
 
     @checked
     def __init__(self, *, domain: opensearch.IDomain, index: str, version_field: str | None = None) -> None:
-        if not Token.is_unresolved(index) and (not index or index != index.lower() or "/" in index):
+        if not is_unresolved(index) and (not index or index != index.lower() or "/" in index):
             raise GenbaPropsError(f"OpenSearchIndexTarget: index={index!r} must be a lower-case index name")
         self.domain = domain
         self.index = index
@@ -139,7 +138,7 @@ class HttpEndpointTarget(SyncTarget):
         authorization_secret: secretsmanager.ISecret | None = None,
         authorization_header: str = "Authorization",
     ) -> None:
-        if not Token.is_unresolved(url) and not url.startswith("https://"):
+        if not is_unresolved(url) and not url.startswith("https://"):
             raise GenbaPropsError(f"HttpEndpointTarget: url={url!r} must be an https:// URL")
         require_range("HttpEndpointTarget", "timeout_seconds", timeout_seconds, minimum=1, maximum=60)
         self.url = url

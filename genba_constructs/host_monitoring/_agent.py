@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack, Token
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -20,7 +20,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from genba_constructs import cloudwatch_agent_config as agent_config
-from genba_constructs._validation import GenbaPropsError, fail
+from genba_constructs._validation import GenbaPropsError, fail, is_unresolved
 from genba_constructs.nag import acknowledge
 from genba_constructs.service_log_group import ServiceLogGroup, log_group_encryption_key
 
@@ -69,7 +69,7 @@ def check_targets(
         raise fail(NAME, "subject", subject, "must be a lower-case slug such as 'web-hosts'")
     if not isinstance(auto_scaling_group_name, str) or not auto_scaling_group_name.strip():
         raise fail(NAME, "auto_scaling_group_name", auto_scaling_group_name, "must name an Auto Scaling group")
-    if not Token.is_unresolved(auto_scaling_group_name) and (
+    if not is_unresolved(auto_scaling_group_name) and (
         len(auto_scaling_group_name) > 255 or auto_scaling_group_name != auto_scaling_group_name.strip()
     ):
         raise fail(
@@ -92,7 +92,7 @@ def check_targets(
     if parameter_name is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{1,1011}", parameter_name):
         raise fail(NAME, "parameter_name", parameter_name, "must be 1-1011 letters, digits, '_', '.' or '-'")
     longest = f"{association_prefix(scope, subject)}-configure-cloudwatch-agent"
-    if not Token.is_unresolved(longest) and not re.fullmatch(r"[A-Za-z0-9_.-]{3,128}", longest):
+    if not is_unresolved(longest) and not re.fullmatch(r"[A-Za-z0-9_.-]{3,128}", longest):
         raise fail(
             NAME,
             "subject",

@@ -13,9 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from aws_cdk import Token
-
 from genba_constructs._shared_props import grouped
+from genba_constructs._validation import is_unresolved
 
 ObjectLockMode = Literal["governance", "compliance"]
 
@@ -40,7 +39,7 @@ QUERY_BOUNDS: dict[str, tuple[int, int]] = {
 
 def range_problem(value: Any, bounds: tuple[int, int]) -> str | None:
     """Why ``value`` is outside ``bounds`` (None when inside, or a token known only at deploy time)."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and Token.is_unresolved(value):
+    if isinstance(value, int | float) and not isinstance(value, bool) and is_unresolved(value):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "must be a number"
@@ -49,7 +48,7 @@ def range_problem(value: Any, bounds: tuple[int, int]) -> str | None:
 
 
 def _known(*values: int) -> bool:
-    return not any(Token.is_unresolved(value) for value in values)
+    return not any(is_unresolved(value) for value in values)
 
 
 @dataclass(frozen=True)

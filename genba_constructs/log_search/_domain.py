@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import jsii
-from aws_cdk import ArnFormat, IStableStringProducer, Lazy, Names, RemovalPolicy, Stack, Token
+from aws_cdk import ArnFormat, IStableStringProducer, Lazy, Names, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -26,6 +26,7 @@ from constructs import Construct
 
 from genba_constructs._names import claim_name
 from genba_constructs._secure import REASON_INLINE_POLICY, rotated_key
+from genba_constructs._validation import is_unresolved
 from genba_constructs.log_search.sizing import SearchSizing
 from genba_constructs.nag import acknowledge
 
@@ -82,7 +83,7 @@ def nag_domain_arn(scope: Construct, domain_name: str) -> str:
         (stack.region, "<AWS::Region>"),
         (stack.account, "<AWS::AccountId>"),
     ]
-    partition, region, account = (shown if Token.is_unresolved(value) else value for value, shown in parts)
+    partition, region, account = (shown if is_unresolved(value) else value for value, shown in parts)
     return f"arn:{partition}:es:{region}:{account}:domain/{domain_name}"
 
 

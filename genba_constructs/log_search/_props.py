@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import Duration, Token
+from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 
-from genba_constructs._validation import fail, require_positive_duration, require_range
+from genba_constructs._validation import fail, is_unresolved, require_positive_duration, require_range
 from genba_constructs.log_search.sizing import LogSearchAlarmSettings, SearchSizing
 from genba_constructs.retention import retention_days as to_retention
 
@@ -49,7 +49,7 @@ def check_props(
         raise fail(NAME, f"sizing.{key}", value, problem)
     if not _SLUG.fullmatch(subject or ""):
         raise fail(NAME, "subject", subject, "must be a lower-case slug such as 'audit-search'")
-    if domain_name is not None and not Token.is_unresolved(domain_name) and not _DOMAIN_NAME.fullmatch(domain_name):
+    if domain_name is not None and not is_unresolved(domain_name) and not _DOMAIN_NAME.fullmatch(domain_name):
         raise fail(NAME, "domain_name", domain_name, "must be 3-28 lower-case letters, digits or '-', first a letter")
     if not _INDEX_NAME.fullmatch(index_name or ""):
         raise fail(NAME, "index_name", index_name, "must be 1-60 lower-case letters, digits, '-' or '_'")

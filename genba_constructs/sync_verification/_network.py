@@ -18,11 +18,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jsii
-from aws_cdk import Annotations, Aspects, IAspect, Stack, Token
+from aws_cdk import Annotations, Aspects, IAspect, Stack
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct, IConstruct
 
-from genba_constructs._validation import GenbaPropsError
+from genba_constructs._validation import GenbaPropsError, is_unresolved
 from genba_constructs.sync_targets import (
     DynamoDbReplicaTarget,
     HttpEndpointTarget,
@@ -117,7 +117,7 @@ def _https_only_group(scope: Construct, vpc: ec2.IVpc, target: SyncTarget) -> ec
         allow_all_outbound=False,
     )
     group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs and the sync target")
-    if isinstance(target, HttpEndpointTarget) and not Token.is_unresolved(target.url):
+    if isinstance(target, HttpEndpointTarget) and not is_unresolved(target.url):
         port = urlsplit(target.url).port
         if port is not None and port != 443:
             group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(port), "HTTPS to the sync target's port")
@@ -142,7 +142,7 @@ class _NetworkCheck:
         missing = [f"{service} ({why})" for service, why in self.needs.items() if service not in present]
         if missing:
             region = Stack.of(self.owner).region
-            prefix = f"com.amazonaws.{region if not Token.is_unresolved(region) else '<region>'}."
+            prefix = f"com.amazonaws.{region if not is_unresolved(region) else '<region>'}."
             listed = "; ".join(m if m.startswith("egress") else prefix + m for m in missing)
             Annotations.of(self.owner).add_warning_v2(
                 "genba:SyncVpcEndpoints",

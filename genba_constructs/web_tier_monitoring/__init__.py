@@ -19,14 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from aws_cdk import Duration, Token
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
 from genba_constructs._shared_props import shared_props
 from genba_constructs._types import checked
-from genba_constructs._validation import fail
+from genba_constructs._validation import fail, is_unresolved
 from genba_constructs.alarms import AlarmFactory, AlarmSet, Thresholds, default_alarm_factory
 from genba_constructs.web_tier_monitoring._alarms import alarm_specs
 from genba_constructs.web_tier_monitoring._dashboard import dashboard_widgets
@@ -79,7 +79,7 @@ class WebTierMonitoring(WebTierMetrics, Construct):
             raise fail(name, f"thresholds.{key}", value, problem)
         if environment_name is not None and not (
             isinstance(environment_name, str)
-            and (Token.is_unresolved(environment_name) or _ENVIRONMENT_NAME.fullmatch(environment_name))
+            and (is_unresolved(environment_name) or _ENVIRONMENT_NAME.fullmatch(environment_name))
         ):
             raise fail(
                 name,

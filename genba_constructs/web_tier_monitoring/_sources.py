@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, Fn, Token
+from aws_cdk import Duration, Fn
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
-from genba_constructs._validation import GenbaPropsError, fail
+from genba_constructs._validation import GenbaPropsError, fail, is_unresolved
 
 NAMESPACE = "AWS/ApplicationELB"
 
@@ -43,7 +43,7 @@ def load_balancer_dimension(construct: str, prop: str, value: Any) -> str:
 
     An unresolved token is taken as an ARN (an import or a reference), cut at deploy time.
     """
-    if isinstance(value, str) and Token.is_unresolved(value):
+    if isinstance(value, str) and is_unresolved(value):
         parts = Fn.split("/", value)
         return Fn.join("/", [Fn.select(1, parts), Fn.select(2, parts), Fn.select(3, parts)])
     if not isinstance(value, str):
@@ -58,7 +58,7 @@ def load_balancer_dimension(construct: str, prop: str, value: Any) -> str:
 
 def target_group_dimension(construct: str, prop: str, value: Any) -> str:
     """The ``TargetGroup`` dimension of a target group given as ``targetgroup/<name>/<id>`` or its ARN."""
-    if isinstance(value, str) and Token.is_unresolved(value):
+    if isinstance(value, str) and is_unresolved(value):
         parts = Fn.split(":", value)
         return Fn.select(5, parts)  # arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>
     if not isinstance(value, str):
